@@ -1,0 +1,60 @@
+# l2tpvpn — see README.md. `make demo` and `make test` are the two set-up commands.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 3s
+FUZZTIME_LONG ?= 60s
+FUZZ_PKGS := ./l2tp ./ppp
+
+.PHONY: all build deps test unit fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/l2tpvpn ./cmd/l2tpvpn
+
+# deps installs the Debian packages the lab and the demo need (root).
+deps:
+	scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/
+
+# test: everything, as CI runs it. Integration needs root and fails loudly without it.
+test: deps vet unit fuzz-smoke integration
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Each fuzz target briefly (go test -fuzz takes one target per run).
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME_LONG=$(FUZZTIME)
+
+fuzz:
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$t ($(FUZZTIME_LONG))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_LONG) $$pkg > /tmp/l2tpvpn-fuzz.log 2>&1 || { cat /tmp/l2tpvpn-fuzz.log; exit 1; }; \
+		done; \
+	done
+
+integration: build
+	$(GO) test -tags integration -count=1 -v -timeout 20m ./integration/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./l2tp/ ./ppp/
+
+lab-up:
+	scripts/lab.sh up se
+	scripts/lab.sh up l2tpns
+
+lab-down:
+	scripts/lab.sh down all
+
+demo: deps build
+	scripts/demo.sh
+
+clean:
+	rm -rf bin

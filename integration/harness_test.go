@@ -1,0 +1,308 @@
+//go:build integration
+
+// Package integration runs the real l2tpvpn binary against real third-party
+// L2TP servers (SoftEther, l2tpns + FreeRADIUS) started by scripts/lab.sh in
+// network namespaces. It needs root; without it every test fails loudly.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	root    string // repository root
+	bin     string // the built client
+	labtool string
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "integration tests need root (network namespaces, TUN); run them as root: sudo make test")
+		os.Exit(1)
+	}
+	wd, _ := os.Getwd()
+	root = filepath.Dir(wd)
+	bin = filepath.Join(root, "bin", "l2tpvpn")
+	labtool = filepath.Join(root, "bin", "labtool")
+	for _, b := range [][2]string{{bin, "./cmd/l2tpvpn"}, {labtool, "./integration/labtool"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// A lab is one server and its client namespace (addresses in scripts/lab.sh).
+type lab struct {
+	name     string // se, l2tpns
+	serverNS string
+	clientNS string
+	server   string // outer server address
+	client   string // outer client address
+	service  string // address behind the tunnel serving transfers and ping
+}
+
+var (
+	labSE     = lab{"se", "l2v-se-s", "l2v-se-c", "192.0.2.1", "192.0.2.2", "203.0.113.10"}
+	labL2TPNS = lab{"l2tpns", "l2v-ns-s", "l2v-ns-c", "192.0.2.17", "192.0.2.18", "203.0.113.20"}
+)
+
+const (
+	user     = "alice"
+	password = "l2v-pass"
+)
+
+func script(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(root, "scripts", "lab.sh"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/lab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// up starts the lab and registers its teardown (and its server log on failure).
+func (l lab) up(t *testing.T, env ...string) {
+	t.Helper()
+	script(t, nil, "down", l.name)
+	start := time.Now()
+	script(t, env, "up", l.name)
+	t.Logf("lab %s up in %v", l.name, time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := exec.Command(filepath.Join(root, "scripts", "lab.sh"), "logs", l.name).CombinedOutput()
+			t.Logf("server log (%s):\n%s", l.name, tail(string(out), 60))
+		}
+		exec.Command(filepath.Join(root, "scripts", "lab.sh"), "down", l.name).Run()
+	})
+}
+
+func (l lab) sessions(t *testing.T) string {
+	return strings.TrimSpace(script(t, nil, "sessions", l.name))
+}
+
+// inNS runs a command in a namespace and returns its combined output.
+func inNS(ns string, args ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// hostState is what the client may change on its host: addresses, links and
+// routes of the client namespace. It must be identical before and after.
+func hostState(t *testing.T, ns string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"-o", "addr", "show"}, {"-o", "link", "show"}, {"route", "show", "table", "all"},
+		{"-6", "route", "show", "table", "all"}, {"rule", "show"},
+	} {
+		out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip -n %s %v: %v\n%s", ns, args, err, out)
+		}
+		b.Write(out)
+	}
+	// Link counters and flags that change by themselves are not state.
+	return b.String()
+}
+
+// event is the subset of the client's JSON events the tests read.
+type event struct {
+	Event      string   `json:"event"`
+	V          int      `json:"v"`
+	Local      string   `json:"local"`
+	TunnelID   uint16   `json:"tunnel_id"`
+	PeerVendor string   `json:"peer_vendor"`
+	Auth       string   `json:"auth"`
+	IP         string   `json:"ip"`
+	Peer       string   `json:"peer"`
+	DNS        []string `json:"dns"`
+	MTU        int      `json:"mtu"`
+	Interface  string   `json:"interface"`
+	ElapsedMS  int64    `json:"elapsed_ms"`
+	Reason     string   `json:"reason"`
+	Error      string   `json:"error"`
+	Stats      *struct {
+		TxPackets     uint64 `json:"tx_packets"`
+		RxPackets     uint64 `json:"rx_packets"`
+		RxDropped     uint64 `json:"rx_dropped"`
+		RxMalformed   uint64 `json:"rx_malformed"`
+		RxWrong       uint64 `json:"rx_wrong_session"`
+		L2TPMalformed uint64 `json:"l2tp_malformed"`
+		PPPMalformed  uint64 `json:"ppp_malformed"`
+	} `json:"stats"`
+}
+
+// client is a running l2tpvpn connect in the client namespace.
+type client struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	events chan event
+	mu     sync.Mutex
+	all    []event
+	stderr bytes.Buffer
+	exited chan struct{}
+	code   int
+}
+
+func startClient(t *testing.T, l lab, extraEnv []string, args ...string) *client {
+	t.Helper()
+	full := append([]string{"netns", "exec", l.clientNS, bin, "connect", "--ipsec=off", "--json",
+		"--server", l.server, "--user", user, "--password-env", "L2V_TEST_PASSWORD",
+		"--interface", "l2v-tun0", "--route", l.service + "/32"}, args...)
+	cmd := exec.Command("ip", full...)
+	cmd.Env = append(append(os.Environ(), "L2V_TEST_PASSWORD="+password), extraEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c := &client{t: t, cmd: cmd, events: make(chan event, 64), exited: make(chan struct{})}
+	cmd.Stderr = &c.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go c.read(stdout)
+	t.Cleanup(func() {
+		select {
+		case <-c.exited:
+		default:
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-c.exited
+		}
+		if t.Failed() {
+			t.Logf("client stderr:\n%s", tail(c.stderr.String(), 80))
+		}
+	})
+	return c
+}
+
+func (c *client) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var ev event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			c.t.Errorf("client printed a non-JSON line in --json mode: %q", sc.Text())
+			continue
+		}
+		c.mu.Lock()
+		c.all = append(c.all, ev)
+		c.mu.Unlock()
+		c.events <- ev
+	}
+	err := c.cmd.Wait()
+	c.code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		c.code = ee.ExitCode()
+	} else if err != nil {
+		c.code = -1
+	}
+	close(c.events)
+	close(c.exited)
+}
+
+// waitEvent returns the first event named name, failing on timeout or on a
+// "down" event first.
+func (c *client) waitEvent(name string, timeout time.Duration) event {
+	c.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev, ok := <-c.events:
+			if !ok {
+				c.t.Fatalf("client exited (code %d) before %q", c.wait(), name)
+			}
+			if ev.Event == name {
+				return ev
+			}
+			if ev.Event == "down" {
+				c.t.Fatalf("client went down before %q: %s (%s)", name, ev.Error, ev.Reason)
+			}
+		case <-deadline:
+			c.t.Fatalf("no %q event within %v", name, timeout)
+		}
+	}
+}
+
+func (c *client) wait() int {
+	<-c.exited
+	return c.code
+}
+
+// disconnect interrupts the client like Ctrl-C and expects a clean exit.
+func (c *client) disconnect() event {
+	c.t.Helper()
+	syscall.Kill(c.cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("client did not exit within 30 s of SIGINT")
+	}
+	if c.code != 0 {
+		c.t.Fatalf("client exit code %d after SIGINT, want 0", c.code)
+	}
+	return c.last("down")
+}
+
+func (c *client) last(name string) event {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.all) - 1; i >= 0; i-- {
+		if c.all[i].Event == name {
+			return c.all[i]
+		}
+	}
+	c.t.Fatalf("no %q event", name)
+	return event{}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// transferServer starts labtool serve on the lab's service address.
+func (l lab) transferServer(t *testing.T) string {
+	t.Helper()
+	addr := l.service + ":5001"
+	cmd := exec.Command("ip", "netns", "exec", l.serverNS, labtool, "serve", addr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening") {
+		t.Fatalf("transfer server did not start: %q %v", line, err)
+	}
+	return addr
+}

@@ -1,0 +1,204 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+const transferSize = 10 << 20 // 10 MiB each way
+
+// session runs the whole acceptance sequence for one server and method:
+// up event, ping through the tunnel, 10 MiB each way verified, clean
+// disconnect, the server's session list empty, host state unchanged.
+func session(t *testing.T, l lab, auth string, extraEnv []string, args ...string) {
+	before := hostState(t, l.clientNS)
+	xfer := l.transferServer(t)
+
+	c := startClient(t, l, extraEnv, append([]string{"--auth", auth}, args...)...)
+	tun := c.waitEvent("l2tp.tunnel.up", 30*time.Second)
+	c.waitEvent("l2tp.session.up", 15*time.Second)
+	authEv := c.waitEvent("ppp.auth.ok", 20*time.Second)
+	if want := strings.Split(auth, ",")[0]; authEv.Auth != want {
+		t.Errorf("authenticated with %q, want %q", authEv.Auth, want)
+	}
+	ipEv := c.waitEvent("ppp.ip.up", 20*time.Second)
+	up := c.waitEvent("up", 10*time.Second)
+	t.Logf("%s/%s: up after %d ms (server vendor %q, ip %s, peer %s, dns %v, mtu %d)",
+		l.name, auth, up.ElapsedMS, tun.PeerVendor, ipEv.IP, ipEv.Peer, ipEv.DNS, up.MTU)
+	if up.Interface != "l2v-tun0" || up.IP == "" || up.MTU < 576 {
+		t.Fatalf("bad up event: %+v", up)
+	}
+
+	// The interface exists with the negotiated address.
+	if out, err := inNS(l.clientNS, "ip", "-o", "addr", "show", "dev", "l2v-tun0"); err != nil || !strings.Contains(out, up.IP+" ") && !strings.Contains(out, up.IP+"/") {
+		t.Fatalf("l2v-tun0 does not carry %s: %v\n%s", up.IP, err, out)
+	}
+	if n := len(l.sessions(t)); n == 0 {
+		t.Errorf("server lists no session while the client is up")
+	}
+
+	// Ping the service address through the tunnel.
+	if out, err := inNS(l.clientNS, "ping", "-c", "3", "-W", "3", "-I", "l2v-tun0", l.service); err != nil {
+		t.Fatalf("ping %s through the tunnel: %v\n%s", l.service, err, out)
+	}
+	// 10 MiB down and up, verified byte for byte.
+	for _, mode := range []string{"get", "put"} {
+		out, err := inNS(l.clientNS, labtool, mode, xfer, fmt.Sprint(transferSize), "42")
+		if err != nil {
+			t.Fatalf("%s 10 MiB through the tunnel: %v\n%s", mode, err, out)
+		}
+		t.Logf("%s/%s: %s", l.name, auth, strings.TrimSpace(out))
+	}
+
+	down := c.disconnect()
+	if down.Reason != "none" || down.Error != "" {
+		t.Errorf("down event: reason %q error %q, want a clean disconnect", down.Reason, down.Error)
+	}
+	if down.Stats == nil || down.Stats.TxPackets < 1000 || down.Stats.RxPackets < 1000 {
+		t.Errorf("down stats too low for a 20 MiB transfer: %+v", down.Stats)
+	}
+	waitNoSessions(t, l)
+	if after := hostState(t, l.clientNS); after != before {
+		t.Errorf("host state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// waitNoSessions polls the server's session list: the server removes the
+// session when it processes our CDN/StopCCN, which it acknowledged already.
+func waitNoSessions(t *testing.T, l lab) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := l.sessions(t)
+		if s == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server still lists sessions 10 s after a clean disconnect:\n%s", s)
+		}
+		time.Sleep(250 * time.Millisecond) // polling an external server's state
+	}
+}
+
+func TestSoftEther(t *testing.T) {
+	labSE.up(t)
+	t.Run("PAP", func(t *testing.T) { session(t, labSE, "pap", nil) })
+	t.Run("MSCHAPv2", func(t *testing.T) { session(t, labSE, "mschapv2", nil) })
+	t.Run("WrongPassword", func(t *testing.T) { wrongPassword(t, labSE, "mschapv2") })
+	t.Run("Garbage", func(t *testing.T) { garbageDuringSession(t, labSE) })
+}
+
+func TestL2TPNS(t *testing.T) {
+	labL2TPNS.up(t)
+	t.Run("PAP", func(t *testing.T) { session(t, labL2TPNS, "pap", nil) })
+	t.Run("CHAP", func(t *testing.T) { session(t, labL2TPNS, "chap", nil) })
+	t.Run("WrongPassword", func(t *testing.T) { wrongPassword(t, labL2TPNS, "chap") })
+}
+
+func TestL2TPNSTunnelSecret(t *testing.T) {
+	const secret = "l2v-tunnel-secret"
+	labL2TPNS.up(t, "L2V_L2TP_SECRET="+secret)
+	t.Run("CHAP", func(t *testing.T) {
+		session(t, labL2TPNS, "chap", []string{"L2V_TEST_SECRET=" + secret}, "--l2tp-secret-env", "L2V_TEST_SECRET")
+	})
+	t.Run("WrongSecret", func(t *testing.T) {
+		before := hostState(t, labL2TPNS.clientNS)
+		c := startClient(t, labL2TPNS, []string{"L2V_TEST_SECRET=not-the-secret"}, "--l2tp-secret-env", "L2V_TEST_SECRET")
+		if code := c.wait(); code != 4 {
+			t.Fatalf("exit code %d with a wrong tunnel secret, want 4 (refused)", code)
+		}
+		if ev := c.last("down"); !strings.Contains(ev.Error, "secret") {
+			t.Errorf("error does not point at the tunnel secret: %q", ev.Error)
+		}
+		if after := hostState(t, labL2TPNS.clientNS); after != before {
+			t.Errorf("host state changed")
+		}
+	})
+}
+
+func wrongPassword(t *testing.T, l lab, auth string) {
+	before := hostState(t, l.clientNS)
+	start := time.Now()
+	c := startClient(t, l, []string{"L2V_TEST_PASSWORD=wrong-password"}, "--auth", auth)
+	code := c.wait()
+	took := time.Since(start)
+	t.Logf("%s/%s wrong password: exit %d after %v", l.name, auth, code, took.Round(time.Millisecond))
+	if code != 5 {
+		t.Fatalf("exit code %d, want 5 (authentication failed)", code)
+	}
+	if took > 10*time.Second {
+		t.Errorf("took %v to report the failure, want under 10 s", took)
+	}
+	down := c.last("down")
+	if down.Reason != "auth" || !strings.Contains(down.Error, "authentication") {
+		t.Errorf("down event does not say authentication failed: %+v", down)
+	}
+	if strings.Contains(c.stderr.String(), "wrong-password") || strings.Contains(down.Error, "wrong-password") {
+		t.Errorf("the password appears in the output")
+	}
+	if after := hostState(t, l.clientNS); after != before {
+		t.Errorf("host state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	waitNoSessions(t, l)
+}
+
+// TestServerNotRunning aims at an address where nothing serves L2TP: the
+// client must give up with the unreachable exit code within the documented
+// retry time (1+2+4+4+4+4 = 19 s by default).
+func TestServerNotRunning(t *testing.T) {
+	labSE.up(t)
+	// Stop nothing: port 1702 has no server, and the unconnected socket sees
+	// no ICMP, exactly like a filtered or absent server.
+	before := hostState(t, labSE.clientNS)
+	start := time.Now()
+	c := startClient(t, lab{clientNS: labSE.clientNS, server: labSE.server + ":1702", service: labSE.service}, nil)
+	code := c.wait()
+	took := time.Since(start)
+	t.Logf("unreachable: exit %d after %v", code, took.Round(time.Millisecond))
+	if code != 3 {
+		t.Fatalf("exit code %d, want 3 (unreachable)", code)
+	}
+	if took < 18*time.Second || took > 25*time.Second {
+		t.Errorf("gave up after %v, want the documented 19 s", took)
+	}
+	if ev := c.last("down"); ev.Reason != "unreachable" || !strings.Contains(ev.Error, "no answer") {
+		t.Errorf("down event: %+v", ev)
+	}
+	if after := hostState(t, labSE.clientNS); after != before {
+		t.Errorf("host state changed")
+	}
+}
+
+// garbageDuringSession fires malformed datagrams from the server's address
+// and port at the client's socket while a session is up; they must be
+// dropped and counted, and the session must keep working.
+func garbageDuringSession(t *testing.T, l lab) {
+	const n = 200
+	c := startClient(t, l, nil, "--auth", "mschapv2")
+	tun := c.waitEvent("l2tp.tunnel.up", 30*time.Second)
+	c.waitEvent("up", 30*time.Second)
+	port := tun.Local[strings.LastIndexByte(tun.Local, ':')+1:]
+	out, err := inNS(l.serverNS, labtool, "garbage", l.server+":1701", l.client+":"+port, fmt.Sprint(tun.TunnelID), fmt.Sprint(n))
+	if err != nil {
+		t.Fatalf("labtool garbage: %v\n%s", err, out)
+	}
+	if out, err := inNS(l.clientNS, "ping", "-c", "3", "-W", "3", "-I", "l2v-tun0", l.service); err != nil {
+		t.Fatalf("ping after the garbage: %v\n%s", err, out)
+	}
+	down := c.disconnect()
+	s := down.Stats
+	if s == nil {
+		t.Fatal("down event has no stats")
+	}
+	dropped := s.RxMalformed + s.RxWrong + s.L2TPMalformed + s.PPPMalformed
+	t.Logf("garbage: sent %d, counted rx_malformed=%d rx_wrong_session=%d l2tp_malformed=%d ppp_malformed=%d rx_dropped=%d",
+		n, s.RxMalformed, s.RxWrong, s.L2TPMalformed, s.PPPMalformed, s.RxDropped)
+	if dropped < n-1 { // the empty datagram may not count as one on every kernel path
+		t.Errorf("only %d of %d malformed datagrams were counted as dropped", dropped, n)
+	}
+	waitNoSessions(t, l)
+}

@@ -1,0 +1,122 @@
+// Package vpn is the supervisor of one VPN connection: it opens the socket,
+// brings up the L2TP tunnel and session, runs PPP, creates the TUN device and
+// moves packets between the two, reports progress as events, and tears
+// everything down in reverse order.
+//
+// Another Go program embeds a connection with Connect:
+//
+//	c, err := vpn.Connect(ctx, cfg)
+//	...
+//	err = c.Wait()   // until the link fails, or
+//	c.Close()        // to disconnect cleanly
+package vpn
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/ppp"
+)
+
+// Config is everything one connection needs. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	// Server is HOST or HOST:PORT of the L2TP server (port default 1701).
+	Server string
+	// User and Password are the PPP credentials. Password is a secret.
+	User     string
+	Password string
+	// Auth lists the PPP authentication methods we allow; nil allows all.
+	Auth []ppp.AuthMethod
+	// L2TPSecret is the L2TP tunnel authentication secret; nil disables it.
+	L2TPSecret []byte
+	// Interface is the TUN device name (default "l2tp0").
+	Interface string
+	// MTU of the TUN device; 0 derives it from the peer's MRU and the
+	// encapsulation overhead.
+	MTU int
+	// MRU we ask the server for; 0 lets PPP use its default.
+	MRU int
+	// Routes are extra prefixes routed into the tunnel.
+	Routes []netip.Prefix
+	// IPv6 also runs IPV6CP so the link gets an IPv6 link-local address.
+	IPv6 bool
+	// LocalPort is the UDP source port; 0 picks an ephemeral port.
+	LocalPort int
+	// EchoInterval and EchoFailures tune the LCP keepalive
+	// (0 = ppp defaults, negative interval disables).
+	EchoInterval time.Duration
+	EchoFailures int
+	// HelloInterval is the L2TP HELLO keepalive (0 = default 60 s).
+	HelloInterval time.Duration
+	// Retransmit tunes L2TP control retransmission: first timeout and the
+	// number of retransmissions before the server counts as unreachable.
+	RetransmitTimeout time.Duration
+	MaxRetransmits    int
+
+	// Logger receives the log; nil discards it.
+	Logger *slog.Logger
+	// OnEvent receives every event; it must not block for long.
+	OnEvent func(Event)
+}
+
+// Overhead of plain L2TP encapsulation in bytes: outer IPv4 20, UDP 8,
+// L2TP data header 6, PPP address/control and protocol 4.
+const plainOverhead = 20 + 8 + 6 + 4
+
+func (c *Config) validate() error {
+	if c.Server == "" {
+		return configError("server", "is required")
+	}
+	if c.User == "" {
+		return configError("user", "is required")
+	}
+	if c.Password == "" {
+		return configError("password", "is required")
+	}
+	if c.MTU != 0 && (c.MTU < 576 || c.MTU > 1500-plainOverhead) {
+		return configError("mtu", fmt.Sprintf("%d is outside 576..%d", c.MTU, 1500-plainOverhead))
+	}
+	if c.MRU != 0 && (c.MRU < 128 || c.MRU > 1500) {
+		return configError("mru", fmt.Sprintf("%d is outside 128..1500", c.MRU))
+	}
+	if c.LocalPort < 0 || c.LocalPort > 65535 {
+		return configError("local-port", fmt.Sprintf("%d is not a port", c.LocalPort))
+	}
+	if _, err := splitServer(c.Server); err != nil {
+		return configError("server", err.Error())
+	}
+	return nil
+}
+
+// splitServer turns HOST[:PORT] into host and port strings.
+func splitServer(s string) ([2]string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, "1701"
+	}
+	if host == "" {
+		return [2]string{}, fmt.Errorf("%q has no host", s)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return [2]string{}, fmt.Errorf("%q has a bad port", s)
+	}
+	return [2]string{host, port}, nil
+}
+
+func resolveServer(s string) (netip.AddrPort, error) {
+	hp, err := splitServer(s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ua, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(hp[0], hp[1]))
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", hp[0], err)
+	}
+	ap := ua.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}

@@ -1,0 +1,484 @@
+package vpn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/tun"
+)
+
+// Conn is one running connection.
+type Conn struct {
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+
+	sock   *batchConn
+	peer   atomic.Pointer[netip.AddrPort]
+	tunnel *l2tp.Tunnel
+	link   *ppp.Link
+	dev    atomic.Pointer[tun.Device]
+	devMu  sync.Mutex // orders device creation against a late IPV6CP
+
+	localTunnel, localSession atomicID
+	peerTunnel, peerSession   atomicID
+	tunnelUp                  atomic.Bool
+	linkStarted               bool
+	ipv6                      atomic.Pointer[netip.Addr] // link-local, once IPV6CP is up
+	closing                   atomic.Bool
+
+	stats connStats
+
+	// loops: the tunnel's and the link's Run results.
+	tunnelDone chan error
+	linkDone   chan error
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+
+	closeOnce sync.Once
+	closeReq  chan struct{}
+	done      chan struct{}
+	err       error // why the connection ended; set before done is closed
+
+	info Info
+}
+
+// Info describes an established connection.
+type Info struct {
+	Server    netip.AddrPort
+	Local     netip.AddrPort
+	Interface string
+	IP, Peer  netip.Addr
+	DNS       []netip.Addr
+	MTU       int
+	Routes    []netip.Prefix
+	Auth      ppp.AuthMethod
+	Tunnel    l2tp.TunnelInfo
+	Session   l2tp.SessionInfo
+	IPv6      netip.Addr
+	UpAfter   time.Duration
+}
+
+type atomicID struct{ v atomic.Uint32 }
+
+func (a *atomicID) Load16() uint16    { return uint16(a.v.Load()) }
+func (a *atomicID) Store16(id uint16) { a.v.Store(uint32(id)) }
+
+// Connect brings the connection up: L2TP tunnel and session, PPP, the TUN
+// device with its address and routes. It returns once IP traffic can flow,
+// or with an *Error saying which phase failed. ctx bounds only the set-up;
+// afterwards the connection runs until Close or a failure (see Wait).
+func Connect(ctx context.Context, cfg Config) (*Conn, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Conn{
+		cfg: cfg, log: log, start: time.Now(),
+		tunnelDone: make(chan error, 1), linkDone: make(chan error, 1),
+		closeReq: make(chan struct{}), done: make(chan struct{}),
+	}
+	if err := c.setup(ctx); err != nil {
+		c.teardown(err)
+		return nil, err
+	}
+	go c.supervise()
+	return c, nil
+}
+
+func (c *Conn) emit(ev Event) {
+	ev.Schema = SchemaVersion
+	ev.Time = time.Now()
+	if ev.Event != EventConnecting {
+		ev.ElapsedMS = time.Since(c.start).Milliseconds()
+	}
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(ev)
+	}
+}
+
+func (c *Conn) setup(ctx context.Context) error {
+	server, err := resolveServer(c.cfg.Server)
+	if err != nil {
+		return &Error{Phase: "config", Reason: ReasonConfig, Err: err, Hint: "check the server name"}
+	}
+	c.peer.Store(&server)
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
+	if err != nil {
+		return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
+	}
+	if c.sock, err = newBatchConn(udp, udpBatch); err != nil {
+		udp.Close()
+		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
+	}
+	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	c.info.Server, c.info.Local = server, local
+	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
+	c.log.Info("connecting", "server", server, "local", local)
+
+	loopCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.tunnel = l2tp.NewTunnel(l2tp.Config{
+		Secret:            c.cfg.L2TPSecret,
+		HelloInterval:     c.cfg.HelloInterval,
+		RetransmitTimeout: c.cfg.RetransmitTimeout,
+		MaxRetransmits:    c.cfg.MaxRetransmits,
+		Logger:            c.log.With("layer", "l2tp"),
+	}, c.sendControl)
+	c.link = ppp.NewLink(ppp.Config{
+		User:         c.cfg.User,
+		Password:     c.cfg.Password,
+		Auth:         c.cfg.Auth,
+		MRU:          uint16(c.cfg.MRU),
+		EchoInterval: c.cfg.EchoInterval,
+		EchoFailures: c.cfg.EchoFailures,
+		IPv6:         c.cfg.IPv6,
+		Logger:       c.log.With("layer", "ppp"),
+		OnEvent:      c.pppEvent,
+	}, c.sendPPP)
+
+	c.wg.Add(2)
+	go c.rxLoop()
+	go func() {
+		defer c.wg.Done()
+		c.tunnelDone <- c.tunnel.Run(loopCtx)
+	}()
+
+	// L2TP control connection and session.
+	ti, err := waitFor(ctx, c.tunnelDone, func(ctx context.Context) (l2tp.TunnelInfo, error) { return c.tunnel.Establish(ctx) })
+	if err != nil {
+		return tunnelError(err, server)
+	}
+	c.localTunnel.Store16(ti.LocalID)
+	c.peerTunnel.Store16(ti.PeerID)
+	c.tunnelUp.Store(true)
+	c.info.Tunnel = ti
+	c.info.Server = *c.peer.Load()
+	c.log.Info("l2tp tunnel up", "tunnel", ti.LocalID, "peer_tunnel", ti.PeerID, "peer_vendor", ti.PeerVendor, "peer_host", ti.PeerHostName)
+	c.emit(Event{Event: EventTunnelUp, Server: c.info.Server.String(), Local: local.String(), TunnelID: ti.LocalID,
+		PeerTunnelID: ti.PeerID, PeerHost: ti.PeerHostName, PeerVendor: ti.PeerVendor})
+
+	si, err := waitFor(ctx, c.tunnelDone, func(ctx context.Context) (l2tp.SessionInfo, error) { return c.tunnel.OpenSession(ctx) })
+	if err != nil {
+		return sessionError(err)
+	}
+	if si.SequencingRequired {
+		c.log.Warn("server asks for sequenced data messages; sending unsequenced (not supported yet)")
+	}
+	c.peerSession.Store16(si.PeerID)
+	c.localSession.Store16(si.LocalID)
+	c.info.Session = si
+	c.log.Info("l2tp session up", "session", si.LocalID, "peer_session", si.PeerID)
+	c.emit(Event{Event: EventSessionUp, TunnelID: ti.LocalID, SessionID: si.LocalID, PeerSessionID: si.PeerID})
+
+	// PPP: LCP, authentication, IPCP.
+	c.wg.Add(1)
+	c.linkStarted = true
+	go func() {
+		defer c.wg.Done()
+		c.linkDone <- c.link.Run(loopCtx)
+	}()
+	ipi, err := c.waitPPP(ctx)
+	if err != nil {
+		return err
+	}
+	c.info.IP, c.info.Peer, c.info.DNS, c.info.Auth = ipi.Local, ipi.Peer, ipi.DNS, ipi.Auth
+	c.info.MTU = c.mtu(ipi)
+	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
+	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU})
+
+	// TUN device, address and routes.
+	name := c.cfg.Interface
+	if name == "" {
+		name = "l2tp0"
+	}
+	c.devMu.Lock()
+	var ll netip.Addr
+	if p := c.ipv6.Load(); p != nil {
+		ll = *p
+	}
+	dev, err := tun.Open(tun.Config{Name: name, MTU: c.info.MTU, Local: ipi.Local, Peer: ipi.Peer,
+		Routes: c.cfg.Routes, IPv6LinkLocal: ll, Logger: c.log.With("layer", "tun")})
+	if err == nil {
+		c.dev.Store(dev)
+	}
+	c.devMu.Unlock()
+	if err != nil {
+		return &Error{Phase: "tun", Reason: ReasonHost, Err: err, Hint: "creating a TUN device needs root or CAP_NET_ADMIN and /dev/net/tun"}
+	}
+	c.info.Interface, c.info.Routes = name, c.cfg.Routes
+	c.wg.Add(1)
+	go c.txLoop(dev)
+	c.info.UpAfter = time.Since(c.start)
+	c.log.Info("up", "interface", name, "ip", ipi.Local, "after", c.info.UpAfter.Round(time.Millisecond))
+	c.emit(Event{Event: EventUp, Interface: name, IP: ipi.Local.String(), Peer: addrString(ipi.Peer),
+		DNS: addrStrings(ipi.DNS), MTU: c.info.MTU, Routes: prefixStrings(c.cfg.Routes), Auth: authName(ipi.Auth)})
+	return nil
+}
+
+// waitFor runs step while watching the tunnel loop: if the loop ends first,
+// its error is the step's error.
+func waitFor[T any](ctx context.Context, loopDone chan error, step func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := step(ctx)
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case err := <-loopDone:
+		loopDone <- err // keep it for teardown
+		cancel()
+		<-ch
+		var zero T
+		if err == nil {
+			err = errors.New("l2tp: control connection ended")
+		}
+		return zero, err
+	}
+}
+
+func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.tunnel.SessionDone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	ipi, err := c.link.WaitUp(ctx)
+	if err == nil {
+		return ipi, nil
+	}
+	if serr := c.tunnel.SessionErr(); serr != nil {
+		return ipi, sessionError(serr)
+	}
+	return ipi, pppError(err)
+}
+
+// mtu is the TUN MTU: what the peer can receive, bounded by what fits into a
+// 1500-byte path after encapsulation, unless configured.
+func (c *Conn) mtu(ipi ppp.IPInfo) int {
+	if c.cfg.MTU != 0 {
+		return c.cfg.MTU
+	}
+	m := 1500 - plainOverhead
+	if ipi.PeerMRU != 0 && int(ipi.PeerMRU) < m {
+		m = int(ipi.PeerMRU)
+	}
+	return m
+}
+
+func (c *Conn) pppEvent(ev ppp.Event) {
+	switch ev.Kind {
+	case "lcp.up":
+		c.log.Info("ppp lcp up")
+		c.emit(Event{Event: EventLCPUp})
+	case "auth.ok":
+		c.log.Info("ppp authenticated", "method", authName(ev.Auth))
+		c.emit(Event{Event: EventAuthOK, Auth: authName(ev.Auth)})
+	case "ipv6cp.up":
+		if ev.Info != nil {
+			ll := linkLocal(ev.Info.IPv6Local)
+			c.log.Info("ppp ipv6 up", "link_local", ll)
+			c.devMu.Lock()
+			c.ipv6.Store(&ll)
+			if dev := c.dev.Load(); dev != nil {
+				if err := dev.AddIPv6LinkLocal(ll); err != nil {
+					c.log.Warn("ipv6 link-local", "err", err)
+				}
+			}
+			c.devMu.Unlock()
+			c.info.IPv6 = ll
+			c.emit(Event{Event: EventIPv6Up, IPv6: ll.String()})
+		}
+	}
+}
+
+// sendControl sends an L2TP control message to the server.
+func (c *Conn) sendControl(b []byte) error {
+	return c.sock.writeTo(b, *c.peer.Load())
+}
+
+// sendPPP sends a PPP control frame (protocol + information) in an L2TP
+// data message of our session. Control frames are rare: allocating is fine.
+func (c *Conn) sendPPP(frame []byte) error {
+	b := make([]byte, l2tp.DataHeaderLen+2+len(frame))
+	l2tp.PutDataHeader(b, c.peerTunnel.Load16(), c.peerSession.Load16())
+	b[l2tp.DataHeaderLen], b[l2tp.DataHeaderLen+1] = 0xff, 0x03
+	copy(b[l2tp.DataHeaderLen+2:], frame)
+	return c.sock.writeTo(b, *c.peer.Load())
+}
+
+// supervise waits for the connection to end, by Close or by a failure, and
+// tears it down.
+func (c *Conn) supervise() {
+	var cause error
+	select {
+	case <-c.closeReq:
+	case err := <-c.tunnelDone:
+		c.tunnelDone <- err
+		cause = linkLost("l2tp tunnel", err)
+	case err := <-c.linkDone:
+		c.linkDone <- err
+		cause = linkLost("ppp", err)
+	case <-c.tunnel.SessionDone():
+		cause = linkLost("l2tp session", c.tunnel.SessionErr())
+	}
+	c.teardown(cause)
+}
+
+// teardown undoes everything in reverse order: PPP Terminate, L2TP CDN and
+// StopCCN, TUN device (routes and addresses), socket. cause is the reason
+// the connection ends (nil for a requested disconnect).
+func (c *Conn) teardown(cause error) {
+	if cause == nil {
+		c.emit(Event{Event: EventDisconnect})
+		c.log.Info("disconnecting")
+	}
+	if c.linkStarted && !chanHasValue(c.linkDone) {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		if err := c.link.Close(ctx); err != nil {
+			c.log.Debug("ppp close", "err", err)
+		}
+		cancel()
+	}
+	if c.tunnel != nil && !chanHasValue(c.tunnelDone) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.tunnel.Close(ctx); err != nil {
+			c.log.Debug("l2tp close", "err", err)
+		}
+		cancel()
+	}
+	c.closing.Store(true)
+	if dev := c.dev.Load(); dev != nil {
+		if err := dev.Close(); err != nil {
+			c.log.Warn("restoring the host", "err", err)
+		}
+	}
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if c.sock != nil {
+		c.sock.conn.Close()
+	}
+	c.wg.Wait()
+	c.err = cause
+	st := c.Stats()
+	ev := Event{Event: EventDown, Reason: ReasonOf(cause).String(), Stats: &st}
+	if cause != nil {
+		ev.Error = cause.Error()
+		c.log.Info("down", "reason", ReasonOf(cause), "err", cause)
+	} else {
+		c.log.Info("down", "reason", "disconnected")
+	}
+	c.emit(ev)
+	close(c.done)
+}
+
+func chanHasValue(ch chan error) bool {
+	select {
+	case err := <-ch:
+		ch <- err
+		return true
+	default:
+		return false
+	}
+}
+
+// Close disconnects cleanly and waits until everything is undone. It
+// returns nil when the connection was up until Close; calling it again, or
+// after the connection failed, returns the same result as Wait.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() { close(c.closeReq) })
+	<-c.done
+	return c.err
+}
+
+// Wait blocks until the connection has ended and returns why (nil after Close).
+func (c *Conn) Wait() error {
+	<-c.done
+	return c.err
+}
+
+// Done is closed when the connection has ended and been torn down.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Info describes the connection as it came up.
+func (c *Conn) Info() Info { return c.info }
+
+// Stats returns the current counters.
+func (c *Conn) Stats() Stats {
+	s := c.stats.snapshot()
+	if c.tunnel != nil {
+		s.L2TPMalformed = c.tunnel.Stats().Malformed
+	}
+	if c.link != nil {
+		s.PPPMalformed = c.link.Stats().Malformed
+	}
+	return s
+}
+
+func linkLost(layer string, err error) error {
+	if err == nil {
+		err = errors.New("closed by the peer")
+	}
+	return &Error{Phase: "link", Reason: ReasonLinkLost, Err: fmt.Errorf("%s: %w", layer, err)}
+}
+
+func tunnelError(err error, server netip.AddrPort) error {
+	var re *l2tp.ResultError
+	switch {
+	case errors.Is(err, l2tp.ErrTimeout):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonUnreachable, Err: err,
+			Hint: fmt.Sprintf("no answer from %s: check the server address, that it serves plain L2TP, and that UDP %d is not filtered", server, server.Port())}
+	case errors.Is(err, l2tp.ErrTunnelAuth):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err, Hint: "check the L2TP tunnel secret (--l2tp-secret-env)"}
+	case errors.As(err, &re):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err, Hint: "the server refused the tunnel"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonUnreachable, Err: err}
+	}
+	return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err}
+}
+
+func sessionError(err error) error {
+	if errors.Is(err, l2tp.ErrTimeout) {
+		return &Error{Phase: "l2tp session", Reason: ReasonLinkLost, Err: err, Hint: "the server stopped answering"}
+	}
+	return &Error{Phase: "l2tp session", Reason: ReasonRefused, Err: err, Hint: "the server refused the session"}
+}
+
+func pppError(err error) error {
+	var ae *ppp.AuthError
+	switch {
+	case errors.As(err, &ae), errors.Is(err, ppp.ErrAuthTimeout), errors.Is(err, ppp.ErrNoAuthMethod), errors.Is(err, ppp.ErrServerAuthInvalid):
+		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "check the user name and password, and the allowed methods (--auth)"}
+	case errors.Is(err, ppp.ErrNegotiation):
+		return &Error{Phase: "ppp", Reason: ReasonNegotiation, Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Phase: "ppp", Reason: ReasonLinkLost, Err: err}
+	}
+	return &Error{Phase: "ppp", Reason: ReasonLinkLost, Err: err}
+}

@@ -1,0 +1,247 @@
+package vpn
+
+// The data path. Two goroutines, one per direction, each with its own
+// buffers allocated once:
+//
+//	txLoop: TUN batch read ──► encap (L2TP + PPP headers written into the
+//	        headroom in front of each IP packet) ──► sendmmsg
+//	rxLoop: recvmmsg ──► source check ──► l2tp.ParseHeader ──► control: to the
+//	        tunnel's loop (copied, non-blocking) │ data: ids checked ──►
+//	        ppp.ParseFrame ──► IPv4/IPv6: TUN batch write in place │ other
+//	        PPP protocols: to the PPP loop (copied, non-blocking)
+//
+// Nothing is copied between layers and nothing is allocated per packet.
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/tun"
+	wgtun "golang.zx2c4.com/wireguard/tun"
+)
+
+const (
+	// txHeadroom is the space kept in front of each IP packet read from the
+	// TUN device: enough for every header we prepend, including the ESP,
+	// IV and UDP headers the IPsec path adds.
+	txHeadroom = 128
+	// rxHeadroom is kept in front of each received datagram so the IP packet
+	// inside always has tun.WriteHeadroom bytes before it.
+	rxHeadroom = 32
+	// bufSize bounds one packet: an MTU-sized IP packet plus headers.
+	bufSize = 2048
+	// udpBatch is the number of datagrams per recvmmsg/sendmmsg.
+	udpBatch = 64
+)
+
+// encap turns the IP packet at buf[off:off+n] into an L2TP data message by
+// writing the PPP and L2TP headers into the headroom before it. It returns
+// the datagram (aliasing buf), or false if the packet is not IPv4 or IPv6.
+func encap(buf []byte, off, n int, tunnelID, sessionID uint16) ([]byte, bool) {
+	if n < 1 || off < l2tp.DataHeaderLen+ppp.HeaderLen || off+n > len(buf) {
+		return nil, false
+	}
+	var proto ppp.Protocol
+	switch buf[off] >> 4 {
+	case 4:
+		proto = ppp.ProtoIPv4
+	case 6:
+		proto = ppp.ProtoIPv6
+	default:
+		return nil, false
+	}
+	start := off - l2tp.DataHeaderLen - ppp.HeaderLen
+	l2tp.PutDataHeader(buf[start:], tunnelID, sessionID)
+	ppp.PutHeader(buf[start+l2tp.DataHeaderLen:], proto)
+	return buf[start : off+n], true
+}
+
+// rxKind says what a received datagram is.
+type rxKind uint8
+
+const (
+	rxMalformed rxKind = iota
+	rxWrongSession
+	rxControl // an L2TP control message
+	rxIP      // an IPv4 or IPv6 packet: proto and payload are set
+	rxPPP     // another PPP protocol: proto and payload are set
+)
+
+// classify decodes one datagram from the server. localTunnel and
+// localSession are our ids; localSession 0 means the session is still being
+// set up, and then any session id of our tunnel is accepted. payload aliases d.
+func classify(d []byte, localTunnel, localSession uint16) (rxKind, ppp.Protocol, []byte) {
+	h, payload, err := l2tp.ParseHeader(d)
+	if err != nil {
+		return rxMalformed, 0, nil
+	}
+	if h.Control {
+		return rxControl, 0, nil
+	}
+	if h.TunnelID != localTunnel || (localSession != 0 && h.SessionID != localSession) {
+		return rxWrongSession, 0, nil
+	}
+	proto, info, err := ppp.ParseFrame(payload)
+	if err != nil {
+		return rxMalformed, 0, nil
+	}
+	if proto == ppp.ProtoIPv4 || proto == ppp.ProtoIPv6 {
+		if len(info) == 0 {
+			return rxMalformed, 0, nil
+		}
+		return rxIP, proto, info
+	}
+	return rxPPP, proto, info
+}
+
+// rxLoop reads datagrams until the socket is closed.
+func (c *Conn) rxLoop() {
+	defer c.wg.Done()
+	bufs := make([][]byte, udpBatch)
+	views := make([][]byte, udpBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, rxHeadroom+bufSize)
+		views[i] = bufs[i][rxHeadroom:]
+	}
+	sizes := make([]int, udpBatch)
+	from := make([]netip.AddrPort, udpBatch)
+	out := make([][]byte, 0, udpBatch)
+	for {
+		n, err := c.sock.readBatch(views, sizes, from)
+		if err != nil {
+			if c.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.log.Warn("udp receive failed", "err", err)
+			continue
+		}
+		out = out[:0]
+		for i := 0; i < n; i++ {
+			if p := c.receive(views[i], sizes[i], from[i]); p != nil {
+				off := cap(bufs[i]) - cap(p)
+				out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
+			}
+		}
+		if len(out) > 0 {
+			if dev := c.dev.Load(); dev != nil {
+				if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
+					c.stats.txErrors.Add(1)
+					c.log.Debug("tun write failed", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// receive handles one datagram and returns the IP packet to write to the
+// TUN device, or nil.
+func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
+	st := &c.stats
+	if size < 0 {
+		st.drop(&st.rxMalformed)
+		return nil
+	}
+	d := view[:size]
+	peer := *c.peer.Load()
+	if from.Addr() != peer.Addr() {
+		st.drop(&st.rxForeign)
+		return nil
+	}
+	kind, proto, payload := classify(d, c.localTunnel.Load16(), c.localSession.Load16())
+	switch kind {
+	case rxMalformed:
+		st.drop(&st.rxMalformed)
+	case rxWrongSession:
+		st.drop(&st.rxWrongSession)
+	case rxControl:
+		if from.Port() != peer.Port() {
+			// RFC 2661 8.1: the server may answer the SCCRQ from another
+			// port; everything after goes there.
+			if !c.tunnelUp.Load() {
+				c.peer.Store(&from)
+			} else {
+				st.drop(&st.rxForeign)
+				return nil
+			}
+		}
+		if !c.tunnel.Input(d) {
+			st.drop(&st.rxQueueFull)
+		}
+	case rxIP:
+		if from != peer {
+			st.drop(&st.rxForeign)
+			return nil
+		}
+		if c.dev.Load() == nil {
+			st.drop(&st.rxNotReady)
+			return nil
+		}
+		st.rxPackets.Add(1)
+		st.rxBytes.Add(uint64(len(payload)))
+		return payload
+	case rxPPP:
+		if from != peer {
+			st.drop(&st.rxForeign)
+			return nil
+		}
+		if !c.link.Input(proto, payload) {
+			st.drop(&st.rxQueueFull)
+		}
+	}
+	return nil
+}
+
+// txLoop moves packets from the TUN device into the tunnel until the device
+// is closed.
+func (c *Conn) txLoop(dev *tun.Device) {
+	defer c.wg.Done()
+	batch := dev.BatchSize()
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, txHeadroom+bufSize)
+	}
+	sizes := make([]int, batch)
+	out := make([][]byte, 0, batch)
+	peerTunnel, peerSession := c.peerTunnel.Load16(), c.peerSession.Load16()
+	for {
+		n, err := dev.Read(bufs, sizes, txHeadroom)
+		if err != nil {
+			if c.closing.Load() || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			if errors.Is(err, wgtun.ErrTooManySegments) {
+				c.stats.txErrors.Add(1)
+				continue
+			}
+			c.log.Warn("tun read failed", "err", err)
+			return
+		}
+		out = out[:0]
+		var bytes uint64
+		for i := 0; i < n; i++ {
+			d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession)
+			if !ok {
+				c.stats.txErrors.Add(1)
+				continue
+			}
+			bytes += uint64(sizes[i])
+			out = append(out, d)
+		}
+		if len(out) == 0 {
+			continue
+		}
+		sent, err := c.sock.writeBatch(out, *c.peer.Load())
+		c.stats.txPackets.Add(uint64(sent))
+		c.stats.txBytes.Add(bytes)
+		if err != nil {
+			c.stats.txErrors.Add(uint64(len(out) - sent))
+			if c.closing.Load() {
+				return
+			}
+		}
+	}
+}
