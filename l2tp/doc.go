@@ -1,0 +1,23 @@
+// Package l2tp is the LAC (client) side of L2TPv2, RFC 2661.
+//
+// It has two halves:
+//
+//   - Codecs: the header (ParseHeader, Header.Append, PutDataHeader for the data
+//     path), AVPs including hidden ones (RFC 2661 4.1, 4.3) and control messages
+//     (ParseMessage, Message.Append). Decoders check every length before they
+//     index, never panic, and return slices that alias their input.
+//   - The control connection: a Tunnel runs the reliable transport (5.8 and
+//     Appendix A), the tunnel and incoming-call state machines (7.2.1, 7.4.1),
+//     tunnel authentication (5.1.1) and the HELLO keepalive (5.5) in one
+//     goroutine, Run. The caller owns the UDP socket; data messages never go
+//     through the Tunnel.
+//
+// Inbound:
+//
+//	socket ─► ParseHeader ─┬─ T bit set ─► Tunnel.Input ─► control loop
+//	                       └─ data ──────► (caller) PPP, by session ID
+//
+// Outbound control messages leave through the send func given to NewTunnel;
+// data messages get a 6-byte header from PutDataHeader in the caller's
+// headroom.
+package l2tp
