@@ -1,0 +1,200 @@
+package ppp
+
+// The Authenticate phase, client side (RFC 1661 section 3.4): we prove who
+// we are with PAP, CHAP-MD5 or MS-CHAPv2. We do not authenticate the server,
+// except through MS-CHAPv2's authenticator response.
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// authState is the authentication phase's state, owned by Run.
+type authState struct {
+	method   AuthMethod
+	active   bool  // in the Authenticate phase, no result yet
+	retx     timer // PAP Authenticate-Request retransmission
+	deadline timer // Config.AuthTimeout
+	papID    uint8
+
+	// CHAP and MS-CHAPv2: the last Challenge and our Response to it, so a
+	// retransmitted Challenge gets the same Response.
+	chapID        uint8
+	chapChallenge []byte
+	chapResponse  []byte // the encoded Response packet
+	outstanding   bool   // a Response awaits Success or Failure
+
+	// MS-CHAPv2: the authenticator response the server must send.
+	wantAuthResponse [20]byte
+}
+
+func (l *Link) authStart(m AuthMethod) {
+	a := &l.auth
+	a.method, a.active, a.outstanding = m, true, false
+	a.chapChallenge, a.chapResponse = nil, nil
+	a.deadline.start(l.cfg.AuthTimeout)
+	l.log.Info("ppp: authenticating", "method", m, "user", l.cfg.User)
+	if m == AuthPAP {
+		l.papSend()
+	}
+	// CHAP: the server speaks first.
+}
+
+func (l *Link) authStop() {
+	l.auth.active = false
+	l.auth.outstanding = false
+	l.auth.retx.stop()
+	l.auth.deadline.stop()
+}
+
+func (l *Link) authSucceeded() {
+	m := l.auth.method
+	l.authStop()
+	l.log.Info("ppp: authenticated", "method", m)
+	l.emit(Event{Kind: "auth.ok", Auth: m})
+	l.enterNetwork()
+}
+
+func (l *Link) authFailed(err error) {
+	l.authStop()
+	l.fail(err)
+}
+
+func (l *Link) authTimedOut() {
+	if !l.auth.active {
+		return
+	}
+	l.authFailed(fmt.Errorf("%w: no answer from the server within %v (%s)", ErrAuthTimeout, l.cfg.AuthTimeout, l.auth.method.displayName()))
+}
+
+func (l *Link) authRetransmit() {
+	if l.auth.active && l.auth.method == AuthPAP {
+		l.papSend()
+	}
+}
+
+// papSend sends an Authenticate-Request; it is retransmitted on the Restart
+// timer until the Ack or Nak (RFC 1334 section 2.2.1), each with a new
+// Identifier.
+func (l *Link) papSend() {
+	a := &l.auth
+	a.papID++
+	p := PAPPacket{Code: PAPAuthenticateRequest, ID: a.papID, PeerID: []byte(l.cfg.User), Password: []byte(l.cfg.Password)}
+	l.sendFrame(ProtoPAP, p.Append([]byte{byte(ProtoPAP >> 8), byte(ProtoPAP & 0xff)}))
+	a.retx.start(l.cfg.RestartTimer)
+}
+
+func (l *Link) authInput(proto Protocol, info []byte) {
+	a := &l.auth
+	if proto == ProtoPAP {
+		p, err := ParsePAP(info)
+		if err != nil {
+			l.malformed(proto, err)
+			return
+		}
+		if a.method != AuthPAP || !a.active {
+			l.drop(proto, "no PAP exchange in progress")
+			return
+		}
+		switch p.Code {
+		case PAPAuthenticateAck:
+			l.authSucceeded()
+		case PAPAuthenticateNak:
+			l.authFailed(&AuthError{Method: AuthPAP, Message: sanitize(p.Message)})
+		default:
+			l.drop(proto, "we do not authenticate the server")
+		}
+		return
+	}
+	p, err := ParseCHAP(info)
+	if err != nil {
+		l.malformed(proto, err)
+		return
+	}
+	if a.method != AuthCHAPMD5 && a.method != AuthMSCHAPv2 {
+		l.drop(proto, "CHAP was not negotiated")
+		return
+	}
+	switch p.Code {
+	case CHAPChallenge:
+		l.chapChallenge(p)
+	case CHAPSuccess:
+		if !a.outstanding {
+			l.drop(proto, "Success without a Response")
+			return
+		}
+		if a.method == AuthMSCHAPv2 {
+			s, err := parseMSCHAPv2Success(p.Message)
+			if err != nil {
+				// RFC 2759 5: a missing authenticator response ends the session.
+				l.authFailed(fmt.Errorf("%w (%v)", ErrServerAuthInvalid, err))
+				return
+			}
+			if !checkAuthenticatorResponse(s.AuthResponse, a.wantAuthResponse) {
+				l.authFailed(ErrServerAuthInvalid)
+				return
+			}
+		}
+		a.outstanding = false
+		if a.active {
+			l.authSucceeded()
+		}
+		// Else the answer to a re-challenge while Opened.
+	case CHAPFailure:
+		if !a.outstanding {
+			l.drop(proto, "Failure without a Response")
+			return
+		}
+		l.authFailed(chapFailure(a.method, p.Message))
+	default:
+		l.drop(proto, "we do not authenticate the server")
+	}
+}
+
+// chapFailure turns a CHAP Failure message into an AuthError.
+func chapFailure(m AuthMethod, msg []byte) *AuthError {
+	if m == AuthMSCHAPv2 {
+		if f, err := parseMSCHAPv2Failure(msg); err == nil {
+			return &AuthError{Method: m, Code: f.Error, Message: sanitize(f.Message)}
+		}
+	}
+	return &AuthError{Method: m, Message: sanitize(msg)}
+}
+
+// chapChallenge answers a Challenge, also a re-challenge while the link is
+// up (RFC 1994 section 4.1). A retransmitted Challenge gets the same
+// Response.
+func (l *Link) chapChallenge(p CHAPPacket) {
+	a := &l.auth
+	if a.chapResponse != nil && p.ID == a.chapID && bytes.Equal(p.Value, a.chapChallenge) {
+		l.sendFrame(ProtoCHAP, a.chapResponse)
+		return
+	}
+	resp := CHAPPacket{Code: CHAPResponse, ID: p.ID, Name: []byte(l.cfg.User)}
+	switch a.method {
+	case AuthCHAPMD5:
+		v := chapMD5Response(p.ID, l.cfg.Password, p.Value)
+		resp.Value = v[:]
+	case AuthMSCHAPv2:
+		if len(p.Value) != 16 {
+			l.malformed(ProtoCHAP, fmt.Errorf("%w: mschapv2: challenge of %d bytes, want 16", ErrMalformed, len(p.Value)))
+			return
+		}
+		authChallenge := [16]byte(p.Value)
+		var peerChallenge [16]byte
+		l.randBytes(peerChallenge[:])
+		nt := generateNTResponse(&authChallenge, &peerChallenge, l.cfg.User, l.cfg.Password)
+		a.wantAuthResponse = generateAuthenticatorResponse(l.cfg.Password, &nt, &peerChallenge, &authChallenge, l.cfg.User)
+		// RFC 2759 section 4: Peer-Challenge, 8 reserved zeros, NT-Response, Flags.
+		v := make([]byte, 0, mschapv2ResponseLen)
+		v = append(v, peerChallenge[:]...)
+		v = append(v, make([]byte, 8)...)
+		v = append(v, nt[:]...)
+		resp.Value = append(v, 0)
+	}
+	a.chapID = p.ID
+	a.chapChallenge = append(a.chapChallenge[:0], p.Value...)
+	a.chapResponse = resp.Append([]byte{byte(ProtoCHAP >> 8), byte(ProtoCHAP & 0xff)})
+	a.outstanding = true
+	l.sendFrame(ProtoCHAP, a.chapResponse)
+}

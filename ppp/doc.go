@@ -1,0 +1,21 @@
+// Package ppp is the client (LAC) side of the Point-to-Point Protocol as it
+// runs inside an L2TP session: the frame codec, the RFC 1661 option
+// negotiation automaton shared by LCP, IPCP and IPV6CP, the LCP keepalive,
+// and authentication of the client to the server with PAP (RFC 1334),
+// CHAP-MD5 (RFC 1994) or MS-CHAPv2 (RFC 2759).
+//
+// The package knows nothing about L2TP or TUN devices. The caller strips the
+// L2TP data header, calls [ParseFrame] on what remains, hands IPv4/IPv6
+// packets to its data path and every other frame to [Link.Input]. The Link
+// sends its control frames through the send function given to [NewLink].
+//
+// A Link is driven by one goroutine, [Link.Run], which owns every state
+// machine and timer:
+//
+//	Input ──► queue ──► Run ──► LCP automaton ─┬─► authentication (PAP, CHAP, MS-CHAPv2)
+//	timers ─────────────┘                      ├─► IPCP automaton   ──► WaitUp / Event
+//	Close ──────────────┘                      └─► IPV6CP automaton ──► Event
+//
+// Phases follow RFC 1661 section 3.2: Establish (LCP), Authenticate,
+// Network (IPCP, IPV6CP), Terminate.
+package ppp

@@ -1,0 +1,305 @@
+package ppp
+
+// LCP options (RFC 1661 section 6) and the LCP-only codes (sections 5.7-5.9).
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// LCP Configuration Option types.
+const (
+	lcpMRU                = 1  // RFC 1661 6.1
+	lcpACCM               = 2  // RFC 1662 7.1
+	lcpAuthProtocol       = 3  // RFC 1661 6.2
+	lcpQualityProtocol    = 4  // RFC 1661 6.3
+	lcpMagicNumber        = 5  // RFC 1661 6.4
+	lcpPFC                = 7  // RFC 1661 6.5
+	lcpACFC               = 8  // RFC 1661 6.6
+	lcpCallback           = 13 // RFC 1570
+	lcpMRRU               = 17 // RFC 1990 multilink
+	lcpShortSequence      = 18 // RFC 1990 multilink
+	lcpEndpointDiscrimina = 19 // RFC 1990 multilink
+)
+
+const (
+	defaultMRU = 1500 // RFC 1661 6.1
+	minMRU     = 128  // smallest MRU we accept from or suggest to the peer
+)
+
+// lcpLayer holds LCP's options: what we ask for and what was negotiated.
+type lcpLayer struct {
+	l *Link
+
+	mru       uint16 // the MRU we ask for, if sendMRU
+	sendMRU   bool
+	magic     uint32 // our Magic-Number, if sendMagic
+	sendMagic bool
+
+	// From the last acked exchange.
+	localMRU  uint16     // what the peer acked for us
+	magicOK   bool       // the peer acked our Magic-Number
+	peerMRU   uint16     // the MRU the peer asked for
+	peerMagic uint32     // 0 if none
+	auth      AuthMethod // what the peer asked us to do, 0 = none
+}
+
+func newLCPLayer(l *Link) *lcpLayer {
+	h := &lcpLayer{l: l, localMRU: defaultMRU, peerMRU: defaultMRU, sendMagic: true}
+	if m := l.cfg.MRU; m != 0 && m != defaultMRU {
+		h.mru, h.sendMRU = m, true
+	}
+	return h
+}
+
+// ourMagic is the Magic-Number field of our Echo packets: zero unless ours
+// was negotiated (RFC 1661 section 5.8).
+func (h *lcpLayer) ourMagic() uint32 {
+	if h.magicOK {
+		return h.magic
+	}
+	return 0
+}
+
+func (h *lcpLayer) appendRequest(b []byte) []byte {
+	if h.sendMRU {
+		b = append(b, lcpMRU, 4)
+		b = binary.BigEndian.AppendUint16(b, h.mru)
+	}
+	if h.sendMagic {
+		if h.magic == 0 {
+			h.magic = h.l.randUint32()
+		}
+		b = append(b, lcpMagicNumber, 6)
+		b = binary.BigEndian.AppendUint32(b, h.magic)
+	}
+	return b
+}
+
+func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+	var nak []byte
+	h.peerMRU, h.peerMagic, h.auth = defaultMRU, 0, 0
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b) // the automaton checked the list
+		switch o.Type {
+		case lcpMRU:
+			if len(o.Data) != 2 {
+				rej = o.Append(rej)
+				break
+			}
+			v := binary.BigEndian.Uint16(o.Data)
+			if v < minMRU {
+				if rejectNaks {
+					rej = o.Append(rej)
+				} else {
+					nak = Option{Type: lcpMRU, Data: binary.BigEndian.AppendUint16(nil, minMRU)}.Append(nak)
+				}
+				break
+			}
+			h.peerMRU = v
+		case lcpACCM:
+			// Meaningless on L2TP (RFC 2661 section 24.3 LACs ignore it); harmless to ack.
+			if len(o.Data) != 4 {
+				rej = o.Append(rej)
+			}
+		case lcpAuthProtocol:
+			m, name := authOption(o.Data)
+			if m != 0 && containsMethod(h.l.cfg.Auth, m) {
+				h.auth = m
+				break
+			}
+			if rejectNaks {
+				// Rejecting the option would only make the server give up
+				// later; say now what went wrong.
+				return 0, nil, &NoAuthMethodError{Requested: name, Allowed: h.l.cfg.Auth}
+			}
+			h.l.log.Debug("ppp: lcp: server asks for an authentication method we do not allow", "asked", name, "allowed", authList(h.l.cfg.Auth))
+			nak = h.preferredAuth().Append(nak)
+		case lcpMagicNumber:
+			if len(o.Data) != 4 {
+				rej = o.Append(rej)
+				break
+			}
+			v := binary.BigEndian.Uint32(o.Data)
+			if v != 0 && !(h.sendMagic && v == h.magic) {
+				h.peerMagic = v
+				break
+			}
+			// RFC 1661 6.4: zero is illegal; our own number means the
+			// link may be looped back. Nak with a different number and
+			// pick a new one for ourselves.
+			if rejectNaks {
+				if v == 0 {
+					rej = o.Append(rej)
+					break
+				}
+				return 0, nil, &NegotiationError{Protocol: ProtoLCP, Reason: "the link is looped back: our own Magic-Number keeps coming back"}
+			}
+			if v != 0 {
+				h.magic = h.l.randUint32()
+			}
+			s := h.l.randUint32()
+			for s == h.magic || s == v {
+				s = h.l.randUint32()
+			}
+			nak = Option{Type: lcpMagicNumber, Data: binary.BigEndian.AppendUint32(nil, s)}.Append(nak)
+		default:
+			// PFC and ACFC (we never compress), Quality-Protocol, Callback,
+			// the multilink options (MRRU, Short Sequence, Endpoint
+			// Discriminator) and anything unknown.
+			rej = o.Append(rej)
+		}
+	}
+	switch {
+	case len(rej) > 0:
+		return CodeConfigureReject, rej, nil
+	case len(nak) > 0:
+		return CodeConfigureNak, nak, nil
+	}
+	return CodeConfigureAck, nil, nil
+}
+
+// authOption decodes the data of an Authentication-Protocol option: the
+// method if it is one we know, and a name for messages.
+func authOption(d []byte) (AuthMethod, string) {
+	if len(d) < 2 {
+		return 0, "an invalid"
+	}
+	proto := Protocol(binary.BigEndian.Uint16(d))
+	switch {
+	case proto == ProtoPAP && len(d) == 2:
+		return AuthPAP, "PAP"
+	case proto == ProtoCHAP && len(d) == 3 && d[2] == 5:
+		return AuthCHAPMD5, "CHAP-MD5"
+	case proto == ProtoCHAP && len(d) == 3 && d[2] == 0x81:
+		return AuthMSCHAPv2, "MS-CHAPv2"
+	case proto == ProtoCHAP && len(d) == 3 && d[2] == 0x80:
+		return 0, "MS-CHAPv1"
+	case proto == ProtoCHAP && len(d) == 3:
+		return 0, fmt.Sprintf("CHAP algorithm %d", d[2])
+	case proto == ProtoEAP:
+		return 0, "EAP"
+	}
+	return 0, proto.String()
+}
+
+// preferredAuth is the Authentication-Protocol option we suggest in a Nak:
+// the strongest allowed method (MS-CHAPv2, CHAP-MD5, PAP).
+func (h *lcpLayer) preferredAuth() Option {
+	for _, m := range authPreference {
+		if containsMethod(h.l.cfg.Auth, m) {
+			return authMethodOption(m)
+		}
+	}
+	return authMethodOption(AuthPAP)
+}
+
+func authMethodOption(m AuthMethod) Option {
+	if m == AuthPAP {
+		return Option{Type: lcpAuthProtocol, Data: []byte{0xc0, 0x23}}
+	}
+	return Option{Type: lcpAuthProtocol, Data: []byte{0xc2, 0x23, m.chapAlgorithm()}}
+}
+
+func (h *lcpLayer) gotAck([]byte) {
+	h.localMRU = defaultMRU
+	if h.sendMRU {
+		h.localMRU = h.mru
+	}
+	h.magicOK = h.sendMagic
+}
+
+func (h *lcpLayer) gotNak(opts []byte) error {
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		switch {
+		case o.Type == lcpMRU && len(o.Data) == 2:
+			if v := binary.BigEndian.Uint16(o.Data); v >= minMRU && v <= defaultMRU {
+				h.mru, h.sendMRU = v, v != defaultMRU
+			} else {
+				h.sendMRU = false // fall back to the default
+			}
+		case o.Type == lcpMagicNumber && len(o.Data) == 4:
+			old := h.magic
+			for h.magic == old {
+				h.magic = h.l.randUint32()
+			}
+			h.sendMagic = true
+		}
+		// Other options the peer would like us to ask for: we don't.
+	}
+	return nil
+}
+
+func (h *lcpLayer) gotReject(opts []byte) error {
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		switch o.Type {
+		case lcpMRU:
+			h.sendMRU = false
+		case lcpMagicNumber:
+			h.sendMagic = false // SoftEther rejects it
+		}
+	}
+	return nil
+}
+
+func (h *lcpLayer) up()                    { h.l.lcpUp() }
+func (h *lcpLayer) down()                  { h.l.lcpDown() }
+func (h *lcpLayer) started()               {}
+func (h *lcpLayer) finished(reason string) { h.l.lcpFinished(reason) }
+
+// rxr handles Echo-Request, Echo-Reply and Discard-Request in the Opened
+// state (RFC 1661 section 5.8).
+func (h *lcpLayer) rxr(p Packet) {
+	magic := binary.BigEndian.Uint32(p.Data) // input checked the length
+	if h.magicOK && magic == h.magic {
+		h.l.log.Debug("ppp: lcp: our own Magic-Number in an echo packet: link looped back?", "code", p.Code)
+		return
+	}
+	switch p.Code {
+	case CodeEchoRequest:
+		data := binary.BigEndian.AppendUint32(make([]byte, 0, len(p.Data)), h.ourMagic())
+		data = append(data, p.Data[4:]...)
+		h.l.stats.echoAnswered.Add(1)
+		h.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoReply, ID: p.ID, Data: data})
+	case CodeEchoReply:
+		h.l.echoReply()
+	}
+	// Discard-Request: nothing.
+}
+
+func (h *lcpLayer) protocolRejected(proto Protocol) bool {
+	l := h.l
+	l.log.Debug("ppp: lcp: the server rejected a protocol", "proto", proto)
+	switch proto {
+	case ProtoLCP:
+		return true
+	case ProtoIPCP:
+		l.ipcp.why = "the server protocol-rejected IPCP"
+		l.ipcp.step(evRXJMinus)
+	case ProtoIPV6CP:
+		if l.ipv6cp != nil {
+			l.ipv6cp.why = "the server protocol-rejected IPV6CP"
+			l.ipv6cp.step(evRXJMinus)
+		}
+	case ProtoPAP, ProtoCHAP:
+		if l.auth.active {
+			l.authFailed(&NegotiationError{Protocol: ProtoLCP, Reason: "the server protocol-rejected " + proto.String() + ", which it asked for"})
+		}
+	}
+	return false
+}
+
+func (h *lcpLayer) codeRejected(c Code) {
+	if c == CodeEchoRequest {
+		h.l.log.Debug("ppp: lcp: the server does not know Echo-Request; keepalive disabled")
+		h.l.echo.disabled = true
+		h.l.echo.t.stop()
+	}
+}
+
+func (h *lcpLayer) terminateRequested(p Packet) { h.l.peerTerminated(p) }
