@@ -19,7 +19,7 @@ import (
 var errHelp = errors.New("help shown")
 
 type connectOpts struct {
-	server, user             string
+	server, user              string
 	passwordEnv, passwordFile string
 	secretEnv, secretFile     string
 	ipsec                     string
@@ -57,8 +57,8 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 20*time.Second, "LCP keepalive interval (0 disables)")
 	fs.IntVar(&o.echoFailures, "lcp-echo-failures", 5, "unanswered LCP echo requests before the link counts as dead")
 	fs.DurationVar(&o.helloInterval, "hello-interval", 60*time.Second, "L2TP HELLO keepalive interval (0 disables)")
-	fs.DurationVar(&o.retransmitTimeout, "l2tp-timeout", time.Second, "first L2TP retransmission timeout (doubles, capped at 4s)")
-	fs.IntVar(&o.retransmits, "l2tp-retries", 5, "L2TP retransmissions before the server counts as unreachable")
+	fs.DurationVar(&o.retransmitTimeout, "l2tp-timeout", time.Second, "first L2TP retransmission timeout (doubles, capped at 8s)")
+	fs.IntVar(&o.retransmits, "l2tp-retries", 4, "L2TP retransmissions before the server counts as unreachable")
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
 	fs.Usage = func() {

@@ -207,7 +207,7 @@ func malformed(tid uint16) [][]byte {
 		{0xc8, 0x02, 0x00, 0x14, t[0], t[1], 0, 0, 0, 0, 0, 0, 0x80, 0x03, 0, 0, 0, 0, 0, 1},
 		// control message whose AVP runs past the end
 		{0xc8, 0x02, 0x00, 0x14, t[0], t[1], 0, 0, 0, 0, 0, 0, 0x80, 0x40, 0, 0, 0, 0, 0, 1},
-		{0x00, 0x03, t[0], t[1], 0, 1}, // version 3
+		{0x00, 0x03, t[0], t[1], 0, 1},                                     // version 3
 		{0x00, 0x02, t[0], t[1], 0xde, 0xad, 0xff, 0x03, 0x00, 0x21, 0x45}, // data for another session
 		{0x00, 0x02, t[0], t[1]},                                           // data header cut short
 		{0x02, 0x02, t[0], t[1], 0, 0, 0x00, 0x40},                         // O bit, offset past the end
