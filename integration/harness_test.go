@@ -86,6 +86,7 @@ func (l lab) up(t *testing.T, env ...string) {
 	start := time.Now()
 	script(t, env, "up", l.name)
 	t.Logf("lab %s up in %v", l.name, time.Since(start).Round(time.Millisecond))
+	settle(t, l.clientNS)
 	t.Cleanup(func() {
 		if t.Failed() {
 			out, _ := exec.Command(filepath.Join(root, "scripts", "lab.sh"), "logs", l.name).CombinedOutput()
@@ -97,6 +98,27 @@ func (l lab) up(t *testing.T, env ...string) {
 
 func (l lab) sessions(t *testing.T) string {
 	return strings.TrimSpace(script(t, nil, "sessions", l.name))
+}
+
+// settle waits until IPv6 duplicate address detection has finished on the
+// fresh namespace's links: until then the kernel itself changes the address
+// flags and local routes, which would look like host changes.
+func settle(t *testing.T, ns string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := exec.Command("ip", "-n", ns, "-6", "addr", "show", "tentative").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip -n %s -6 addr: %v\n%s", ns, err, out)
+		}
+		if len(bytes.TrimSpace(out)) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("IPv6 addresses in %s still tentative after 15 s:\n%s", ns, out)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the kernel's DAD state
+	}
 }
 
 // inNS runs a command in a namespace and returns its combined output.

@@ -113,6 +113,7 @@ const inputQueueLen = 64
 type frame struct {
 	proto Protocol
 	info  []byte
+	sync  chan struct{} // non-nil: a Sync marker, closed when reached
 }
 
 // phase is a PPP link phase (RFC 1661 section 3.2).
@@ -208,6 +209,41 @@ func (l *Link) Input(proto Protocol, info []byte) bool {
 		l.stats.dropped.Add(1)
 		return false
 	}
+}
+
+// Sync waits until the Run loop has handled every frame handed to Input
+// before the call (it queues a marker behind them). It returns at once if
+// Run has ended. The caller uses it to order PPP frames against events on
+// other layers that arrived later, e.g. an L2TP CDN right after a CHAP
+// Failure.
+func (l *Link) Sync(ctx context.Context) error {
+	f := frame{sync: make(chan struct{})}
+	select {
+	case l.in <- f:
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-f.sync:
+		return nil
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Err returns the failure recorded so far (the error Run will return), or
+// nil while the link has not failed.
+func (l *Link) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	return l.runErr
 }
 
 // Stats returns the link's counters.

@@ -11,6 +11,10 @@ import (
 // Network phase only, anything else gets a Protocol-Reject once LCP is
 // Opened.
 func (l *Link) receive(f frame) {
+	if f.sync != nil {
+		close(f.sync)
+		return
+	}
 	switch f.proto {
 	case ProtoLCP:
 		p, err := ParsePacket(f.info)

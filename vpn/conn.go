@@ -32,6 +32,7 @@ type Conn struct {
 	localTunnel, localSession atomicID
 	peerTunnel, peerSession   atomicID
 	tunnelUp                  atomic.Bool
+	lcpUp, authOK             atomic.Bool
 	linkStarted               bool
 	ipv6                      atomic.Pointer[netip.Addr] // link-local, once IPV6CP is up
 	closing                   atomic.Bool
@@ -41,7 +42,8 @@ type Conn struct {
 	// loops: the tunnel's and the link's Run results.
 	tunnelDone chan error
 	linkDone   chan error
-	cancel     context.CancelFunc
+	cancel     context.CancelFunc // stops the tunnel loop
+	linkCancel context.CancelFunc // stops the PPP loop without a Terminate
 	wg         sync.WaitGroup
 
 	closeOnce sync.Once
@@ -114,6 +116,13 @@ func (c *Conn) setup(ctx context.Context) error {
 	if err != nil {
 		return &Error{Phase: "config", Reason: ReasonConfig, Err: err, Hint: "check the server name"}
 	}
+	for _, r := range c.cfg.Routes {
+		if r.Contains(server.Addr()) {
+			return &Error{Phase: "config", Reason: ReasonConfig,
+				Err:  fmt.Errorf("route %s contains the server address %s: the tunnel would be routed into itself", r, server.Addr()),
+				Hint: "leave the server's address out of --route"}
+		}
+	}
 	c.peer.Store(&server)
 	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
 	if err != nil {
@@ -184,11 +193,13 @@ func (c *Conn) setup(ctx context.Context) error {
 	c.emit(Event{Event: EventSessionUp, TunnelID: ti.LocalID, SessionID: si.LocalID, PeerSessionID: si.PeerID})
 
 	// PPP: LCP, authentication, IPCP.
+	linkCtx, linkCancel := context.WithCancel(loopCtx)
+	c.linkCancel = linkCancel
 	c.wg.Add(1)
 	c.linkStarted = true
 	go func() {
 		defer c.wg.Done()
-		c.linkDone <- c.link.Run(loopCtx)
+		c.linkDone <- c.link.Run(linkCtx)
 	}()
 	ipi, err := c.waitPPP(ctx)
 	if err != nil {
@@ -204,12 +215,20 @@ func (c *Conn) setup(ctx context.Context) error {
 	if name == "" {
 		name = "l2tp0"
 	}
+	// Some servers (l2tpns) name their own public address as the PPP peer.
+	// A point-to-point peer route to it would send the tunnel into itself,
+	// so the server's address keeps its current path.
+	peer := ipi.Peer
+	if peer == c.info.Server.Addr() {
+		c.log.Info("ppp peer address is the server's own address: not routing it into the tunnel", "peer", peer)
+		peer = netip.Addr{}
+	}
 	c.devMu.Lock()
 	var ll netip.Addr
 	if p := c.ipv6.Load(); p != nil {
 		ll = *p
 	}
-	dev, err := tun.Open(tun.Config{Name: name, MTU: c.info.MTU, Local: ipi.Local, Peer: ipi.Peer,
+	dev, err := tun.Open(tun.Config{Name: name, MTU: c.info.MTU, Local: ipi.Local, Peer: peer,
 		Routes: c.cfg.Routes, IPv6LinkLocal: ll, Logger: c.log.With("layer", "tun")})
 	if err == nil {
 		c.dev.Store(dev)
@@ -271,10 +290,25 @@ func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
 	if err == nil {
 		return ipi, nil
 	}
-	if serr := c.tunnel.SessionErr(); serr != nil {
-		return ipi, sessionError(serr)
+	serr := c.tunnel.SessionErr()
+	if serr == nil {
+		return ipi, pppError(err)
 	}
-	return ipi, pppError(err)
+	// The session ended. Servers often send their CHAP/PAP failure and the
+	// CDN back to back: PPP frames that arrived before the CDN are already
+	// queued at the link, so let it handle them before deciding.
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	c.link.Sync(sctx)
+	scancel()
+	if lerr := c.link.Err(); lerr != nil {
+		return ipi, pppError(lerr)
+	}
+	if c.lcpUp.Load() && !c.authOK.Load() {
+		return ipi, &Error{Phase: "ppp", Reason: ReasonAuth,
+			Err:  fmt.Errorf("authentication failed: the server closed the session during authentication: %w", serr),
+			Hint: "most likely a wrong user name or password; check them and the allowed methods (--auth)"}
+	}
+	return ipi, sessionError(serr)
 }
 
 // mtu is the TUN MTU: what the peer can receive, bounded by what fits into a
@@ -293,9 +327,11 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 func (c *Conn) pppEvent(ev ppp.Event) {
 	switch ev.Kind {
 	case "lcp.up":
+		c.lcpUp.Store(true)
 		c.log.Info("ppp lcp up")
 		c.emit(Event{Event: EventLCPUp})
 	case "auth.ok":
+		c.authOK.Store(true)
 		c.log.Info("ppp authenticated", "method", authName(ev.Auth))
 		c.emit(Event{Event: EventAuthOK, Auth: authName(ev.Auth)})
 	case "ipv6cp.up":
@@ -357,7 +393,11 @@ func (c *Conn) teardown(cause error) {
 		c.emit(Event{Event: EventDisconnect})
 		c.log.Info("disconnecting")
 	}
-	if c.linkStarted && !chanHasValue(c.linkDone) {
+	sessionGone := c.tunnel != nil && isClosed(c.tunnel.SessionDone())
+	if c.linkStarted && (sessionGone || chanHasValue(c.tunnelDone)) {
+		// No session to carry an LCP Terminate-Request: just stop.
+		c.linkCancel()
+	} else if c.linkStarted && !chanHasValue(c.linkDone) {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 		if err := c.link.Close(ctx); err != nil {
 			c.log.Debug("ppp close", "err", err)
@@ -395,6 +435,15 @@ func (c *Conn) teardown(cause error) {
 	}
 	c.emit(ev)
 	close(c.done)
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func chanHasValue(ch chan error) bool {
