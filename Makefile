@@ -1,5 +1,6 @@
 # l2tpvpn — see README.md. `make demo` and `make test` are the two set-up commands.
 SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -17,13 +18,15 @@ build:
 # deps installs the Debian packages the lab and the demo need (root).
 deps:
 	scripts/install-deps.sh
+	scripts/ensure-go.sh
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/
 
 # test: everything, as CI runs it. Integration needs root and fails loudly without it.
-test: deps vet unit fuzz-smoke integration
+test: deps
+	$(MAKE) --no-print-directory vet unit fuzz-smoke integration
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -53,7 +56,8 @@ lab-up:
 lab-down:
 	scripts/lab.sh down all
 
-demo: deps build
+demo: deps
+	$(MAKE) --no-print-directory build
 	scripts/demo.sh
 
 clean:
