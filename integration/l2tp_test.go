@@ -178,7 +178,7 @@ func TestServerNotRunning(t *testing.T) {
 // dropped and counted, and the session must keep working.
 func garbageDuringSession(t *testing.T, l lab) {
 	const n = 200
-	c := startClient(t, l, nil, "--auth", "mschapv2")
+	c := startClient(t, l, nil, "--auth", "mschapv2", "-v")
 	tun := c.waitEvent("l2tp.tunnel.up", 30*time.Second)
 	c.waitEvent("up", 30*time.Second)
 	port := tun.Local[strings.LastIndexByte(tun.Local, ':')+1:]
@@ -190,6 +190,10 @@ func garbageDuringSession(t *testing.T, l lab) {
 		t.Fatalf("ping after the garbage: %v\n%s", err, out)
 	}
 	down := c.disconnect()
+	// The run had the debug log on: every control message logged, no secret.
+	if log := c.stderr.String(); !strings.Contains(log, "SCCRP") || strings.Contains(log, password) {
+		t.Errorf("debug log: has SCCRP line %v, contains the password %v", strings.Contains(log, "SCCRP"), strings.Contains(log, password))
+	}
 	s := down.Stats
 	if s == nil {
 		t.Fatal("down event has no stats")

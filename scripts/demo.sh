@@ -49,6 +49,9 @@ ip -n "$CLIENT_NS" route
 step "ping $SERVICE (behind the server) through the tunnel"
 ip netns exec "$CLIENT_NS" ping -c 3 -I l2v-tun0 "$SERVICE"
 
+step "TCP throughput through the tunnel (iperf3 to $SERVICE, 3 s)"
+ip netns exec "$CLIENT_NS" iperf3 -c "$SERVICE" -t 3 -f m | grep -E 'sender|receiver'
+
 step "server's session list"
 scripts/lab.sh sessions se
 
@@ -59,6 +62,11 @@ client_pid=
 cat "$OUT/client.out" | tail -n 2
 
 step "server's session list after disconnect (empty)"
+for _ in $(seq 1 25); do # SoftEther drops a session up to ~1.5 s after the CDN
+	[ -z "$(scripts/lab.sh sessions se)" ] && break
+	sleep 0.2
+done
 scripts/lab.sh sessions se
+echo "(no sessions)"
 step "host routes after (identical to before)"
 ip -n "$CLIENT_NS" route

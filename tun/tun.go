@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
 
@@ -83,6 +84,11 @@ func (d *Device) configure(cfg Config) error {
 	link, err := netlink.LinkByName(d.name)
 	if err != nil {
 		return fmt.Errorf("tun: find %s: %w", d.name, err)
+	}
+	// The only IPv6 link-local address the link may have is the one IPV6CP
+	// negotiates; stop the kernel from generating its own.
+	if err := netlink.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+		d.log.Debug("cannot turn off IPv6 address generation", "err", err)
 	}
 	if err := netlink.LinkSetMTU(link, cfg.MTU); err != nil {
 		return fmt.Errorf("tun: set mtu %d on %s: %w", cfg.MTU, d.name, err)

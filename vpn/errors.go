@@ -1,8 +1,13 @@
 package vpn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"github.com/l2tpvpn/l2tpvpn/ppp"
 )
 
 // Reason classifies why a connection failed; the command line maps each
@@ -63,4 +68,47 @@ func ReasonOf(err error) Reason {
 
 func configError(key, problem string) error {
 	return &Error{Phase: "config", Reason: ReasonConfig, Err: fmt.Errorf("%s %s", key, problem)}
+}
+
+func linkLost(layer string, err error) error {
+	if err == nil {
+		err = errors.New("closed by the peer")
+	}
+	return &Error{Phase: "link", Reason: ReasonLinkLost, Err: fmt.Errorf("%s: %w", layer, err)}
+}
+
+func tunnelError(err error, server netip.AddrPort) error {
+	var re *l2tp.ResultError
+	switch {
+	case errors.Is(err, l2tp.ErrTimeout):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonUnreachable, Err: err,
+			Hint: fmt.Sprintf("no answer from %s: check the server address, that it serves plain L2TP, and that UDP %d is not filtered", server, server.Port())}
+	case errors.Is(err, l2tp.ErrTunnelAuth):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err, Hint: "check the L2TP tunnel secret (--l2tp-secret-env)"}
+	case errors.As(err, &re):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err, Hint: "the server refused the tunnel"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Phase: "l2tp tunnel", Reason: ReasonUnreachable, Err: err}
+	}
+	return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err}
+}
+
+func sessionError(err error) error {
+	if errors.Is(err, l2tp.ErrTimeout) {
+		return &Error{Phase: "l2tp session", Reason: ReasonLinkLost, Err: err, Hint: "the server stopped answering"}
+	}
+	return &Error{Phase: "l2tp session", Reason: ReasonRefused, Err: err, Hint: "the server refused the session"}
+}
+
+func pppError(err error) error {
+	var ae *ppp.AuthError
+	switch {
+	case errors.As(err, &ae), errors.Is(err, ppp.ErrAuthTimeout), errors.Is(err, ppp.ErrNoAuthMethod), errors.Is(err, ppp.ErrServerAuthInvalid):
+		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "check the user name and password, and the allowed methods (--auth)"}
+	case errors.Is(err, ppp.ErrNegotiation):
+		return &Error{Phase: "ppp", Reason: ReasonNegotiation, Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Phase: "ppp", Reason: ReasonLinkLost, Err: err}
+	}
+	return &Error{Phase: "ppp", Reason: ReasonLinkLost, Err: err}
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/l2tpvpn/l2tpvpn/vpn"
+)
+
+func TestExitCodes(t *testing.T) {
+	cases := map[vpn.Reason]int{
+		vpn.ReasonNone: 0, vpn.ReasonInternal: 1, vpn.ReasonConfig: 2, vpn.ReasonUnreachable: 3,
+		vpn.ReasonRefused: 4, vpn.ReasonAuth: 5, vpn.ReasonLinkLost: 6, vpn.ReasonNegotiation: 7, vpn.ReasonHost: 8,
+	}
+	for r, want := range cases {
+		var err error
+		if r != vpn.ReasonNone {
+			err = &vpn.Error{Phase: "x", Reason: r, Err: errors.New("y")}
+		}
+		if got := exitCode(err); got != want {
+			t.Errorf("exitCode(%v) = %d, want %d", r, got, want)
+		}
+	}
+	if got := exitCode(errors.New("plain")); got != exitInternal {
+		t.Errorf("exitCode(plain error) = %d, want %d", got, exitInternal)
+	}
+}
+
+// Usage errors exit 2 with a message that names the problem and never the secret.
+func TestConnectUsageErrors(t *testing.T) {
+	t.Setenv("L2V_UNIT_PW", "s3cret-value")
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ipsec=off", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--server is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--password-env", "L2V_UNIT_PW"}, "--user is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a"}, "password is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNSET_VAR"}, "L2V_UNSET_VAR is not set"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-file", empty}, "is empty"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--password-file", empty}, "exclusive"},
+		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--ipsec=off"},
+		{[]string{"--ipsec=maybe", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "not one of"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--auth", "pap,eap"}, "--auth"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--route", "10.0.0.0/33"}, "--route"},
+		{[]string{"--no-such-flag"}, "unknown flag"},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"connect"}, tc.args...), &out, &errOut)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, exitUsage)
+		}
+		if !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: stderr %q does not contain %q", tc.args, errOut.String(), tc.want)
+		}
+		if strings.Contains(out.String()+errOut.String(), "s3cret-value") {
+			t.Errorf("%v: the password appears in the output", tc.args)
+		}
+	}
+}
+
+func TestReadSecretFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(p, []byte("first line\r\nsecond\n"), 0o600)
+	v, err := readSecret("password", "", p, true)
+	if err != nil || v != "first line" {
+		t.Fatalf("readSecret = %q, %v", v, err)
+	}
+	if v, err := readSecret("l2tp-secret", "", "", false); err != nil || v != "" {
+		t.Fatalf("optional secret = %q, %v", v, err)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "l2tpvpn ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "Exit codes") {
+		t.Errorf("help: %d %q", code, out.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"connect", "--help"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "--password-env") {
+		t.Errorf("connect --help: %d %q", code, errOut.String())
+	}
+	if code := run([]string{"bogus"}, &out, &errOut); code != exitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+}
+
+func TestHumanLines(t *testing.T) {
+	up := humanLine(vpn.Event{Event: vpn.EventUp, IP: "198.51.100.10", Interface: "l2tp0", DNS: []string{"198.51.100.1"}, MTU: 1400})
+	if want := "connected: 198.51.100.10 via l2tp0, dns 198.51.100.1, mtu 1400"; up != want {
+		t.Errorf("up line %q, want %q", up, want)
+	}
+	if s := humanLine(vpn.Event{Event: vpn.EventUp, IP: "a", Interface: "b", MTU: 1}); !strings.Contains(s, "dns none") {
+		t.Errorf("up line without DNS: %q", s)
+	}
+}
