@@ -404,7 +404,9 @@ func (c *Conn) teardown(cause error) {
 		}
 		cancel()
 	}
-	if c.tunnel != nil && !chanHasValue(c.tunnelDone) {
+	// Without an established tunnel the server has nothing to tear down
+	// (it never told us its tunnel id): stopping the loop is enough.
+	if c.tunnel != nil && c.tunnelUp.Load() && !chanHasValue(c.tunnelDone) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := c.tunnel.Close(ctx); err != nil {
 			c.log.Debug("l2tp close", "err", err)
