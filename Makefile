@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 60s
-FUZZ_PKGS := ./l2tp ./ppp
+FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike
 
 .PHONY: all build deps test unit fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
@@ -47,7 +47,7 @@ integration: build
 	$(GO) test -tags integration -count=1 -v -timeout 20m ./integration/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./l2tp/ ./ppp/
+	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./esp/
 
 lab-up:
 	scripts/lab.sh up se

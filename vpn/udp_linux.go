@@ -132,30 +132,41 @@ func (b *batchConn) recv(fd uintptr) bool {
 	return true
 }
 
-// writeBatch sends every packet in pkts to dst. It returns the first error;
-// datagrams the kernel refused are counted by the caller as send errors.
+// writeBatch sends every packet in pkts to dst, in chunks of the socket's
+// batch size. It returns how many were sent and the first error; datagrams
+// the kernel refused are counted by the caller as send errors.
 func (b *batchConn) writeBatch(pkts [][]byte, dst netip.AddrPort) (int, error) {
 	if !dst.Addr().Is4() {
 		return 0, errors.New("udp: only IPv4 servers are supported")
 	}
-	n := min(len(pkts), len(b.shdrs))
 	b.sname.Family = unix.AF_INET
 	b.sname.Addr = dst.Addr().As4()
 	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&b.sname.Port))[:], dst.Port())
-	for i := 0; i < n; i++ {
-		b.siov[i].Base = &pkts[i][0]
-		b.siov[i].SetLen(len(pkts[i]))
-	}
-	b.scount, b.sdone, b.serr = n, 0, nil
-	for b.sdone < b.scount {
-		if err := b.rc.Write(b.sfn); err != nil {
-			return b.sdone, err
+	sent := 0
+	var firstErr error
+	for len(pkts) > 0 {
+		n := min(len(pkts), len(b.shdrs))
+		for i := 0; i < n; i++ {
+			b.siov[i].Base = &pkts[i][0]
+			b.siov[i].SetLen(len(pkts[i]))
 		}
-		if b.serr != nil {
-			return b.sdone, b.serr
+		b.scount, b.sdone, b.serr = n, 0, nil
+		for b.sdone < b.scount {
+			if err := b.rc.Write(b.sfn); err != nil {
+				return sent + b.sdone, err
+			}
+			if b.serr != nil {
+				if firstErr == nil {
+					firstErr = b.serr
+				}
+				b.serr = nil
+				sent-- // the skipped datagram was not sent
+			}
 		}
+		sent += n
+		pkts = pkts[n:]
 	}
-	return b.sdone, nil
+	return sent, firstErr
 }
 
 func (b *batchConn) send(fd uintptr) bool {
