@@ -346,7 +346,6 @@ func (c *Conn) pppEvent(ev ppp.Event) {
 				}
 			}
 			c.devMu.Unlock()
-			c.info.IPv6 = ll
 			c.emit(Event{Event: EventIPv6Up, IPv6: ll.String()})
 		}
 	}
@@ -477,7 +476,13 @@ func (c *Conn) Wait() error {
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Info describes the connection as it came up.
-func (c *Conn) Info() Info { return c.info }
+func (c *Conn) Info() Info {
+	info := c.info
+	if p := c.ipv6.Load(); p != nil { // IPV6CP may finish after Connect returned
+		info.IPv6 = *p
+	}
+	return info
+}
 
 // Stats returns the current counters.
 func (c *Conn) Stats() Stats {
