@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 )
 
@@ -58,6 +60,27 @@ type Config struct {
 	RetransmitTimeout time.Duration
 	MaxRetransmits    int
 
+	// IPsec runs L2TP inside ESP, negotiated by our own IKEv1 (PSK is then
+	// required). Without it L2TP goes to the server in the clear.
+	IPsec bool
+	// PSK is the IKE pre-shared key. It is a secret.
+	PSK []byte
+	// IKEProposals and ESPProposals are offered in order (nil: the ike
+	// package defaults).
+	IKEProposals []ike.IKEProposal
+	ESPProposals []ike.ESPProposal
+	// ESPMode is transport (default, what Windows and macOS use) or tunnel.
+	ESPMode esp.Mode
+	// Lifetimes proposed for the ISAKMP and ESP SAs (0: ike defaults).
+	IKELifetime, ESPLifetime time.Duration
+	// DPDDelay: idle time before a dead peer detection probe (0: default
+	// 30 s, negative: off). NATKeepalive: interval of NAT keepalives
+	// (0: default 20 s, negative: off).
+	DPDDelay, NATKeepalive time.Duration
+	// KeyLogDir, if set, receives the IKE and ESP keys in Wireshark's UAT
+	// files (esp_sa, ikev1_decryption_table). Debug only.
+	KeyLogDir string
+
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 	// OnEvent receives every event; it must not block for long.
@@ -86,6 +109,23 @@ func (c *Config) validate() error {
 	}
 	if c.LocalPort < 0 || c.LocalPort > 65535 {
 		return configError("local-port", fmt.Sprintf("%d is not a port", c.LocalPort))
+	}
+	if c.IPsec {
+		if len(c.PSK) == 0 {
+			return configError("psk", "is required with IPsec (--psk-env or --psk-file)")
+		}
+		if c.IKEProposals == nil {
+			c.IKEProposals = ike.DefaultIKEProposals
+		}
+		if c.ESPProposals == nil {
+			c.ESPProposals = ike.DefaultESPProposals
+		}
+		g := c.ESPProposals[0].Group
+		for _, p := range c.ESPProposals {
+			if p.Group != g {
+				return configError("esp", "proposals must all use the same PFS group, or all none (Quick Mode carries one key exchange)")
+			}
+		}
 	}
 	if _, err := splitServer(c.Server); err != nil {
 		return configError("server", err.Error())

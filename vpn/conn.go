@@ -23,6 +23,7 @@ type Conn struct {
 	start time.Time
 
 	sock   *batchConn
+	ipsec  *ipsecPath // nil without IPsec
 	peer   atomic.Pointer[netip.AddrPort]
 	tunnel *l2tp.Tunnel
 	link   *ppp.Link
@@ -137,6 +138,18 @@ func (c *Conn) setup(ctx context.Context) error {
 	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
 	c.log.Info("connecting", "server", server, "local", local)
 
+	if c.cfg.IPsec {
+		src, err := sourceAddr(server.Addr())
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is there a route to the server?"}
+		}
+		c.wg.Add(1)
+		go c.rxLoop() // IKE messages arrive on the same socket
+		if err := c.startIPsec(ctx, src); err != nil {
+			return err
+		}
+	}
+
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.tunnel = l2tp.NewTunnel(l2tp.Config{
@@ -158,8 +171,11 @@ func (c *Conn) setup(ctx context.Context) error {
 		OnEvent:      c.pppEvent,
 	}, c.sendPPP)
 
-	c.wg.Add(2)
-	go c.rxLoop()
+	if c.ipsec == nil {
+		c.wg.Add(1)
+		go c.rxLoop()
+	}
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		c.tunnelDone <- c.tunnel.Run(loopCtx)
@@ -318,6 +334,9 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 		return c.cfg.MTU
 	}
 	m := 1500 - plainOverhead
+	if c.ipsec != nil {
+		m = 1500 - c.ipsec.overhead()
+	}
 	if ipi.PeerMRU != 0 && int(ipi.PeerMRU) < m {
 		m = int(ipi.PeerMRU)
 	}
@@ -353,6 +372,9 @@ func (c *Conn) pppEvent(ev ppp.Event) {
 
 // sendControl sends an L2TP control message to the server.
 func (c *Conn) sendControl(b []byte) error {
+	if c.ipsec != nil {
+		return c.sendSealed(b)
+	}
 	return c.sock.writeTo(b, *c.peer.Load())
 }
 
@@ -363,6 +385,9 @@ func (c *Conn) sendPPP(frame []byte) error {
 	l2tp.PutDataHeader(b, c.peerTunnel.Load16(), c.peerSession.Load16())
 	b[l2tp.DataHeaderLen], b[l2tp.DataHeaderLen+1] = 0xff, 0x03
 	copy(b[l2tp.DataHeaderLen+2:], frame)
+	if c.ipsec != nil {
+		return c.sendSealed(b)
+	}
 	return c.sock.writeTo(b, *c.peer.Load())
 }
 
@@ -370,8 +395,16 @@ func (c *Conn) sendPPP(frame []byte) error {
 // tears it down.
 func (c *Conn) supervise() {
 	var cause error
+	var ipsecDone chan error
+	if c.ipsec != nil {
+		ipsecDone = c.ipsec.done
+	}
 	select {
 	case <-c.closeReq:
+	case err := <-ipsecDone:
+		ipsecDone <- err
+		cause = ikeError(err)
+		cause.(*Error).Reason = ReasonLinkLost
 	case err := <-c.tunnelDone:
 		c.tunnelDone <- err
 		cause = linkLost("l2tp tunnel", err)
@@ -412,6 +445,7 @@ func (c *Conn) teardown(cause error) {
 		}
 		cancel()
 	}
+	c.stopIPsec() // Delete payloads for the child and ISAKMP SAs
 	c.closing.Store(true)
 	if dev := c.dev.Load(); dev != nil {
 		if err := dev.Close(); err != nil {
@@ -492,6 +526,11 @@ func (c *Conn) Stats() Stats {
 	}
 	if c.link != nil {
 		s.PPPMalformed = c.link.Stats().Malformed
+	}
+	if p := c.ipsec; p != nil {
+		s.ESPAuthFailed, s.ESPReplayed = p.espAuth.Load(), p.espReplay.Load()
+		s.ESPUnknownSPI, s.ESPInvalid = p.espUnknownSPI.Load(), p.espInvalid.Load()
+		s.NATKeepalives, s.ChildSARekeys = p.keepalives.Load(), p.rekeys.Load()
 	}
 	return s
 }

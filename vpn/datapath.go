@@ -152,6 +152,23 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 		st.drop(&st.rxForeign)
 		return nil
 	}
+	if c.ipsec != nil {
+		switch from.Port() {
+		case ikePort:
+			c.ipsec.session.Input(d, false)
+			return nil
+		case nattPort:
+		default:
+			st.drop(&st.rxForeign)
+			return nil
+		}
+		var sport uint16
+		if d, sport = c.decap(d); d == nil {
+			return nil
+		}
+		// From here on the datagram is what the server's L2TP sent.
+		from = netip.AddrPortFrom(from.Addr(), sport)
+	}
 	kind, proto, payload := classify(d, c.localTunnel.Load16(), c.localSession.Load16())
 	switch kind {
 	case rxMalformed:
@@ -208,6 +225,10 @@ func (c *Conn) txLoop(dev *tun.Device) {
 	sizes := make([]int, batch)
 	out := make([][]byte, 0, batch)
 	peerTunnel, peerSession := c.peerTunnel.Load16(), c.peerSession.Load16()
+	dest := *c.peer.Load()
+	if c.ipsec != nil {
+		dest = c.ipsec.nattAddr
+	}
 	for {
 		n, err := dev.Read(bufs, sizes, txHeadroom)
 		if err != nil {
@@ -229,13 +250,20 @@ func (c *Conn) txLoop(dev *tun.Device) {
 				c.stats.txErrors.Add(1)
 				continue
 			}
+			if c.ipsec != nil {
+				var err error
+				if d, err = c.seal(bufs[i], cap(bufs[i])-cap(d), len(d)); err != nil {
+					c.stats.txErrors.Add(1)
+					continue
+				}
+			}
 			bytes += uint64(sizes[i])
 			out = append(out, d)
 		}
 		if len(out) == 0 {
 			continue
 		}
-		sent, err := c.sock.writeBatch(out, *c.peer.Load())
+		sent, err := c.sock.writeBatch(out, dest)
 		c.stats.txPackets.Add(uint64(sent))
 		c.stats.txBytes.Add(bytes)
 		if err != nil {

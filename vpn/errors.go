@@ -24,9 +24,13 @@ const (
 	ReasonNegotiation               // LCP/IPCP could not agree
 	ReasonHost                      // the host could not be configured (TUN, routes)
 	ReasonLinkLost                  // the connection was up and then failed
+	ReasonIKENoResponse             // IKE: the server never answered
+	ReasonIKENoProposal             // IKE: the server accepted none of our proposals
+	ReasonIKEAuth                   // IKE: pre-shared key mismatch
 )
 
-var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost"}
+var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",
+	"ike-unreachable", "ike-no-proposal", "ike-auth"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
@@ -38,7 +42,7 @@ func (r Reason) String() string {
 // Error is a connection failure: which phase failed, how it is classified,
 // what to check, and the protocol error underneath.
 type Error struct {
-	Phase  string // "config", "socket", "l2tp tunnel", "l2tp session", "ppp", "tun", "link"
+	Phase  string // "config", "socket", "ike", "l2tp tunnel", "l2tp session", "ppp", "tun", "link"
 	Reason Reason
 	Hint   string // what the user can check; may be empty
 	Err    error

@@ -7,6 +7,11 @@ import "time"
 // renamed, within a schema version.
 const (
 	EventConnecting = "connecting"
+	// IPsec only: the ISAKMP SA is up (again, after a phase 1 rekey), and
+	// a child SA pair is installed (rekey true when it replaces one).
+	EventIKEPhase1Up      = "ike.phase1.up"
+	EventIKEPhase1Rekeyed = "ike.phase1.rekeyed"
+	EventIKEPhase2Up      = "ike.phase2.up"
 	EventTunnelUp   = "l2tp.tunnel.up"
 	EventSessionUp  = "l2tp.session.up"
 	EventLCPUp      = "ppp.lcp.up"
@@ -46,6 +51,18 @@ type Event struct {
 	Routes    []string `json:"routes,omitempty"`
 	IPv6      string   `json:"ipv6,omitempty"` // link-local address
 
+	// IPsec (ike.* events).
+	IKE       string   `json:"ike,omitempty"`        // phase 1 proposal, e.g. aes256-sha256-modp2048
+	NATT      string   `json:"nat_t,omitempty"`      // rfc3947 or draft
+	PeerID    string   `json:"peer_id,omitempty"`    // the server's phase 1 identity
+	Vendors   []string `json:"vendor_ids,omitempty"` // vendor IDs the server sent
+	ESP       string   `json:"esp,omitempty"`        // phase 2 proposal, e.g. aes128-sha1
+	Mode      string   `json:"mode,omitempty"`       // transport or tunnel
+	SPIIn     string   `json:"spi_in,omitempty"`     // hex
+	SPIOut    string   `json:"spi_out,omitempty"`    // hex
+	LifetimeS int64    `json:"lifetime_s,omitempty"` // negotiated lifetime in seconds
+	Rekey     bool     `json:"rekey,omitempty"`      // ike.phase2.up: replaces an earlier pair
+
 	ElapsedMS int64 `json:"elapsed_ms,omitempty"` // since connect started
 
 	Reason string `json:"reason,omitempty"` // down: a Reason name
@@ -72,4 +89,13 @@ type Stats struct {
 	// L2TP and PPP control-plane counters.
 	L2TPMalformed uint64 `json:"l2tp_malformed"`
 	PPPMalformed  uint64 `json:"ppp_malformed"`
+	// IPsec counters (zero without IPsec). ESP packets dropped: integrity
+	// check failed, replayed, unknown SPI, invalid inside (padding, inner
+	// headers); NAT keepalives received; child SA rekeys.
+	ESPAuthFailed  uint64 `json:"esp_auth_failed"`
+	ESPReplayed    uint64 `json:"esp_replayed"`
+	ESPUnknownSPI  uint64 `json:"esp_unknown_spi"`
+	ESPInvalid     uint64 `json:"esp_invalid"`
+	NATKeepalives  uint64 `json:"nat_keepalives_rx"`
+	ChildSARekeys  uint64 `json:"child_sa_rekeys"`
 }

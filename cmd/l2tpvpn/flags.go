@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
@@ -23,6 +25,12 @@ type connectOpts struct {
 	passwordEnv, passwordFile string
 	secretEnv, secretFile     string
 	ipsec                     string
+	pskEnv, pskFile           string
+	ikeProps, espProps        string
+	espMode                   string
+	ikeLifetime, espLifetime  time.Duration
+	dpdDelay, nattKeepalive   time.Duration
+	keyLogDir                 string
 	auth                      string
 	iface                     string
 	mtu, mru, localPort       int
@@ -44,7 +52,17 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	fs.StringVar(&o.user, "user", "", "PPP user name")
 	fs.StringVar(&o.passwordEnv, "password-env", "", "read the PPP password from this environment variable")
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the PPP password from this file (first line)")
-	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1/ESP, not in this version yet) or off (plain L2TP)")
+	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP) or off (plain L2TP)")
+	fs.StringVar(&o.pskEnv, "psk-env", "", "read the IPsec pre-shared key from this environment variable")
+	fs.StringVar(&o.pskFile, "psk-file", "", "read the IPsec pre-shared key from this file (first line)")
+	fs.StringVar(&o.ikeProps, "ike", ike.FormatIKEProposals(ike.DefaultIKEProposals), "IKE (phase 1) proposals, strongSwan style, in order")
+	fs.StringVar(&o.espProps, "esp", ike.FormatESPProposals(ike.DefaultESPProposals), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
+	fs.StringVar(&o.espMode, "esp-mode", "transport", "ESP mode: transport (as Windows and macOS do) or tunnel")
+	fs.DurationVar(&o.ikeLifetime, "ike-lifetime", ike.DefaultIKELifetime, "ISAKMP SA lifetime proposed (rekeyed at about 90%)")
+	fs.DurationVar(&o.espLifetime, "esp-lifetime", ike.DefaultESPLifetime, "ESP SA lifetime proposed (rekeyed at about 90%)")
+	fs.DurationVar(&o.dpdDelay, "dpd-delay", ike.DefaultDPDDelay, "idle time before a dead peer detection probe (0 disables)")
+	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
+	fs.StringVar(&o.keyLogDir, "wireshark-keys", "", "debug (needs -v): write the IKE and ESP keys into this directory as Wireshark's esp_sa and ikev1_decryption_table")
 	fs.StringVar(&o.auth, "auth", "pap,chap,mschapv2", "PPP authentication methods allowed, comma-separated")
 	fs.StringVar(&o.secretEnv, "l2tp-secret-env", "", "read the L2TP tunnel secret from this environment variable")
 	fs.StringVar(&o.secretFile, "l2tp-secret-file", "", "read the L2TP tunnel secret from this file (first line)")
@@ -62,7 +80,7 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: l2tpvpn connect --server HOST[:PORT] --user NAME (--password-env VAR | --password-file PATH) --ipsec=off [flags]\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stderr, "Usage: l2tpvpn connect --server HOST[:PORT] --user NAME (--password-env VAR | --password-file PATH) (--psk-env VAR | --psk-file PATH | --ipsec=off) [flags]\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -80,9 +98,7 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event)) (vpn.Config, error) {
 	var cfg vpn.Config
 	switch o.ipsec {
-	case "off":
-	case "on":
-		return cfg, errors.New("--ipsec=on: the built-in IPsec (IKEv1/ESP) is not in this version yet; use --ipsec=off for plain L2TP")
+	case "off", "on":
 	default:
 		return cfg, fmt.Errorf("--ipsec: %q is not one of on, off", o.ipsec)
 	}
@@ -128,6 +144,14 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event)) (vpn.Con
 	if o.verbose {
 		level = slog.LevelDebug
 	}
+	if o.ipsec == "on" {
+		if err := o.ipsecConfig(&cfg); err != nil {
+			return cfg, err
+		}
+	} else if o.pskEnv != "" || o.pskFile != "" || o.keyLogDir != "" {
+		return cfg, errors.New("--psk-env, --psk-file and --wireshark-keys need --ipsec=on")
+	}
+	ipsecCfg := cfg
 	cfg = vpn.Config{
 		Server: o.server, User: o.user, Password: pw, Auth: auth,
 		Interface: o.iface, MTU: o.mtu, MRU: o.mru, Routes: routes, IPv6: o.ipv6, LocalPort: o.localPort,
@@ -139,7 +163,64 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event)) (vpn.Con
 	if len(secret) > 0 {
 		cfg.L2TPSecret = []byte(secret)
 	}
+	cfg.IPsec, cfg.PSK, cfg.IKEProposals, cfg.ESPProposals = ipsecCfg.IPsec, ipsecCfg.PSK, ipsecCfg.IKEProposals, ipsecCfg.ESPProposals
+	cfg.ESPMode, cfg.IKELifetime, cfg.ESPLifetime = ipsecCfg.ESPMode, ipsecCfg.IKELifetime, ipsecCfg.ESPLifetime
+	cfg.DPDDelay, cfg.NATKeepalive, cfg.KeyLogDir = ipsecCfg.DPDDelay, ipsecCfg.NATKeepalive, ipsecCfg.KeyLogDir
 	return cfg, nil
+}
+
+// ipsecConfig fills the IPsec part of cfg from the flags.
+func (o *connectOpts) ipsecConfig(cfg *vpn.Config) error {
+	psk, err := readSecret("psk", o.pskEnv, o.pskFile, false)
+	if err != nil {
+		return err
+	}
+	if psk == "" {
+		return errors.New("IPsec is on by default and needs the pre-shared key: give --psk-env VAR or --psk-file PATH (or --ipsec=off for plain L2TP)")
+	}
+	cfg.IPsec, cfg.PSK = true, []byte(psk)
+	if cfg.IKEProposals, err = ike.ParseIKEProposals(o.ikeProps); err != nil {
+		return fmt.Errorf("--ike: %w", err)
+	}
+	if cfg.ESPProposals, err = ike.ParseESPProposals(o.espProps); err != nil {
+		return fmt.Errorf("--esp: %w", err)
+	}
+	for _, p := range cfg.ESPProposals {
+		if p.Group != cfg.ESPProposals[0].Group {
+			return fmt.Errorf("--esp: %s and %s: all proposals must use the same PFS group, or none (Quick Mode carries one key exchange)",
+				cfg.ESPProposals[0], p)
+		}
+	}
+	switch o.espMode {
+	case "transport":
+		cfg.ESPMode = esp.Transport
+	case "tunnel":
+		cfg.ESPMode = esp.Tunnel
+	default:
+		return fmt.Errorf("--esp-mode: %q is not one of transport, tunnel", o.espMode)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{{"ike-lifetime", o.ikeLifetime, time.Minute}, {"esp-lifetime", o.espLifetime, 30 * time.Second}} {
+		if d.v < d.min || d.v > 24*time.Hour {
+			return fmt.Errorf("--%s: %s is outside %s..24h", d.name, d.v, d.min)
+		}
+	}
+	cfg.IKELifetime, cfg.ESPLifetime = o.ikeLifetime, o.espLifetime
+	cfg.DPDDelay, cfg.NATKeepalive = o.dpdDelay, o.nattKeepalive
+	if cfg.DPDDelay == 0 {
+		cfg.DPDDelay = -1
+	}
+	if cfg.NATKeepalive == 0 {
+		cfg.NATKeepalive = -1
+	}
+	if o.keyLogDir != "" && !o.verbose {
+		return errors.New("--wireshark-keys writes secrets and is for debugging only: it needs -v")
+	}
+	cfg.KeyLogDir = o.keyLogDir
+	return nil
 }
 
 // readSecret reads a secret from an environment variable or a file. The

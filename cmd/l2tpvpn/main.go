@@ -29,6 +29,9 @@ const (
 	exitLinkLost    = 6
 	exitNegotiation = 7
 	exitHost        = 8
+	exitIKENoAnswer = 9
+	exitIKEProposal = 10
+	exitIKEAuth     = 11
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
@@ -133,6 +136,12 @@ func exitCode(err error) int {
 		return exitHost
 	case vpn.ReasonLinkLost:
 		return exitLinkLost
+	case vpn.ReasonIKENoResponse:
+		return exitIKENoAnswer
+	case vpn.ReasonIKENoProposal:
+		return exitIKEProposal
+	case vpn.ReasonIKEAuth:
+		return exitIKEAuth
 	}
 	return exitInternal
 }

@@ -1,0 +1,212 @@
+package ike
+
+// Informational exchanges (RFC 2409 5.7): notifications, deletes and dead
+// peer detection (RFC 3706). After phase 1 they are encrypted and start with
+// HASH(1) = prf(SKEYID_a, M-ID | payloads); each uses a fresh IV derived from
+// its message ID.
+
+import (
+	"crypto/hmac"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// sendInformational sends an encrypted informational message under sa and
+// returns it.
+func (s *Session) sendInformational(sa *ikeSA, what string, payloads ...Payload) []byte {
+	mid := s.newMID(sa)
+	rest := AppendPayloads(nil, payloads)
+	hash := quickHash1(sa.prop.Hash, sa.keys.SKEYIDa, mid, rest)
+	msg, _, err := s.encrypt(sa, ExchangeInformational, mid, phase2IV(sa.prop.Hash, sa.prop.Enc, sa.lastBlock, mid),
+		append([]Payload{&Hash{Data: hash}}, payloads...))
+	if err != nil {
+		s.log.Debug("ike: informational", "err", err)
+		return nil
+	}
+	s.log.Debug(fmt.Sprintf("ike: sending INFORMATIONAL request %#08x %s (%s)", mid,
+		summary(append([]Payload{&Hash{}}, payloads...)), what))
+	s.send(msg, what)
+	return msg
+}
+
+func (s *Session) sendDeleteChild(c *ChildSA, now time.Time) {
+	if s.ike == nil {
+		return
+	}
+	var spi [4]byte
+	binary.BigEndian.PutUint32(spi[:], c.In.SPI())
+	s.sendInformational(s.ike, "delete ESP SA "+spiHex(c.In.SPI()),
+		&Delete{DOI: DOIIPsec, Protocol: ProtoESP, SPISize: 4, SPIs: [][]byte{spi[:]}})
+}
+
+func (s *Session) sendDeleteISAKMP(sa *ikeSA) {
+	spi := append(sa.ckyI[:], sa.ckyR[:]...)
+	s.sendInformational(sa, "delete ISAKMP SA", &Delete{DOI: DOIIPsec, Protocol: ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+}
+
+func (s *Session) handleInformational(sa *ikeSA, m Message, now time.Time) error {
+	var ps []Payload
+	if m.Header.Flags&FlagEncryption == 0 {
+		if sa.established {
+			// Unauthenticated: anyone on the path could have sent it.
+			s.log.Debug("ike: ignoring an unencrypted informational message after phase 1")
+			return nil
+		}
+		ps = m.Payloads
+	} else {
+		var iv []byte
+		switch {
+		case sa.established:
+			iv = phase2IV(sa.prop.Hash, sa.prop.Enc, sa.lastBlock, m.Header.MessageID)
+		case sa.state == mmSent5:
+			iv = phase2IV(sa.prop.Hash, sa.prop.Enc, sa.iv, m.Header.MessageID)
+		default:
+			return nil
+		}
+		var hash, rest []byte
+		var err error
+		ps, hash, rest, _, err = decryptHashed(sa, m, iv)
+		if err != nil {
+			s.log.Debug("ike: dropping undecryptable informational message", "err", err)
+			return nil
+		}
+		if !hmac.Equal(hash, quickHash1(sa.prop.Hash, sa.keys.SKEYIDa, m.Header.MessageID, rest)) {
+			s.log.Debug("ike: dropping informational message with a wrong HASH")
+			return nil
+		}
+	}
+	s.log.Debug(fmt.Sprintf("ike: received INFORMATIONAL %#08x %s", m.Header.MessageID, summary(ps)))
+	for _, p := range ps {
+		switch p := p.(type) {
+		case *Notify:
+			if err := s.handleNotify(sa, p, now); err != nil {
+				return err
+			}
+		case *Delete:
+			if err := s.handleDelete(sa, p, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
+	switch n.MessageType {
+	case NotifyRUThere:
+		if sa.established && len(n.Data) == 4 {
+			ack := &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyRUThereAck,
+				SPI: append(sa.ckyI[:], sa.ckyR[:]...), Data: n.Data}
+			s.sendInformational(sa, "R_U_THERE_ACK", ack)
+		}
+		return nil
+	case NotifyRUThereAck:
+		if sa.dpdOut != nil && len(n.Data) == 4 && binary.BigEndian.Uint32(n.Data) == sa.dpdSeq {
+			sa.dpdOut = nil
+		}
+		return nil
+	}
+	if !n.MessageType.IsError() {
+		s.log.Debug("ike: notification from the server", "type", n.MessageType.String())
+		return nil
+	}
+	// An error notification: which exchange it answers decides how bad.
+	phase1 := !sa.established
+	firstChild := !phase1 && len(s.children) == 0
+	if !phase1 && !firstChild {
+		s.log.Warn("ike: the server reports " + n.MessageType.String())
+		return nil
+	}
+	where := "Main Mode"
+	offer := FormatIKEProposals(s.cfg.IKE)
+	if !phase1 {
+		where = "Quick Mode"
+		offer = FormatESPProposals(s.cfg.ESP) + " (" + s.cfg.Mode.String() + " mode, UDP-encapsulated)"
+	}
+	switch n.MessageType {
+	case NotifyNoProposalChosen:
+		return failf(ErrNoProposalChosen, "%s: no proposal chosen: the server accepted none of %s", where, offer)
+	case NotifyAuthenticationFailed, NotifyInvalidHashInformation:
+		return failf(ErrAuthentication, "%s: the server reports %s: the pre-shared key does not match the server's",
+			where, n.MessageType)
+	case NotifyPayloadMalformed, NotifyInvalidPayloadType:
+		if phase1 && sa.state == mmSent5 {
+			return failf(ErrAuthentication, "the server could not read our Main Mode message 5 (%s): it decrypted "+
+				"garbage, so the pre-shared key is most likely wrong", n.MessageType)
+		}
+		return failf(ErrRejected, "%s: the server says our message is malformed (%s)", where, n.MessageType)
+	case NotifyInvalidIDInformation:
+		if phase1 {
+			return failf(ErrRejected, "Main Mode: the server rejected our identity %s (INVALID-ID-INFORMATION): "+
+				"it may expect a different ID or a certificate", s.cfg.Local)
+		}
+		return failf(ErrRejected, "Quick Mode: the server rejected the traffic selectors (INVALID-ID-INFORMATION): "+
+			"L2TP from %s to %s, UDP port %d, %s mode; check that the server allows L2TP/IPsec, or try --esp-mode %s",
+			s.cfg.Local, s.cfg.Remote, L2TPPort, s.cfg.Mode, otherMode(s.cfg.Mode.String()))
+	}
+	return failf(ErrRejected, "%s: the server reports %s", where, n.MessageType)
+}
+
+func otherMode(m string) string {
+	if m == "tunnel" {
+		return "transport"
+	}
+	return "tunnel"
+}
+
+func (s *Session) handleDelete(sa *ikeSA, d *Delete, now time.Time) error {
+	switch d.Protocol {
+	case ProtoESP:
+		for _, spi := range d.SPIs {
+			if len(spi) == 4 && s.removeChildByOutSPI(binary.BigEndian.Uint32(spi)) {
+				s.log.Info("ike: the server deleted a child SA", "spi_out", spiHex(binary.BigEndian.Uint32(spi)))
+			}
+		}
+	case ProtoISAKMP:
+		if sa != s.ike {
+			return nil
+		}
+		s.ike = nil
+		if len(s.children) == 0 {
+			return failf(ErrPeerGone, "the server deleted the IPsec connection (its ISAKMP and ESP SAs)")
+		}
+		// The children still work; get a new ISAKMP SA for their rekeys.
+		s.log.Info("ike: the server deleted the ISAKMP SA; negotiating a new one")
+		if s.mm == nil {
+			return s.startMainMode(now)
+		}
+	}
+	return nil
+}
+
+// dpd runs dead peer detection on the established SA and returns when it
+// must run next.
+func (s *Session) dpd(now time.Time) (time.Time, error) {
+	sa := s.ike
+	if !sa.peerDPD || s.cfg.DPDDelay < 0 || sa.dpdOut != nil {
+		return time.Time{}, nil
+	}
+	last := time.Unix(0, s.lastRx.Load())
+	due := last.Add(s.cfg.DPDDelay)
+	if now.Before(due) {
+		return due, nil
+	}
+	if sa.dpdSeq == 0 {
+		sa.dpdSeq = binary.BigEndian.Uint32(s.randBytes(4)) >> 1
+	}
+	sa.dpdSeq++
+	var seq [4]byte
+	binary.BigEndian.PutUint32(seq[:], sa.dpdSeq)
+	n := &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyRUThere, SPI: append(sa.ckyI[:], sa.ckyR[:]...), Data: seq[:]}
+	msg := s.sendInformational(sa, "R_U_THERE", n)
+	if msg == nil {
+		return time.Time{}, nil
+	}
+	sa.dpdOut = &pending{msg: msg, what: "R_U_THERE", natt: s.natt, deadline: now.Add(s.cfg.RetransmitTimeout),
+		giveUp: func() error {
+			return failf(ErrPeerGone, "the server stopped answering dead peer detection (no R-U-THERE-ACK after %d tries, "+
+				"nothing received for %s)", s.cfg.Retransmits+1, time.Since(time.Unix(0, s.lastRx.Load())).Round(time.Second))
+		}}
+	return sa.dpdOut.deadline, nil
+}

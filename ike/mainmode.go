@@ -1,0 +1,434 @@
+package ike
+
+// Main Mode with a pre-shared key, initiator side (RFC 2409 5.4), with NAT
+// traversal (RFC 3947 and drafts 02/03):
+//
+//	MM1  HDR, SA, VID...                 ->
+//	MM2                                  <- HDR, SA, VID...
+//	MM3  HDR, KE, Ni, NAT-D, NAT-D       ->   (still on port 500)
+//	MM4                                  <- HDR, KE, Nr, NAT-D, NAT-D
+//	MM5  HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)]  ->  (port 4500 from here)
+//	MM6                                  <- HDR*, IDir, HASH_R
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Main Mode states of an ikeSA.
+const (
+	mmSent1 = iota + 1
+	mmSent3
+	mmSent5
+	mmDone
+)
+
+// ikeSA is one ISAKMP SA, from its first message to its deletion.
+type ikeSA struct {
+	ckyI, ckyR [8]byte
+	state      int
+	rekey      bool // replaces an established SA
+
+	prop     IKEProposal
+	life     time.Duration
+	draft    bool // NAT-T negotiated with a draft, not RFC 3947
+	peerDPD  bool
+	vendors  []string
+	peerID   string
+	saib     []byte // our SA payload body, for HASH_I/HASH_R
+	dh       *DH
+	ni, nr   []byte
+	gxi, gxr []byte
+	keys     Phase1Keys
+	iv       []byte // CBC chaining during Main Mode
+	// lastBlock is the last CBC block of Main Mode, the seed of every
+	// phase 2 IV (RFC 2409 appendix B).
+	lastBlock []byte
+
+	established bool
+	rekeyAt     time.Time
+	out         *pending // the Main Mode message awaiting its answer
+	qms         map[uint32]*quickMode
+	dpdSeq      uint32
+	dpdOut      *pending
+}
+
+// pending is a sent message awaiting its answer.
+type pending struct {
+	msg      []byte
+	what     string
+	natt     bool
+	tries    int
+	deadline time.Time
+	giveUp   func() error // returns the failure, or nil after cleaning up
+}
+
+func (sa *ikeSA) pendings() []*pending {
+	var ps []*pending
+	if sa.out != nil {
+		ps = append(ps, sa.out)
+	}
+	for _, q := range sa.qms {
+		if q.out != nil {
+			ps = append(ps, q.out)
+		}
+	}
+	if sa.dpdOut != nil {
+		ps = append(ps, sa.dpdOut)
+	}
+	return ps
+}
+
+func (sa *ikeSA) quickModePending() bool {
+	for _, q := range sa.qms {
+		if !q.done {
+			return true
+		}
+	}
+	return false
+}
+
+func (sa *ikeSA) rekeying(c *ChildSA) bool {
+	for _, q := range sa.qms {
+		if !q.done && q.rekeyOf == c {
+			return true
+		}
+	}
+	return false
+}
+
+// sendPending sends a message that expects an answer and arms its
+// retransmission.
+func (s *Session) sendPending(msg []byte, what string, now time.Time, giveUp func() error) *pending {
+	p := &pending{msg: msg, what: what, natt: s.natt, deadline: now.Add(s.cfg.RetransmitTimeout), giveUp: giveUp}
+	s.log.Debug("ike: sending " + what)
+	s.send(msg, what)
+	return p
+}
+
+func (s *Session) retransmit(sa *ikeSA, p *pending, now time.Time) error {
+	if p.tries >= s.cfg.Retransmits {
+		if sa.out == p {
+			sa.out = nil
+		}
+		if sa.dpdOut == p {
+			sa.dpdOut = nil
+		}
+		for mid, q := range sa.qms {
+			if q.out == p {
+				q.out = nil
+				delete(sa.qms, mid)
+			}
+		}
+		return p.giveUp()
+	}
+	p.tries++
+	t := s.cfg.RetransmitTimeout << p.tries
+	if t > retransmitCap || t <= 0 {
+		t = retransmitCap
+	}
+	p.deadline = now.Add(t)
+	s.log.Debug("ike: retransmitting "+p.what, "try", p.tries)
+	if err := s.cfg.Send(p.msg, p.natt); err != nil {
+		s.log.Debug("ike: send failed", "message", p.what, "err", err)
+	}
+	return nil
+}
+
+// waited is how long a message goes unanswered before we give up.
+func (s *Session) waited() time.Duration {
+	var total time.Duration
+	for i := 0; i <= s.cfg.Retransmits; i++ {
+		t := s.cfg.RetransmitTimeout << i
+		if t > retransmitCap || t <= 0 {
+			t = retransmitCap
+		}
+		total += t
+	}
+	return total
+}
+
+// natVendors are the NAT-T vendor IDs we send, newest first.
+var natVendors = []Vendor{VendorNATTRFC3947, VendorNATTDraft03, VendorNATTDraft02N, VendorNATTDraft02}
+
+func (s *Session) startMainMode(now time.Time) error {
+	sa := &ikeSA{state: mmSent1, rekey: s.ike != nil, qms: map[uint32]*quickMode{}}
+	copy(sa.ckyI[:], s.randBytes(8))
+	p := &Proposal{Number: 1, Protocol: ProtoISAKMP}
+	for i, ip := range s.cfg.IKE {
+		p.Transforms = append(p.Transforms, ip.transform(uint8(i+1), s.cfg.IKELifetime))
+	}
+	sap := &SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{*p}}
+	sa.saib = sap.AppendBody(nil)
+	payloads := []Payload{sap}
+	for _, v := range natVendors {
+		payloads = append(payloads, NewVendorID(v))
+	}
+	payloads = append(payloads, NewVendorID(VendorDPD))
+	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeIDProt}, Payloads: payloads}
+	s.mm = sa
+	sa.out = s.sendPending(m.Append(nil), "ID_PROT request 0 [ SA V V V V V ] (main mode 1/6)", now, func() error {
+		return s.mainModeGiveUp(sa, 1)
+	})
+	s.log.Info("ike: phase 1 (main mode) started", "server", s.cfg.Remote, "offer", FormatIKEProposals(s.cfg.IKE))
+	return nil
+}
+
+func (s *Session) mainModeGiveUp(sa *ikeSA, msg int) error {
+	s.mm = nil
+	prefix := ""
+	if sa.rekey {
+		prefix = "phase 1 rekey failed: "
+	}
+	switch msg {
+	case 1:
+		return failf(ErrNoResponse, "%sno answer to Main Mode message 1 from %s port 500 after %d tries over %s: "+
+			"check the server address, that UDP ports 500 and 4500 reach it, and that it has L2TP/IPsec enabled "+
+			"(a server may also stay silent when it accepts none of the proposals: %s)",
+			prefix, s.cfg.Remote, s.cfg.Retransmits+1, s.waited().Round(time.Second), FormatIKEProposals(s.cfg.IKE))
+	case 3:
+		return failf(ErrNoResponse, "%sno answer to Main Mode message 3 (key exchange, %s) after %d tries: "+
+			"the server may not support that Diffie-Hellman group", prefix, sa.prop.Group, s.cfg.Retransmits+1)
+	}
+	return failf(ErrAuthentication, "%sno answer to Main Mode message 5, the first encrypted one, after %d tries: "+
+		"the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)",
+		prefix, s.cfg.Retransmits+1)
+}
+
+func (s *Session) handleMainMode(sa *ikeSA, m Message, now time.Time) error {
+	h := m.Header
+	switch {
+	case sa.state == mmSent1 && h.Flags&FlagEncryption == 0 && hasPayload[*SA](m.Payloads):
+		return s.mainMode2(sa, m, now)
+	case sa.state == mmSent3 && h.Flags&FlagEncryption == 0 && hasPayload[*KeyExchange](m.Payloads):
+		return s.mainMode4(sa, m, now)
+	case sa.state == mmSent5 && h.Flags&FlagEncryption != 0:
+		return s.mainMode6(sa, m, now)
+	}
+	// A retransmission of the server's previous message: ours was lost.
+	if sa.out != nil {
+		s.log.Debug("ike: main mode message repeated, sending ours again")
+		s.send(sa.out.msg, sa.out.what)
+	}
+	return nil
+}
+
+func hasPayload[T Payload](ps []Payload) bool {
+	_, ok := FindPayload[T](ps)
+	return ok
+}
+
+func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
+	sa.ckyR = m.Header.ResponderCookie
+	sap, _ := FindPayload[*SA](m.Payloads)
+	s.log.Debug("ike: received ID_PROT response 0 " + summary(m.Payloads) + " (main mode 2/6)")
+	if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 {
+		return failf(ErrRejected, "Main Mode message 2: the server must choose exactly one transform, it sent %d proposals", len(sap.Proposals))
+	}
+	prop, life, err := ikeProposalFromTransform(sap.Proposals[0].Transforms[0])
+	if err != nil {
+		return failf(ErrNoProposalChosen, "Main Mode message 2: the server chose a transform we cannot use: %v", err)
+	}
+	if !containsIKE(s.cfg.IKE, prop) {
+		return failf(ErrNoProposalChosen, "Main Mode message 2: the server chose %s, which we did not offer (%s)",
+			prop, FormatIKEProposals(s.cfg.IKE))
+	}
+	if life <= 0 {
+		life = s.cfg.IKELifetime
+	}
+	sa.prop, sa.life = prop, life
+	rfc, draft := false, false
+	for _, p := range m.Payloads {
+		v, ok := p.(*VendorID)
+		if !ok {
+			continue
+		}
+		name := v.Vendor()
+		if name == VendorUnknown {
+			sa.vendors = append(sa.vendors, hex.EncodeToString(v.Data))
+		} else {
+			sa.vendors = append(sa.vendors, name.String())
+		}
+		switch name {
+		case VendorNATTRFC3947:
+			rfc = true
+		case VendorNATTDraft02, VendorNATTDraft02N, VendorNATTDraft03:
+			draft = true
+		case VendorDPD:
+			sa.peerDPD = true
+		}
+	}
+	if len(sa.vendors) > 0 {
+		s.log.Debug("ike: server vendor IDs: " + strings.Join(sa.vendors, ", "))
+	}
+	if !rfc && !draft {
+		return failf(ErrRejected, "Main Mode message 2: the server does not support NAT traversal (RFC 3947 or its drafts), "+
+			"which this client always uses to carry ESP over UDP")
+	}
+	sa.draft = !rfc
+
+	sa.dh, err = NewDH(prop.Group, s.rand)
+	if err != nil {
+		return failf(ErrNoProposalChosen, "Main Mode message 2: %v", err)
+	}
+	sa.gxi = sa.dh.Public()
+	sa.ni = s.randBytes(32)
+	// NAT-D (RFC 3947 3.2): the server's address as we see it, then ours.
+	// Ours is deliberately a random value, so the server always sees a NAT
+	// and both sides use UDP encapsulation (like strongSwan's encap=yes):
+	// no raw ESP socket, no privileged port.
+	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote.As4(), 500)
+	local := s.randBytes(len(remote))
+	payloads := []Payload{
+		&KeyExchange{Data: sa.gxi},
+		&Nonce{Data: sa.ni},
+		&NATD{Draft: sa.draft, Hash: remote},
+		&NATD{Draft: sa.draft, Hash: local},
+	}
+	msg := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}
+	sa.state = mmSent3
+	sa.out = s.sendPending(msg.Append(nil), "ID_PROT request 0 [ KE No NAT-D NAT-D ] (main mode 3/6)", now, func() error {
+		return s.mainModeGiveUp(sa, 3)
+	})
+	return nil
+}
+
+func natdHash(h HashAlg, ckyI, ckyR [8]byte, ip [4]byte, port uint16) []byte {
+	d := h.New()
+	d.Write(ckyI[:])
+	d.Write(ckyR[:])
+	d.Write(ip[:])
+	var p [2]byte
+	binary.BigEndian.PutUint16(p[:], port)
+	d.Write(p[:])
+	return d.Sum(nil)
+}
+
+func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
+	s.log.Debug("ike: received ID_PROT response 0 " + summary(m.Payloads) + " (main mode 4/6)")
+	ke, _ := FindPayload[*KeyExchange](m.Payloads)
+	nonce, ok := FindPayload[*Nonce](m.Payloads)
+	if !ok {
+		return failf(ErrRejected, "Main Mode message 4 has no nonce")
+	}
+	gxy, err := sa.dh.Shared(ke.Data)
+	if err != nil {
+		return failf(ErrRejected, "Main Mode message 4: the server's key exchange is invalid: %v", err)
+	}
+	sa.gxr = bytes.Clone(ke.Data)
+	sa.nr = bytes.Clone(nonce.Data)
+	keyLen, err := sa.prop.Enc.KeyLen(sa.prop.KeyBits)
+	if err != nil {
+		return failf(ErrNoProposalChosen, "Main Mode message 4: %v", err)
+	}
+	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK, sa.ni, sa.nr, gxy,
+		sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
+	sa.iv = sa.keys.IV
+	if s.cfg.KeyLog != nil {
+		s.cfg.KeyLog.ike(sa.ckyI, sa.keys.Ka)
+	}
+	s.natt = true // float to port 4500 (RFC 3947 4)
+
+	id := IDAddr(s.cfg.Local, 0, 0)
+	idb := id.AppendBody(nil)
+	hash := hashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saib, idb)
+	payloads := []Payload{id, &Hash{Data: hash}}
+	what := "ID_PROT request 0 [ ID HASH ] (main mode 5/6)"
+	if !sa.rekey {
+		// RFC 2407 4.6.3.3: forget any SAs left from an earlier run.
+		spi := append(sa.ckyI[:], sa.ckyR[:]...)
+		payloads = append(payloads, &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyInitialContact, SPI: spi})
+		what = "ID_PROT request 0 [ ID HASH N(INITIAL_CONTACT) ] (main mode 5/6)"
+	}
+	ct, next, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, AppendPayloads(nil, payloads))
+	if err != nil {
+		return failf(ErrRejected, "Main Mode message 5: %v", err)
+	}
+	sa.iv = next
+	msg := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt,
+		Flags: FlagEncryption, NextPayload: PayloadID}, Ciphertext: ct}
+	sa.state = mmSent5
+	sa.out = s.sendPending(msg.Append(nil), what, now, func() error { return s.mainModeGiveUp(sa, 5) })
+	return nil
+}
+
+func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
+	pt, next, err := decryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, m.Ciphertext)
+	if err != nil {
+		return failf(ErrAuthentication, "Main Mode message 6 cannot be decrypted (%v): the pre-shared key is most likely wrong", err)
+	}
+	ps, _, err := ParsePayloads(m.Header.NextPayload, pt)
+	if err != nil {
+		return failf(ErrAuthentication, "Main Mode message 6 does not decrypt to valid payloads: the pre-shared key differs from the server's")
+	}
+	s.log.Debug("ike: received ID_PROT response 0 " + summary(ps) + " (main mode 6/6)")
+	id, ok1 := FindPayload[*Identification](ps)
+	hp, ok2 := FindPayload[*Hash](ps)
+	if !ok1 || !ok2 {
+		return failf(ErrRejected, "Main Mode message 6 lacks the ID or HASH payload: %s", summary(ps))
+	}
+	want := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))
+	if !hmac.Equal(want, hp.Data) {
+		return failf(ErrAuthentication, "the server's Main Mode authentication hash does not verify: the pre-shared key differs from the server's")
+	}
+	sa.iv = nil
+	sa.lastBlock = next
+	sa.out = nil
+	sa.state = mmDone
+	sa.established = true
+	sa.rekeyAt = now.Add(rekeyTime(sa.life, s.rand))
+	sa.peerID = idString(id)
+	sa.dh = nil
+	info := Phase1Info{Proposal: sa.prop, Lifetime: sa.life, NATT: "rfc3947", PeerID: sa.peerID, Vendors: sa.vendors, DPD: sa.peerDPD}
+	if sa.draft {
+		info.NATT = "draft"
+	}
+	s.mu.Lock()
+	s.info = info
+	s.mu.Unlock()
+	s.mm = nil
+	old := s.ike
+	s.ike = sa
+	s.log.Info("ike: phase 1 up", "ike", sa.prop.String(), "lifetime", sa.life, "nat_t", info.NATT, "peer_id", sa.peerID)
+	if old != nil {
+		// Children are independent of the ISAKMP SA that made them; Quick
+		// Modes still running on the old SA are abandoned and restarted on
+		// the new one by tick.
+		s.sendDeleteISAKMP(old)
+		s.emit(Event{Kind: Phase1Rekeyed, Phase1: info})
+		return nil
+	}
+	s.emit(Event{Kind: Phase1Up, Phase1: info})
+	s.startQuickMode(nil, now)
+	return nil
+}
+
+func idString(id *Identification) string {
+	if a, ok := id.Addr(); ok {
+		return a.String()
+	}
+	if p, ok := id.Prefix(); ok {
+		return p.String()
+	}
+	switch id.IDType {
+	case IDFQDN, IDUserFQDN:
+		return string(id.Data)
+	}
+	return fmt.Sprintf("%s:%x", id.IDType, id.Data)
+}
+
+func containsIKE(list []IKEProposal, p IKEProposal) bool {
+	for _, q := range list {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func summary(ps []Payload) string { return "[ " + SummarizePayloads(ps) + " ]" }

@@ -1,0 +1,431 @@
+package vpn
+
+// The IPsec layer between L2TP and the socket. L2TP datagrams get an inner
+// UDP header (ports 1701 → 1701; in tunnel mode also an inner IPv4 header)
+// and are sealed by the current outbound ESP SA; everything goes to the
+// server's port 4500 with RFC 3948 framing. The IKE session (package ike)
+// negotiates and rekeys the SAs and tells us, through events, which SAs to
+// use. Received ESP is opened in place by the inbound SA its SPI names.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
+)
+
+const (
+	ikePort  = 500
+	nattPort = 4500
+	// ipv4HeaderLen is the inner IPv4 header of tunnel mode.
+	ipv4HeaderLen = 20
+	// DefaultNATKeepalive is the NAT keepalive interval (RFC 3948 4).
+	DefaultNATKeepalive = 20 * time.Second
+)
+
+// ipsecPath is the IPsec state of a connection.
+type ipsecPath struct {
+	session       *ike.Session
+	local, server netip.Addr
+	ikeAddr       netip.AddrPort // server:500
+	nattAddr      netip.AddrPort // server:4500
+	mode          esp.Mode
+
+	out atomic.Pointer[esp.SA]
+	in  atomic.Pointer[[]*esp.SA] // copy-on-write
+
+	mu       sync.Mutex // guards children
+	children []*ike.ChildSA
+
+	done   chan error // the session's Run result
+	cancel context.CancelFunc
+	keylog *ike.KeyLog
+
+	espAuth, espReplay, espUnknownSPI, espInvalid, keepalives atomic.Uint64
+	rekeys                                                    atomic.Uint64
+}
+
+// startIPsec runs IKE until the first child SA is installed.
+func (c *Conn) startIPsec(ctx context.Context, local netip.Addr) error {
+	server := c.peer.Load().Addr()
+	p := &ipsecPath{
+		local: local, server: server,
+		ikeAddr:  netip.AddrPortFrom(server, ikePort),
+		nattAddr: netip.AddrPortFrom(server, nattPort),
+		mode:     c.cfg.ESPMode,
+		done:     make(chan error, 1),
+	}
+	if c.cfg.KeyLogDir != "" {
+		kl, err := ike.OpenKeyLog(c.cfg.KeyLogDir, true)
+		if err != nil {
+			return &Error{Phase: "config", Reason: ReasonConfig, Err: fmt.Errorf("key log directory: %w", err)}
+		}
+		p.keylog = kl
+		c.log.Warn("writing IKE and ESP keys for Wireshark (debug only; the files hold secrets)", "dir", c.cfg.KeyLogDir)
+	}
+	s, err := ike.NewSession(ike.Config{
+		PSK: c.cfg.PSK, IKE: c.cfg.IKEProposals, ESP: c.cfg.ESPProposals, Mode: c.cfg.ESPMode,
+		Local: local, Remote: server,
+		IKELifetime: c.cfg.IKELifetime, ESPLifetime: c.cfg.ESPLifetime, DPDDelay: c.cfg.DPDDelay,
+		RetransmitTimeout: c.cfg.RetransmitTimeout, Retransmits: c.cfg.MaxRetransmits,
+		Send: c.ikeSend, Events: c.ikeEvent, Logger: c.log.With("layer", "ike"), KeyLog: p.keylog,
+	})
+	if err != nil {
+		return &Error{Phase: "config", Reason: ReasonConfig, Err: err}
+	}
+	p.session = s
+	c.ipsec = p
+	runCtx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		p.done <- s.Run(runCtx)
+	}()
+	if c.cfg.NATKeepalive >= 0 {
+		c.wg.Add(1)
+		go c.keepaliveLoop(runCtx)
+	}
+	select {
+	case <-s.Up():
+		return nil
+	case err := <-p.done:
+		p.done <- err
+		return ikeError(err)
+	case <-ctx.Done():
+		return &Error{Phase: "ike", Reason: ReasonUnreachable, Err: ctx.Err()}
+	}
+}
+
+// ikeError classifies a failure of the IKE session.
+func ikeError(err error) error {
+	switch {
+	case err == nil:
+		return &Error{Phase: "ike", Reason: ReasonLinkLost, Err: errors.New("ike: session ended")}
+	case errors.Is(err, ike.ErrNoResponse):
+		return &Error{Phase: "ike", Reason: ReasonIKENoResponse, Err: err}
+	case errors.Is(err, ike.ErrNoProposalChosen):
+		return &Error{Phase: "ike", Reason: ReasonIKENoProposal, Err: err,
+			Hint: "choose proposals the server accepts with --ike / --esp"}
+	case errors.Is(err, ike.ErrAuthentication):
+		return &Error{Phase: "ike", Reason: ReasonIKEAuth, Err: err}
+	case errors.Is(err, ike.ErrPeerGone):
+		return &Error{Phase: "ike", Reason: ReasonLinkLost, Err: err}
+	}
+	return &Error{Phase: "ike", Reason: ReasonRefused, Err: err}
+}
+
+// stopIPsec deletes the SAs at the server and waits for the session.
+func (c *Conn) stopIPsec() {
+	p := c.ipsec
+	if p == nil {
+		return
+	}
+	p.cancel()
+	err := <-p.done
+	p.done <- err
+	if p.keylog != nil {
+		if err := p.keylog.Close(); err != nil {
+			c.log.Warn("key log", "err", err)
+		}
+	}
+}
+
+func (c *Conn) ikeSend(msg []byte, natt bool) error {
+	if !natt {
+		return c.sock.writeTo(msg, c.ipsec.ikeAddr)
+	}
+	b := make([]byte, 4+len(msg)) // the non-ESP marker is four zero bytes
+	copy(b[4:], msg)
+	return c.sock.writeTo(b, c.ipsec.nattAddr)
+}
+
+// keepaliveLoop sends a NAT keepalive (one 0xFF byte) to port 4500 at the
+// configured interval, so a NAT on the path keeps the mapping.
+func (c *Conn) keepaliveLoop(ctx context.Context) {
+	defer c.wg.Done()
+	iv := c.cfg.NATKeepalive
+	if iv == 0 {
+		iv = DefaultNATKeepalive
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.sock.writeTo([]byte{0xff}, c.ipsec.nattAddr); err != nil {
+				c.log.Debug("nat keepalive", "err", err)
+			}
+		}
+	}
+}
+
+// ikeEvent runs on the IKE goroutine.
+func (c *Conn) ikeEvent(ev ike.Event) {
+	p := c.ipsec
+	switch ev.Kind {
+	case ike.Phase1Up, ike.Phase1Rekeyed:
+		i := ev.Phase1
+		name := EventIKEPhase1Up
+		if ev.Kind == ike.Phase1Rekeyed {
+			name = EventIKEPhase1Rekeyed
+		}
+		c.emit(Event{Event: name, IKE: i.Proposal.String(), NATT: i.NATT, PeerID: i.PeerID, Vendors: i.Vendors,
+			LifetimeS: int64(i.Lifetime / time.Second)})
+	case ike.ChildUp:
+		ch := ev.Child
+		p.mu.Lock()
+		p.children = append(p.children, ch)
+		p.publish()
+		p.mu.Unlock()
+		if ev.Rekey {
+			p.rekeys.Add(1)
+		}
+		c.emit(Event{Event: EventIKEPhase2Up, ESP: ch.Proposal.String(), Mode: ch.Mode.String(),
+			SPIIn: fmt.Sprintf("%08x", ch.In.SPI()), SPIOut: fmt.Sprintf("%08x", ch.Out.SPI()),
+			LifetimeS: int64(ch.Lifetime / time.Second), Rekey: ev.Rekey})
+	case ike.ChildDown:
+		p.mu.Lock()
+		for i, ch := range p.children {
+			if ch == ev.Child {
+				p.children = append(p.children[:i], p.children[i+1:]...)
+				break
+			}
+		}
+		p.publish()
+		p.mu.Unlock()
+	}
+}
+
+// publish makes the data path use the current children: every inbound SA
+// is accepted, the newest outbound SA is used. Called with mu held.
+func (p *ipsecPath) publish() {
+	in := make([]*esp.SA, 0, len(p.children))
+	for _, ch := range p.children {
+		in = append(in, ch.In)
+	}
+	p.in.Store(&in)
+	if n := len(p.children); n > 0 {
+		p.out.Store(p.children[n-1].Out)
+	} else {
+		p.out.Store(nil)
+	}
+}
+
+// decap takes a datagram from the server's port 4500 and returns the L2TP
+// datagram inside (aliasing d) and its inner source port, or nil when the
+// datagram was something else (IKE, keepalive) or was dropped.
+func (c *Conn) decap(d []byte) ([]byte, uint16) {
+	p := c.ipsec
+	kind, spi := esp.Classify(d)
+	switch kind {
+	case esp.KindKeepalive:
+		p.keepalives.Add(1)
+		return nil, 0
+	case esp.KindIKE:
+		p.session.Input(d[4:], true)
+		return nil, 0
+	case esp.KindInvalid:
+		c.stats.drop(&c.stats.rxMalformed)
+		return nil, 0
+	}
+	var sa *esp.SA
+	if in := p.in.Load(); in != nil {
+		for _, s := range *in {
+			if s.SPI() == spi {
+				sa = s
+				break
+			}
+		}
+	}
+	if sa == nil {
+		p.espUnknownSPI.Add(1)
+		c.stats.rxDropped.Add(1)
+		return nil, 0
+	}
+	payload, next, err := sa.Open(d)
+	if err != nil {
+		switch {
+		case errors.Is(err, esp.ErrAuth):
+			p.espAuth.Add(1)
+		case errors.Is(err, esp.ErrReplay):
+			p.espReplay.Add(1)
+		default:
+			p.espInvalid.Add(1)
+		}
+		c.stats.rxDropped.Add(1)
+		return nil, 0
+	}
+	p.session.Alive()
+	if sa.Mode() == esp.Tunnel {
+		if next != 4 {
+			p.drop(c)
+			return nil, 0
+		}
+		inner, ok := parseIPv4UDP(payload, p.server)
+		if !ok {
+			p.drop(c)
+			return nil, 0
+		}
+		payload = inner
+	} else if next != 17 {
+		p.drop(c)
+		return nil, 0
+	}
+	h, l2tpMsg, err := esp.ParseUDP(payload)
+	if err != nil || h.DstPort != l2tpPort {
+		p.drop(c)
+		return nil, 0
+	}
+	return l2tpMsg, h.SrcPort
+}
+
+func (p *ipsecPath) drop(c *Conn) {
+	p.espInvalid.Add(1)
+	c.stats.rxDropped.Add(1)
+}
+
+const l2tpPort = 1701
+
+// sealHeadroom is what seal needs in front of the L2TP datagram.
+func (p *ipsecPath) sealHeadroom(sa *esp.SA) int {
+	n := esp.UDPHeaderLen + sa.Headroom()
+	if p.mode == esp.Tunnel {
+		n += ipv4HeaderLen
+	}
+	return n
+}
+
+// seal turns the L2TP datagram buf[off:off+n] into an ESP packet in place
+// (headers go into the headroom before off, trailer and ICV after the
+// datagram, within cap(buf)). It returns the packet to send to port 4500.
+func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
+	p := c.ipsec
+	sa := p.out.Load()
+	if sa == nil {
+		return nil, errNoSA
+	}
+	start := off - esp.UDPHeaderLen
+	if start < 0 {
+		return nil, esp.ErrBufferSpace
+	}
+	if err := esp.PutUDP(buf[start:], l2tpPort, l2tpPort, n); err != nil {
+		return nil, err
+	}
+	nh := byte(17)
+	if p.mode == esp.Tunnel {
+		start -= ipv4HeaderLen
+		if start < 0 {
+			return nil, esp.ErrBufferSpace
+		}
+		putIPv4UDP(buf[start:], p.local, p.server, ipv4HeaderLen+esp.UDPHeaderLen+n)
+		nh = 4
+	}
+	pkt, err := sa.Seal(buf, start, off+n-start, nh)
+	if errors.Is(err, esp.ErrSeqExhausted) {
+		p.session.Rekey()
+	}
+	return pkt, err
+}
+
+var errNoSA = errors.New("ipsec: no outbound SA (rekey in progress)")
+
+// sendSealed sends one L2TP datagram through IPsec. For control messages
+// and PPP control frames: it allocates.
+func (c *Conn) sendSealed(d []byte) error {
+	hr := 128
+	buf := make([]byte, hr+len(d)+64)
+	copy(buf[hr:], d)
+	pkt, err := c.seal(buf, hr, len(d))
+	if err != nil {
+		return err
+	}
+	return c.sock.writeTo(pkt, c.ipsec.nattAddr)
+}
+
+// putIPv4UDP writes the inner IPv4 header of tunnel mode.
+func putIPv4UDP(b []byte, src, dst netip.Addr, total int) {
+	b[0] = 0x45
+	b[1] = 0
+	binary.BigEndian.PutUint16(b[2:], uint16(total))
+	binary.BigEndian.PutUint16(b[4:], 0)      // id
+	binary.BigEndian.PutUint16(b[6:], 0x4000) // DF
+	b[8] = 64
+	b[9] = 17
+	b[10], b[11] = 0, 0
+	s, d := src.As4(), dst.As4()
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
+	binary.BigEndian.PutUint16(b[10:], ipv4Checksum(b[:ipv4HeaderLen]))
+}
+
+func ipv4Checksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// parseIPv4UDP checks the inner IPv4 header of a tunnel-mode packet (from
+// the server, UDP, not fragmented, valid checksum) and returns the UDP
+// datagram inside.
+func parseIPv4UDP(b []byte, server netip.Addr) ([]byte, bool) {
+	if len(b) < ipv4HeaderLen || b[0]>>4 != 4 {
+		return nil, false
+	}
+	ihl := int(b[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(b[2:]))
+	if ihl < ipv4HeaderLen || total < ihl || total > len(b) || b[9] != 17 {
+		return nil, false
+	}
+	if binary.BigEndian.Uint16(b[6:])&0x3fff != 0 { // MF or a fragment offset
+		return nil, false
+	}
+	if ipv4Checksum(b[:ihl]) != 0 {
+		return nil, false
+	}
+	if netip.AddrFrom4([4]byte(b[12:16])) != server {
+		return nil, false
+	}
+	return b[ihl:total], true
+}
+
+// ipsecOverhead is the worst-case encapsulation overhead of the current
+// outbound SA, for the MTU: outer IPv4 + UDP, ESP header + IV, padding,
+// trailer and ICV, [inner IPv4,] inner UDP, L2TP and PPP headers.
+func (p *ipsecPath) overhead() int {
+	sa := p.out.Load()
+	if sa == nil {
+		return 20 + 8 + 8 + 16 + 15 + 2 + 32 + ipv4HeaderLen + 8 + 6 + 4
+	}
+	n := 20 + 8 + sa.Headroom() + sa.Tailroom() + esp.UDPHeaderLen + 6 + 4
+	if p.mode == esp.Tunnel {
+		n += ipv4HeaderLen
+	}
+	return n
+}
+
+// sourceAddr is the local address the kernel would use towards dst (a UDP
+// "connect" sends nothing).
+func sourceAddr(dst netip.Addr) (netip.Addr, error) {
+	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, ikePort)))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
