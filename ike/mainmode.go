@@ -431,4 +431,4 @@ func containsIKE(list []IKEProposal, p IKEProposal) bool {
 	return false
 }
 
-func summary(ps []Payload) string { return "[ " + SummarizePayloads(ps) + " ]" }
+func summary(ps []Payload) string { return SummarizePayloads(ps) }
