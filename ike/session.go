@@ -145,8 +145,8 @@ type Session struct {
 	info Phase1Info
 
 	// Owned by the Run goroutine.
-	ike      *ikeSA   // established ISAKMP SA
-	mm       *ikeSA   // Main Mode in progress (first, or a rekey)
+	ike      *ikeSA // established ISAKMP SA
+	mm       *ikeSA // Main Mode in progress (first, or a rekey)
 	children []*ChildSA
 	natt     bool // talk to port 4500
 }

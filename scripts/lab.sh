@@ -13,6 +13,25 @@
 #           AVP with that secret (it never challenges the client itself)
 #           l2v-ns-s 192.0.2.17/28 <-> l2v-ns-c 192.0.2.18/28
 #           PPP pool 198.51.100.192/26; service address 203.0.113.20 in l2v-ns-s
+#   sw      strongSwan charon (IKEv1 Main Mode responder, PSK, tunnel mode over
+#           kernel-libipsec's ipsec0) in front of l2tpns + FreeRADIUS: L2TP/IPsec
+#           l2v-sw-s 192.0.2.33/28 <-> l2v-sw-c 192.0.2.34/28
+#           PPP pool 198.51.100.128/26; service address 203.0.113.30 in l2v-sw-s
+#           Child SA: local_ts dynamic[udp/1701], remote_ts dynamic[udp]. An
+#           nftables rule drops (and counts as "l2tp-clear") UDP 1701 that did
+#           not come out of ipsec0, so only encrypted L2TP reaches l2tpns.
+#           Settings read at "up": L2V_SW_PSK (default l2v-psk), L2V_SW_IKE and
+#           L2V_SW_ESP (swanctl proposal lists; the defaults accept everything
+#           charon can do in IKEv1 with AES-CBC/3DES, MD5/SHA1/SHA2, MODP
+#           1024-4096, ECP 256/384, and ESP AES-GCM, with and without PFS),
+#           L2V_SW_REKEY (seconds: only the CHILD_SA rekeys, at exactly that age;
+#           unset: strongSwan's defaults, no rekey within a test).
+#           charon's vici socket: $LAB_ROOT/sw/charon.vici; log: charon.log
+#   senat   a NAT router in front of the running se lab (needs "up se"; only on
+#           request, not part of "all"): client l2v-sen-c 203.0.113.66/28, default
+#           route via router l2v-sen-r 203.0.113.65/28, which masquerades out of
+#           192.0.2.50/28 to SoftEther's second address 192.0.2.49/28
+#           (l2v-se-s1 in l2v-se-s). The server sees the client as 192.0.2.50.
 #
 # Each service address has an iperf3 server (TCP 5201) for traffic tests.
 #
@@ -32,9 +51,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly TEMPLATES=$SCRIPT_DIR/lab
 readonly LAB_ROOT=${L2V_LAB_DIR:-/run/l2tpvpn-lab}
-readonly LABS=(se l2tpns)
+readonly LABS=(se l2tpns sw) # "all"; senat only on request
 readonly PREFIXLEN=28 # veth addresses; the tests hard-code the same values
-readonly NS_TUN=l2v-ns-tun
 readonly SVC_PORT=5201 # iperf3 server on each lab's service address
 
 readonly SE_BIN=/usr/libexec/softether/vpnserver/vpnserver
@@ -42,16 +60,36 @@ readonly SE_CMD=/usr/libexec/softether/vpncmd/vpncmd
 readonly SE_DIRS=(/var/lib/softether /var/log/softether /run/softether)
 readonly L2TPNS_BIN=/usr/sbin/l2tpns
 readonly RADIUSD_BIN=/usr/sbin/freeradius
+readonly CHARON_BIN=/usr/lib/ipsec/charon
+readonly SWANCTL_BIN=/usr/sbin/swanctl
+readonly SW_FWMARK=0x42
+# Default proposals of the sw lab: everything charon can do in IKEv1 with
+# these algorithms. One swanctl proposal may list several algorithms of each
+# kind; AEAD (GCM) and non-AEAD ESP need separate proposals, and an ESP
+# proposal without a DH group is the no-PFS variant.
+readonly SW_GROUPS=modp1024-modp1536-modp2048-modp3072-modp4096-ecp256-ecp384
+readonly SW_IKE_DEFAULT=aes128-aes192-aes256-3des-md5-sha1-sha256-sha384-sha512-$SW_GROUPS
+readonly SW_ESP_CBC=aes128-aes192-aes256-3des-sha1-md5-sha256-sha384-sha512
+readonly SW_ESP_GCM=aes128gcm16-aes256gcm16
+readonly SW_ESP_DEFAULT=$SW_ESP_CBC-$SW_GROUPS,$SW_ESP_CBC,$SW_ESP_GCM-$SW_GROUPS,$SW_ESP_GCM
 
 READY_TIMEOUT=${L2V_LAB_READY_TIMEOUT:-20} # seconds
 
 usage() {
 	cat <<'EOF'
-usage: lab.sh up <se|l2tpns>          start a lab; prints "lab <name> up" when ready
-       lab.sh down <se|l2tpns|all>    stop daemons, delete namespaces and state
-       lab.sh sessions <se|l2tpns>    the server's live sessions, one per line
-       lab.sh restart-server se       restart the SoftEther daemon, same config
-       lab.sh logs <se|l2tpns>        print the server logs
+usage: lab.sh up <se|l2tpns|sw|senat|all>   start a lab; prints "lab <name> up"
+                                            when ready (all: se l2tpns sw)
+       lab.sh down <se|l2tpns|sw|senat|all> stop daemons, delete namespaces and
+                                            state (se and all: senat first)
+       lab.sh sessions <se|l2tpns|sw>       the server's live sessions, one per line
+       lab.sh restart-server se             restart the SoftEther daemon, same config
+       lab.sh logs <se|l2tpns|sw|senat>     print the server logs
+       lab.sh sas sw                        swanctl --list-sas of the sw responder
+       lab.sh counter sw l2tp-clear         packets of that nftables counter
+       lab.sh swconf IKE ESP [REKEY]        reload the sw responder's conn with
+                                            these proposals (and child rekey
+                                            seconds), terminating its IKE SAs;
+                                            prints "swconf ok"
 EOF
 }
 
@@ -77,9 +115,26 @@ lab_vars() {
 		CVETH=l2v-ns-c0 SVETH=l2v-ns-s0
 		SADDR=192.0.2.17 CADDR=192.0.2.18
 		SVC_DEV=l2v-ns-svc SVC_ADDR=203.0.113.20
+		LNS_TUN=l2v-ns-tun LNS_POOL=198.51.100.192/26
+		;;
+	sw)
+		SNS=l2v-sw-s CNS=l2v-sw-c
+		CVETH=l2v-sw-c0 SVETH=l2v-sw-s0
+		SADDR=192.0.2.33 CADDR=192.0.2.34
+		SVC_DEV=l2v-sw-svc SVC_ADDR=203.0.113.30
+		LNS_TUN=l2v-sw-tun LNS_POOL=198.51.100.128/26
+		;;
+	senat)
+		# SNS is the router here; SVETH/CVETH are its two ends.
+		SNS=l2v-sen-r CNS=l2v-sen-c
+		SVETH=l2v-sen-r0 CVETH=l2v-sen-c0
+		RVETH=l2v-sen-r1 SE_VETH=l2v-se-s1
+		SADDR=192.0.2.50 SE_ADDR=192.0.2.49
+		RADDR=203.0.113.65 CADDR=203.0.113.66
+		SVC_DEV=$RVETH # a device the lab creates; see net_down
 		;;
 	*)
-		die "unknown lab '$1' (want: ${LABS[*]})"
+		die "unknown lab '$1' (want: ${LABS[*]} senat)"
 		;;
 	esac
 }
@@ -231,6 +286,10 @@ udp_port_bound() { # NETNS PORT
 	[[ -n $(ip netns exec "$1" ss -Hlnu "sport = :$2") ]]
 }
 
+pings() { # NETNS ADDRESS
+	ip netns exec "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1
+}
+
 # ------------------------------------------------------------------ network
 
 net_up() {
@@ -361,7 +420,9 @@ se_logs() {
 
 # -------------------------------------------------------- l2tpns + FreeRADIUS
 
-l2tpns_up() {
+# lns_up starts FreeRADIUS and l2tpns in $SNS, bound to $SADDR, with the PPP
+# pool $LNS_POOL on the TUN $LNS_TUN (the l2tpns and sw labs).
+lns_up() {
 	local secret=${L2V_L2TP_SECRET-}
 	mkdir -p "$STATE/etc" "$STATE/raddb" "$STATE/radius"
 	render "$TEMPLATES/radiusd.conf.in" "$STATE/raddb/radiusd.conf" \
@@ -370,12 +431,12 @@ l2tpns_up() {
 	# /etc/l2tpns/{startup-config,ip_pool,users} are hard-coded: l2tpns runs in
 	# a private mount namespace with this directory bind-mounted over /etc/l2tpns.
 	render "$TEMPLATES/l2tpns.conf.in" "$STATE/etc/startup-config" \
-		STATE="$STATE" BIND="$SADDR" IFACE="$SVETH" TUN="$NS_TUN"
+		STATE="$STATE" BIND="$SADDR" IFACE="$SVETH" TUN="$LNS_TUN"
 	if [[ -n $secret ]]; then
 		printf 'set l2tp_secret "%s"\n' "$secret" >>"$STATE/etc/startup-config"
 	fi
 	chmod 0600 "$STATE/etc/startup-config"
-	echo 198.51.100.192/26 >"$STATE/etc/ip_pool"
+	echo "$LNS_POOL" >"$STATE/etc/ip_pool"
 	# An empty CLI users file: connections from 127.0.0.1 need no login.
 	: >"$STATE/etc/users"
 
@@ -390,6 +451,10 @@ l2tpns_up() {
 	wait_for "l2tpns to declare itself the master" \
 		grep -qs 'I am declaring myself the master' "$STATE/l2tpns.log"
 	wait_for "l2tpns on UDP 1701" udp_port_bound "$SNS" 1701
+}
+
+l2tpns_up() {
+	lns_up
 }
 
 # l2tpns_cli COMMAND... runs CLI commands over TCP 23 (no login from
@@ -447,6 +512,160 @@ l2tpns_logs() {
 	show_file "$STATE/radiusd.out"
 }
 
+# ------------------------------------------------- strongSwan charon (sw lab)
+
+# swanctl_in DIR COMMAND ARGS... runs swanctl against the charon whose working
+# directory (config, vici socket) is DIR. The socket is a path, so no
+# namespace is needed. swanctl takes --uri after the command only.
+swanctl_in() {
+	local dir=$1 cmd=$2
+	shift 2
+	STRONGSWAN_CONF=$dir/strongswan.conf timeout 30 "$SWANCTL_BIN" "$cmd" \
+		--uri "unix://$dir/charon.vici" "$@"
+}
+
+# charon_start NAME NETNS DIR runs charon in NETNS with DIR as its working
+# directory (strongswan.conf, vici socket and log are relative to it) and
+# DIR/run bind-mounted over /run in a private mount namespace: its pid file
+# /run/charon.pid is hard-coded, and two lab charons must not share it.
+charon_start() {
+	mkdir -p "$3/run"
+	start_daemon "$1" "$2" unshare -m --propagation private sh -c '
+		cd "$1" && mount --bind run /run &&
+		STRONGSWAN_CONF=strongswan.conf exec "$2"' sh "$3" "$CHARON_BIN"
+	wait_for "charon's vici socket $3/charon.vici" test -S "$3/charon.vici"
+	wait_for "charon on UDP 4500" udp_port_bound "$2" 4500
+}
+
+# sw_render_conns IKE ESP REKEY writes the responder's swanctl.conf.
+sw_render_conns() {
+	local ike=$1 esp=$2 rekey=$3 ike_rekey='' child_rekey=''
+	if [[ -n $rekey ]]; then
+		# Only the CHILD_SA rekeys, at exactly REKEY seconds (no random
+		# jitter); the IKE SA outlives any test.
+		ike_rekey='rekey_time = 24h'
+		child_rekey="rekey_time = ${rekey}s
+				life_time = $((rekey * 3 / 2))s
+				rand_time = 0s"
+	fi
+	render "$TEMPLATES/swanctl-sw.conf.in" "$STATE/swanctl.conf" \
+		IKE="$ike" ESP="$esp" IKE_REKEY="$ike_rekey" CHILD_REKEY="$child_rekey" \
+		PSK="$(<"$STATE/psk")"
+	printf '%s\n' "ike=$ike" "esp=$esp" "rekey=$rekey" >"$STATE/proposals"
+}
+
+sw_check_proposals() { # IKE ESP REKEY
+	local list='^[a-z0-9_]+(-[a-z0-9_]+)*(,[a-z0-9_]+(-[a-z0-9_]+)*)*$'
+	[[ $1 =~ $list ]] ||
+		die "sw: IKE proposals '$1' are not a swanctl list like aes128-sha1-modp2048,3des-md5-modp1024"
+	[[ $2 =~ $list ]] ||
+		die "sw: ESP proposals '$2' are not a swanctl list like aes128-sha1,aes256-sha1-modp2048"
+	[[ -z $3 || $3 =~ ^[1-9][0-9]{0,5}$ ]] ||
+		die "sw: rekey '$3' is not a number of seconds"
+}
+
+sw_up() {
+	local psk=${L2V_SW_PSK-l2v-psk}
+	local ike=${L2V_SW_IKE:-$SW_IKE_DEFAULT} esp=${L2V_SW_ESP:-$SW_ESP_DEFAULT}
+	local rekey=${L2V_SW_REKEY-}
+	sw_check_proposals "$ike" "$esp" "$rekey"
+	(umask 077 && printf '%s\n' "$psk" >"$STATE/psk")
+	render "$TEMPLATES/strongswan.conf.in" "$STATE/strongswan.conf"
+	sw_render_conns "$ike" "$esp" "$rekey"
+	cp "$TEMPLATES/sw.nft" "$STATE/sw.nft"
+	ip netns exec "$SNS" nft -f "$STATE/sw.nft"
+	# IKE and ESP-in-UDP (marked by charon) bypass table 220, which routes
+	# the whole peer address into ipsec0.
+	ip -n "$SNS" rule add priority 100 fwmark "$SW_FWMARK" lookup main
+	charon_start charon "$SNS" "$STATE"
+	if ! swanctl_in "$STATE" --load-all --noprompt --file "$STATE/swanctl.conf" \
+		>"$STATE/swanctl.out" 2>&1; then
+		cat "$STATE/swanctl.out" >&2
+		die "sw: swanctl --load-all failed (see above)"
+	fi
+	lns_up
+}
+
+sw_sessions() {
+	l2tpns_sessions
+}
+
+sw_logs() {
+	l2tpns_logs
+	show_file "$STATE/swanctl.out"
+	show_file "$STATE/charon.out"
+	if [[ -f $STATE/charon.log ]]; then
+		printf '==> %s (last 200 lines) <==\n' "$STATE/charon.log"
+		tail -n 200 "$STATE/charon.log"
+	fi
+}
+
+# sw_swconf IKE ESP REKEY replaces the responder's conn and ends its IKE SAs,
+# so the next client negotiates against the new proposals. charon keeps
+# running.
+sw_swconf() {
+	local out
+	sw_check_proposals "$@"
+	sw_render_conns "$@"
+	out=$(swanctl_in "$STATE" --load-conns --file "$STATE/swanctl.conf" 2>&1) ||
+		die "sw: swanctl --load-conns failed: $out"
+	# swanctl --terminate fails when there is no SA: ask first.
+	if swanctl_in "$STATE" --list-sas --ike l2v-sw 2>/dev/null | grep -q '^l2v-sw:'; then
+		out=$(swanctl_in "$STATE" --terminate --ike l2v-sw --timeout 5 2>&1) ||
+			die "sw: swanctl --terminate failed: $out"
+	fi
+}
+
+# ------------------------------------------------------- NAT router (senat)
+
+# senat_up adds the NAT router and its client to the running se lab (cmd_up
+# checked that it runs).
+senat_up() {
+	ip netns add "$SNS"
+	ip netns add "$CNS"
+	ip -n "$SNS" link set lo up
+	ip -n "$CNS" link set lo up
+	# Router <-> SoftEther's namespace: a second address of the server,
+	# on-link for the router's outer address, so the server needs no route.
+	ip link add "$SVETH" netns "$SNS" type veth peer name "$SE_VETH" netns l2v-se-s
+	ip -n "$SNS" addr add "$SADDR/$PREFIXLEN" dev "$SVETH"
+	ip -n l2v-se-s addr add "$SE_ADDR/$PREFIXLEN" dev "$SE_VETH"
+	ip -n "$SNS" link set "$SVETH" up
+	ip -n l2v-se-s link set "$SE_VETH" up
+	# Client <-> router.
+	ip link add "$CVETH" netns "$CNS" type veth peer name "$RVETH" netns "$SNS"
+	ip -n "$SNS" addr add "$RADDR/$PREFIXLEN" dev "$RVETH"
+	ip -n "$CNS" addr add "$CADDR/$PREFIXLEN" dev "$CVETH"
+	ip -n "$SNS" link set "$RVETH" up
+	ip -n "$CNS" link set "$CVETH" up
+	ip -n "$CNS" route add default via "$RADDR"
+	ip netns exec "$SNS" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	ip netns exec "$CNS" sysctl -qw \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	ip netns exec "$SNS" nft -f - <<EOF
+table ip l2v-nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$SVETH" masquerade
+	}
+}
+EOF
+	wait_for "a ping from $CNS to the server at $SE_ADDR" pings "$CNS" "$SE_ADDR"
+}
+
+senat_logs() {
+	printf '==> nft ruleset of %s <==\n' "$SNS"
+	ip netns exec "$SNS" nft list ruleset 2>&1 || true
+}
+
+# senat_down deletes the router and client namespaces; SoftEther's end of the
+# router's veth (l2v-se-s1) goes with its peer.
+senat_down() {
+	net_down || true
+	rm -rf "$STATE"
+}
+
 # ------------------------------------------------------------------ commands
 
 show_file() {
@@ -466,21 +685,38 @@ require_up() {
 }
 
 cmd_up() {
+	local lab
+	if [[ $1 == all ]]; then
+		# One lab per run of this script: each takes the lock and cleans up
+		# after itself if it fails.
+		for lab in "${LABS[@]}"; do
+			"${BASH_SOURCE[0]}" up "$lab" || exit
+		done
+		return
+	fi
 	lab_vars "$1"
 	need_root
 	lock
 	if is_up; then
 		die "lab $LAB is already up (or was not taken down): run 'lab.sh down $LAB' first"
 	fi
-	if [[ $LAB == l2tpns && ${L2V_L2TP_SECRET-} == *[\"\\$'\n']* ]]; then
+	if [[ ($LAB == l2tpns || $LAB == sw) && ${L2V_L2TP_SECRET-} == *[\"\\$'\n']* ]]; then
 		die "L2V_L2TP_SECRET must not contain a quote, backslash or newline"
+	fi
+	if [[ $LAB == sw && (${L2V_SW_PSK-l2v-psk} == *[\"\\$'\n']* || ${L2V_SW_PSK-l2v-psk} == '') ]]; then
+		die "L2V_SW_PSK must not be empty or contain a quote, backslash or newline"
+	fi
+	if [[ $LAB == senat ]] && { [[ ! -d $LAB_ROOT/se ]] || ! ns_exists l2v-se-s; }; then
+		die "senat: lab se is not up (run 'lab.sh up se' first)"
 	fi
 	mkdir -m 0700 "$STATE"
 	trap 'up_failed' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	net_up
-	service_up
+	if [[ $LAB != senat ]]; then
+		net_up
+		service_up
+	fi
 	"${LAB}_up"
 	trap - EXIT INT TERM
 	echo "lab $LAB up"
@@ -498,7 +734,12 @@ up_failed() {
 
 lab_down() {
 	local name
-	for name in vpnserver l2tpns radiusd iperf3; do
+	if [[ $LAB == senat ]]; then
+		senat_down
+		return
+	fi
+	# charon-client: the initiator of scripts/lab/sw-selftest.sh.
+	for name in vpnserver l2tpns radiusd charon-client charon iperf3; do
 		stop_daemon "$name" || true
 	done
 	net_down || true
@@ -510,21 +751,58 @@ cmd_down() {
 	lock
 	local lab
 	if [[ $1 == all ]]; then
-		for lab in "${LABS[@]}"; do
+		for lab in senat "${LABS[@]}"; do
 			lab_vars "$lab"
 			lab_down
 		done
 	else
 		lab_vars "$1"
+		if [[ $LAB == se ]]; then
+			# senat hangs off se's namespace.
+			lab_vars senat
+			lab_down
+			lab_vars se
+		fi
 		lab_down
 	fi
 }
 
 cmd_sessions() {
 	lab_vars "$1"
+	[[ $LAB != senat ]] || die "sessions: senat has no server of its own (use 'sessions se')"
 	need_root
 	require_up
 	"${LAB}_sessions"
+}
+
+cmd_sas() {
+	[[ $1 == sw ]] || die "sas: only the sw lab runs charon"
+	lab_vars sw
+	need_root
+	require_up
+	swanctl_in "$STATE" --list-sas
+}
+
+cmd_counter() {
+	local out
+	[[ $1 == sw ]] || die "counter: only the sw lab has counters"
+	lab_vars sw
+	need_root
+	require_up
+	[[ $2 =~ ^[a-z][a-z0-9-]*$ ]] || die "counter: bad counter name '$2'"
+	out=$(ip netns exec "$SNS" nft list counter inet l2v "$2" 2>&1) ||
+		die "counter: no counter '$2' in $SNS: $out"
+	[[ $out =~ packets\ ([0-9]+) ]] || die "counter: cannot read '$2': $out"
+	printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+cmd_swconf() {
+	lab_vars sw
+	need_root
+	lock
+	require_up
+	sw_swconf "$1" "$2" "${3-}"
+	echo "swconf ok"
 }
 
 cmd_restart_server() {
@@ -544,7 +822,12 @@ cmd_logs() {
 }
 
 main() {
-	(($# == 2)) || {
+	local nargs=2
+	case ${1-} in
+	counter) nargs=3 ;;
+	swconf) nargs=$(($# == 4 ? 4 : 3)) ;;
+	esac
+	(($# == nargs)) || {
 		usage >&2
 		exit 2
 	}
@@ -554,6 +837,9 @@ main() {
 	sessions) cmd_sessions "$2" ;;
 	restart-server) cmd_restart_server "$2" ;;
 	logs) cmd_logs "$2" ;;
+	sas) cmd_sas "$2" ;;
+	counter) cmd_counter "$2" "$3" ;;
+	swconf) cmd_swconf "$2" "$3" "${4-}" ;;
 	*)
 		usage >&2
 		exit 2
@@ -561,4 +847,7 @@ main() {
 	esac
 }
 
-main "$@"
+# scripts/lab/sw-selftest.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
