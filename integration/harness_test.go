@@ -61,6 +61,10 @@ type lab struct {
 var (
 	labSE     = lab{"se", "l2v-se-s", "l2v-se-c", "192.0.2.1", "192.0.2.2", "203.0.113.10"}
 	labL2TPNS = lab{"l2tpns", "l2v-ns-s", "l2v-ns-c", "192.0.2.17", "192.0.2.18", "203.0.113.20"}
+	// labSENAT reaches the se lab's server from behind a NAT router.
+	labSENAT = lab{"se", "l2v-se-s", "l2v-sen-c", "192.0.2.49", "203.0.113.66", "203.0.113.10"}
+	// labSW is strongSwan charon (IKEv1, tunnel mode) with l2tpns behind it.
+	labSW = lab{"sw", "l2v-sw-s", "l2v-sw-c", "192.0.2.33", "192.0.2.34", "203.0.113.30"}
 )
 
 const (
@@ -160,6 +164,13 @@ type event struct {
 	MTU        int      `json:"mtu"`
 	Interface  string   `json:"interface"`
 	ElapsedMS  int64    `json:"elapsed_ms"`
+	IKE        string   `json:"ike"`
+	NATT       string   `json:"nat_t"`
+	PeerID     string   `json:"peer_id"`
+	ESP        string   `json:"esp"`
+	Mode       string   `json:"mode"`
+	SPIIn      string   `json:"spi_in"`
+	Rekey      bool     `json:"rekey"`
 	Reason     string   `json:"reason"`
 	Error      string   `json:"error"`
 	Stats      *struct {
@@ -170,6 +181,10 @@ type event struct {
 		RxWrong       uint64 `json:"rx_wrong_session"`
 		L2TPMalformed uint64 `json:"l2tp_malformed"`
 		PPPMalformed  uint64 `json:"ppp_malformed"`
+		ESPAuthFailed uint64 `json:"esp_auth_failed"`
+		ESPReplayed   uint64 `json:"esp_replayed"`
+		ESPInvalid    uint64 `json:"esp_invalid"`
+		ChildRekeys   uint64 `json:"child_sa_rekeys"`
 	} `json:"stats"`
 }
 
@@ -239,6 +254,13 @@ func (c *client) read(r io.Reader) {
 	}
 	close(c.events)
 	close(c.exited)
+}
+
+// events returns a copy of every event so far.
+func (c *client) eventsSoFar() []event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]event(nil), c.all...)
 }
 
 // waitEvent returns the first event named name, failing on timeout or on a

@@ -14,7 +14,7 @@ const transferSize = 10 << 20 // 10 MiB each way
 // session runs the whole acceptance sequence for one server and method:
 // up event, ping through the tunnel, 10 MiB each way verified, clean
 // disconnect, the server's session list empty, host state unchanged.
-func session(t *testing.T, l lab, auth string, extraEnv []string, args ...string) {
+func session(t *testing.T, l lab, auth string, extraEnv []string, args ...string) []event {
 	before := hostState(t, l.clientNS)
 	xfer := l.transferServer(t)
 
@@ -65,6 +65,7 @@ func session(t *testing.T, l lab, auth string, extraEnv []string, args ...string
 	if after := hostState(t, l.clientNS); after != before {
 		t.Errorf("host state changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	return c.eventsSoFar()
 }
 
 // waitNoSessions polls the server's session list: the server removes the

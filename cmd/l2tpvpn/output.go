@@ -61,6 +61,15 @@ func humanLine(ev vpn.Event) string {
 			vendor = fmt.Sprintf(", server %q", ev.PeerVendor)
 		}
 		return fmt.Sprintf("l2tp tunnel up (id %d, peer id %d%s)", ev.TunnelID, ev.PeerTunnelID, vendor)
+	case vpn.EventIKEPhase1Up:
+		return fmt.Sprintf("ike phase 1 up (%s, nat-t %s, server id %s)", ev.IKE, ev.NATT, ev.PeerID)
+	case vpn.EventIKEPhase1Rekeyed:
+		return fmt.Sprintf("ike phase 1 rekeyed (%s)", ev.IKE)
+	case vpn.EventIKEPhase2Up:
+		if ev.Rekey {
+			return fmt.Sprintf("ipsec sa rekeyed (%s, spi %s/%s)", ev.ESP, ev.SPIIn, ev.SPIOut)
+		}
+		return fmt.Sprintf("ipsec sa up (esp %s, %s mode, spi %s/%s, lifetime %ds)", ev.ESP, ev.Mode, ev.SPIIn, ev.SPIOut, ev.LifetimeS)
 	case vpn.EventSessionUp:
 		return fmt.Sprintf("l2tp session up (id %d, peer id %d)", ev.SessionID, ev.PeerSessionID)
 	case vpn.EventLCPUp:
