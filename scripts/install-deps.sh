@@ -10,6 +10,7 @@ set -euo pipefail
 readonly PKGS=(
 	softether-vpnserver softether-vpncmd
 	l2tpns freeradius freeradius-utils
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	xl2tpd tshark iperf3 iproute2 nftables
 	iputils-ping # the integration tests and the demo ping through the tunnel
 )
@@ -19,6 +20,7 @@ declare -rA SERVICES=(
 	[l2tpns]=/usr/sbin/l2tpns
 	[freeradius]=/usr/sbin/freeradius
 	[xl2tpd]=/usr/sbin/xl2tpd
+	[ipsec]=/usr/lib/ipsec/starter # strongswan-starter, pulled in by strongswan-charon
 )
 readonly POLICY=/usr/sbin/policy-rc.d
 

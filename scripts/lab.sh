@@ -801,7 +801,8 @@ cmd_swconf() {
 	need_root
 	lock
 	require_up
-	sw_swconf "$1" "$2" "${3-}"
+	# An empty list means the lab's broad default.
+	sw_swconf "${1:-$SW_IKE_DEFAULT}" "${2:-$SW_ESP_DEFAULT}" "${3-}"
 	echo "swconf ok"
 }
 
