@@ -191,7 +191,9 @@ func (d *DH) Shared(peer []byte) ([]byte, error) {
 		}
 		return s, nil
 	}
-	if len(peer) != d.size {
+	// Some servers (SoftEther) drop leading zero bytes of their public
+	// value; the number is the same.
+	if len(peer) == 0 || len(peer) > d.size {
 		return nil, keLengthError(d.group, len(peer), d.size)
 	}
 	y := new(big.Int).SetBytes(peer)

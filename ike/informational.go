@@ -124,6 +124,12 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 		where = "Quick Mode"
 		offer = FormatESPProposals(s.cfg.ESP) + " (" + s.cfg.Mode.String() + " mode, UDP-encapsulated)"
 	}
+	if phase1 && sa.state == mmSent5 && n.MessageType != NotifyNoProposalChosen {
+		// The answer to our first encrypted message is an error: the
+		// server could not decrypt or verify it.
+		return failf(ErrAuthentication, "the server answered our first encrypted Main Mode message with %s: "+
+			"the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)", n.MessageType)
+	}
 	switch n.MessageType {
 	case NotifyNoProposalChosen:
 		return failf(ErrNoProposalChosen, "%s: no proposal chosen: the server accepted none of %s", where, offer)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
@@ -49,7 +50,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Phase + ": " + e.Err.Error()
+	s := e.Err.Error()
+	if !strings.HasPrefix(s, e.Phase+": ") {
+		s = e.Phase + ": " + s
+	}
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}
