@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
@@ -336,6 +337,13 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 	m := 1500 - plainOverhead
 	if c.ipsec != nil {
 		m = 1500 - c.ipsec.overhead()
+		// In tunnel mode the server decapsulates into an interface of its
+		// own (strongSwan's kernel-libipsec: MTU 1400) and fragments our
+		// L2TP datagrams (inner IPv4 + UDP + L2TP + PPP = 38 bytes more)
+		// above that; inner fragments are not reassembled, so stay below.
+		if c.ipsec.mode == esp.Tunnel && m > tunnelModeMTU {
+			m = tunnelModeMTU
+		}
 	}
 	if ipi.PeerMRU != 0 && int(ipi.PeerMRU) < m {
 		m = int(ipi.PeerMRU)

@@ -27,6 +27,8 @@ const (
 	nattPort = 4500
 	// ipv4HeaderLen is the inner IPv4 header of tunnel mode.
 	ipv4HeaderLen = 20
+	// tunnelModeMTU keeps the server's inner packets within 1400 bytes.
+	tunnelModeMTU = 1400 - ipv4HeaderLen - esp.UDPHeaderLen - 6 - 4
 	// DefaultNATKeepalive is the NAT keepalive interval (RFC 3948 4).
 	DefaultNATKeepalive = 20 * time.Second
 )
