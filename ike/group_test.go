@@ -97,14 +97,14 @@ func TestModpSharedRejects(t *testing.T) {
 	p := MODP2048.modpPrime()
 	pad := func(v *big.Int) []byte { return v.FillBytes(make([]byte, 256)) }
 	bad := map[string][]byte{
-		"zero":        make([]byte, 256),
-		"one":         pad(big.NewInt(1)),
-		"p-1":         pad(new(big.Int).Sub(p, big.NewInt(1))),
-		"p":           pad(p),
-		"all ones":    bytes.Repeat([]byte{0xff}, 256),
-		"short":       make([]byte, 255),
-		"long":        append(pad(big.NewInt(2)), 0),
-		"empty":       nil,
+		"zero":     make([]byte, 256),
+		"one":      pad(big.NewInt(1)),
+		"p-1":      pad(new(big.Int).Sub(p, big.NewInt(1))),
+		"p":        pad(p),
+		"all ones": bytes.Repeat([]byte{0xff}, 256),
+		"short":    make([]byte, 255),
+		"long":     append(pad(big.NewInt(2)), 0),
+		"empty":    nil,
 	}
 	for name, v := range bad {
 		if _, err := d.Shared(v); !errors.Is(err, ErrInvalidKE) {

@@ -75,6 +75,7 @@ func (s *Session) handleInformational(sa *ikeSA, m Message, now time.Time) error
 			s.log.Debug("ike: dropping informational message with a wrong HASH")
 			return nil
 		}
+		s.lastRx.Store(now.UnixNano())
 	}
 	s.log.Debug(fmt.Sprintf("ike: received INFORMATIONAL %#08x %s", m.Header.MessageID, summary(ps)))
 	for _, p := range ps {

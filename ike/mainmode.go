@@ -50,6 +50,7 @@ type ikeSA struct {
 	// phase 2 IV (RFC 2409 appendix B).
 	lastBlock []byte
 
+	badMM6      bool // a message 6 arrived that did not verify
 	established bool
 	rekeyAt     time.Time
 	out         *pending // the Main Mode message awaiting its answer
@@ -194,6 +195,10 @@ func (s *Session) mainModeGiveUp(sa *ikeSA, msg int) error {
 	case 3:
 		return failf(ErrNoResponse, "%sno answer to Main Mode message 3 (key exchange, %s) after %d tries: "+
 			"the server may not support that Diffie-Hellman group", prefix, sa.prop.Group, s.cfg.Retransmits+1)
+	}
+	if sa.badMM6 {
+		return failf(ErrAuthentication, "%sthe server's answers to Main Mode message 5 do not verify: "+
+			"the pre-shared key differs from the server's (check --psk-env / --psk-file)", prefix)
 	}
 	return failf(ErrAuthentication, "%sno answer to Main Mode message 5, the first encrypted one, after %d tries: "+
 		"the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)",
@@ -358,13 +363,20 @@ func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
 }
 
 func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
+	// A message 6 that does not decrypt or verify is dropped, not fatal:
+	// anyone who saw the cookies could have sent it, and the real one may
+	// still come. If none does, the give-up says it was the key.
 	pt, next, err := decryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, m.Ciphertext)
 	if err != nil {
-		return failf(ErrAuthentication, "Main Mode message 6 cannot be decrypted (%v): the pre-shared key is most likely wrong", err)
+		sa.badMM6 = true
+		s.log.Debug("ike: dropping a Main Mode message 6 that cannot be decrypted", "err", err)
+		return nil
 	}
 	ps, _, err := ParsePayloads(m.Header.NextPayload, pt)
 	if err != nil {
-		return failf(ErrAuthentication, "Main Mode message 6 does not decrypt to valid payloads: the pre-shared key differs from the server's")
+		sa.badMM6 = true
+		s.log.Debug("ike: dropping a Main Mode message 6 that does not decrypt to valid payloads")
+		return nil
 	}
 	s.log.Debug("ike: received ID_PROT response 0 " + summary(ps) + " (main mode 6/6)")
 	id, ok1 := FindPayload[*Identification](ps)
@@ -374,7 +386,9 @@ func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
 	}
 	want := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))
 	if !hmac.Equal(want, hp.Data) {
-		return failf(ErrAuthentication, "the server's Main Mode authentication hash does not verify: the pre-shared key differs from the server's")
+		sa.badMM6 = true
+		s.log.Debug("ike: dropping a Main Mode message 6 whose HASH_R does not verify")
+		return nil
 	}
 	sa.iv = nil
 	sa.lastBlock = next

@@ -202,8 +202,10 @@ func (s *Session) handleQuickMode(sa *ikeSA, m Message, raw []byte, now time.Tim
 		return nil
 	}
 	s.log.Debug(fmt.Sprintf("ike: received QUICK_MODE request %#08x [ HASH ]", mid))
+	s.lastRx.Store(now.UnixNano())
 	q.out = nil
 	q.done = true
+	q.reply = nil // nothing answers a QM3; a repeated one is ignored
 	return s.finishQuickMode(sa, q, now)
 }
 
@@ -214,6 +216,7 @@ func (s *Session) quickMode2(sa *ikeSA, q *quickMode, ps []Payload, hash, rest, 
 		return nil
 	}
 	s.log.Debug(fmt.Sprintf("ike: received QUICK_MODE response %#08x %s", q.mid, summary(ps)))
+	s.lastRx.Store(now.UnixNano())
 	sap, ok1 := FindPayload[*SA](ps)
 	nonce, ok2 := FindPayload[*Nonce](ps)
 	if !ok1 || !ok2 || len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 || len(sap.Proposals[0].SPI) != 4 {

@@ -43,6 +43,10 @@ type respConfig struct {
 	QMAfterMM6 bool
 }
 
+// maxDupAnswers bounds how often the fake answers retransmissions, so an
+// engine that loops fails a test instead of hanging it.
+const maxDupAnswers = 50
+
 // sentMsg is one message the session sent.
 type sentMsg struct {
 	at   time.Time
@@ -117,6 +121,7 @@ type fakeResponder struct {
 	replies   map[string][]byte // received message -> our answer, for retransmissions
 	dpdAnswer bool
 	badMM5    int
+	dups      int // retransmissions of the session answered again
 	// junk, if set, returns messages to feed the session before each of
 	// our replies (robustness tests).
 	junk func(reply []byte) [][]byte
@@ -151,7 +156,11 @@ func (r *fakeResponder) send(msg []byte, natt bool) error {
 		return nil
 	}
 	if prev, ok := r.replies[string(b)]; ok {
-		r.reply(prev, natt)
+		// A retransmission: answer again, but not forever.
+		r.dups++
+		if r.dups <= maxDupAnswers {
+			r.reply(prev, natt)
+		}
 		return nil
 	}
 	m, err := Parse(b)

@@ -333,7 +333,7 @@ func (s *Session) tick(now time.Time) (time.Time, error) {
 		if !c.superseded && !now.Before(c.rekeyAt) && s.ike != nil && !s.ike.rekeying(c) {
 			s.startQuickMode(c, now)
 		}
-		if !c.superseded {
+		if !c.superseded && (s.ike == nil || !s.ike.rekeying(c)) {
 			earlier(c.rekeyAt)
 		}
 		earlier(c.expireAt)
@@ -352,7 +352,9 @@ func (s *Session) tick(now time.Time) (time.Time, error) {
 				return next, err
 			}
 		}
-		earlier(s.ike.rekeyAt)
+		if s.mm == nil {
+			earlier(s.ike.rekeyAt)
+		}
 		t, err := s.dpd(now)
 		if err != nil {
 			return next, err
@@ -381,7 +383,6 @@ func (s *Session) handle(m inbound, now time.Time) error {
 		s.log.Debug("ike: dropping message for an unknown SA", "exchange", h.Exchange)
 		return nil
 	}
-	s.lastRx.Store(now.UnixNano())
 	switch h.Exchange {
 	case ExchangeIDProt:
 		if sa != s.mm {
@@ -435,6 +436,13 @@ func (s *Session) installChild(c *ChildSA, rekey bool, now time.Time) {
 	c.established = now
 	c.expireAt = now.Add(c.Lifetime)
 	c.rekeyAt = now.Add(rekeyTime(c.Lifetime, s.rand))
+	if !c.Initiator {
+		// The server started this pair, so it rekeys it (charon does, at
+		// its own rekey time). Two rekeys at once would leave duplicate
+		// pairs; we step in only if the server has not rekeyed shortly
+		// before the pair expires.
+		c.rekeyAt = c.expireAt.Add(-responderRekeyMargin(c.Lifetime))
+	}
 	for _, old := range s.children {
 		if old.superseded {
 			continue
@@ -480,6 +488,12 @@ func (s *Session) deleteAll() {
 			s.sendDeleteISAKMP(sa)
 		}
 	}
+}
+
+// responderRekeyMargin is how long before expiry we rekey a pair the server
+// started: 3% of its lifetime, at least 2 s.
+func responderRekeyMargin(life time.Duration) time.Duration {
+	return max(life*3/100, 2*time.Second)
 }
 
 // rekeyTime is about 90% of life, less up to 5% random jitter so both
