@@ -22,16 +22,16 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "starting SoftEther VPN Server (raw L2TP) in namespace l2v-se-s"
+step "starting SoftEther VPN Server (L2TP/IPsec, PSK l2v-psk) in namespace l2v-se-s"
 scripts/lab.sh down se >/dev/null 2>&1 || true
 scripts/lab.sh up se
 
 step "host routes in the client namespace before connecting"
 ip -n "$CLIENT_NS" route
 
-step "l2tpvpn connect (plain L2TP, MS-CHAPv2) from namespace $CLIENT_NS"
-VPN_PASSWORD=l2v-pass ip netns exec "$CLIENT_NS" "$BIN" connect --ipsec=off \
-	--server 192.0.2.1 --user alice --password-env VPN_PASSWORD --auth mschapv2 \
+step "l2tpvpn connect (L2TP/IPsec: our own IKEv1 and ESP, MS-CHAPv2) from namespace $CLIENT_NS"
+VPN_PASSWORD=l2v-pass VPN_PSK=l2v-psk ip netns exec "$CLIENT_NS" "$BIN" connect \
+	--server 192.0.2.1 --user alice --password-env VPN_PASSWORD --psk-env VPN_PSK --auth mschapv2 \
 	--interface l2v-tun0 --route "$SERVICE/32" >"$OUT/client.out" 2>"$OUT/client.err" &
 client_pid=$!
 for _ in $(seq 1 150); do
