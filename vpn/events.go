@@ -12,16 +12,16 @@ const (
 	EventIKEPhase1Up      = "ike.phase1.up"
 	EventIKEPhase1Rekeyed = "ike.phase1.rekeyed"
 	EventIKEPhase2Up      = "ike.phase2.up"
-	EventTunnelUp   = "l2tp.tunnel.up"
-	EventSessionUp  = "l2tp.session.up"
-	EventLCPUp      = "ppp.lcp.up"
-	EventAuthOK     = "ppp.auth.ok"
-	EventIPUp       = "ppp.ip.up"
-	EventIPv6Up     = "ppp.ipv6.up"
-	EventUp         = "up"
-	EventDisconnect = "disconnecting"
-	EventDown       = "down"
-	SchemaVersion   = 1
+	EventTunnelUp         = "l2tp.tunnel.up"
+	EventSessionUp        = "l2tp.session.up"
+	EventLCPUp            = "ppp.lcp.up"
+	EventAuthOK           = "ppp.auth.ok"
+	EventIPUp             = "ppp.ip.up"
+	EventIPv6Up           = "ppp.ipv6.up"
+	EventUp               = "up"
+	EventDisconnect       = "disconnecting"
+	EventDown             = "down"
+	SchemaVersion         = 1
 )
 
 // Event is one step of a connection's life. Only the fields that belong to
@@ -92,10 +92,10 @@ type Stats struct {
 	// IPsec counters (zero without IPsec). ESP packets dropped: integrity
 	// check failed, replayed, unknown SPI, invalid inside (padding, inner
 	// headers); NAT keepalives received; child SA rekeys.
-	ESPAuthFailed  uint64 `json:"esp_auth_failed"`
-	ESPReplayed    uint64 `json:"esp_replayed"`
-	ESPUnknownSPI  uint64 `json:"esp_unknown_spi"`
-	ESPInvalid     uint64 `json:"esp_invalid"`
-	NATKeepalives  uint64 `json:"nat_keepalives_rx"`
-	ChildSARekeys  uint64 `json:"child_sa_rekeys"`
+	ESPAuthFailed uint64 `json:"esp_auth_failed"`
+	ESPReplayed   uint64 `json:"esp_replayed"`
+	ESPUnknownSPI uint64 `json:"esp_unknown_spi"`
+	ESPInvalid    uint64 `json:"esp_invalid"`
+	NATKeepalives uint64 `json:"nat_keepalives_rx"`
+	ChildSARekeys uint64 `json:"child_sa_rekeys"`
 }

@@ -345,7 +345,7 @@ var errNoSA = errors.New("ipsec: no outbound SA (rekey in progress)")
 // sendSealed sends one L2TP datagram through IPsec. For control messages
 // and PPP control frames: it allocates.
 func (c *Conn) sendSealed(d []byte) error {
-	hr := 128
+	hr := txHeadroom
 	buf := make([]byte, hr+len(d)+64)
 	copy(buf[hr:], d)
 	pkt, err := c.seal(buf, hr, len(d))
