@@ -32,6 +32,15 @@
 #           route via router l2v-sen-r 203.0.113.65/28, which masquerades out of
 #           192.0.2.50/28 to SoftEther's second address 192.0.2.49/28
 #           (l2v-se-s1 in l2v-se-s). The server sees the client as 192.0.2.50.
+#   dual    joins the running se and l2tpns labs (needs both "up"; only on
+#           request): a second veth from the se client namespace l2v-se-c
+#           (l2v-du-c0 192.0.2.66/28) to l2tpns's namespace (l2v-du-s0
+#           192.0.2.65/28), and a host route to l2tpns at 192.0.2.17 over it,
+#           so one client reaches both servers at once.
+#
+# Each client namespace gets /etc/netns/<ns>/resolv.conf ("nameserver
+# 192.0.2.53", "search lab.example"), which "ip netns exec" mounts over
+# /etc/resolv.conf: a client's DNS changes land there, never on the host.
 #
 # Each service address has an iperf3 server (TCP 5201) for traffic tests.
 #
@@ -51,7 +60,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly TEMPLATES=$SCRIPT_DIR/lab
 readonly LAB_ROOT=${L2V_LAB_DIR:-/run/l2tpvpn-lab}
-readonly LABS=(se l2tpns sw) # "all"; senat only on request
+readonly LABS=(se l2tpns sw) # "all"; senat and dual only on request
 readonly PREFIXLEN=28 # veth addresses; the tests hard-code the same values
 readonly SVC_PORT=5201 # iperf3 server on each lab's service address
 
@@ -77,9 +86,9 @@ READY_TIMEOUT=${L2V_LAB_READY_TIMEOUT:-20} # seconds
 
 usage() {
 	cat <<'EOF'
-usage: lab.sh up <se|l2tpns|sw|senat|all>   start a lab; prints "lab <name> up"
+usage: lab.sh up <se|l2tpns|sw|senat|dual|all>   start a lab; prints "lab <name> up"
                                             when ready (all: se l2tpns sw)
-       lab.sh down <se|l2tpns|sw|senat|all> stop daemons, delete namespaces and
+       lab.sh down <se|l2tpns|sw|senat|dual|all> stop daemons, delete namespaces and
                                             state (se and all: senat first)
        lab.sh sessions <se|l2tpns|sw>       the server's live sessions, one per line
        lab.sh restart-server se             restart the SoftEther daemon, same config
@@ -133,8 +142,14 @@ lab_vars() {
 		RADDR=203.0.113.65 CADDR=203.0.113.66
 		SVC_DEV=$RVETH # a device the lab creates; see net_down
 		;;
+	dual)
+		# Joins two labs' namespaces; creates no namespace of its own.
+		SNS=l2v-ns-s CNS=l2v-se-c
+		SVETH=l2v-du-s0 CVETH=l2v-du-c0
+		SADDR=192.0.2.65 CADDR=192.0.2.66 NS_SERVER=192.0.2.17
+		;;
 	*)
-		die "unknown lab '$1' (want: ${LABS[*]} senat)"
+		die "unknown lab '$1' (want: ${LABS[*]} senat dual)"
 		;;
 	esac
 }
@@ -302,6 +317,7 @@ net_up() {
 	ip -n "$CNS" addr add "$CADDR/$PREFIXLEN" dev "$CVETH"
 	ip -n "$SNS" link set "$SVETH" up
 	ip -n "$CNS" link set "$CVETH" up
+	netns_etc_up "$CNS"
 	# The service address lives on a dummy; kernels without the dummy driver
 	# get an ifb device instead, which holds a local address just the same.
 	ip -n "$SNS" link add "$SVC_DEV" type dummy 2>/dev/null ||
@@ -323,8 +339,16 @@ service_up() {
 	wait_for "iperf3 on $SVC_ADDR:$SVC_PORT" tcp_listening "$SNS" "$SVC_PORT"
 }
 
+# netns_etc_up gives a client namespace its own resolv.conf (see the top).
+netns_etc_up() { # NETNS
+	mkdir -p "/etc/netns/$1"
+	printf '# l2tpvpn lab resolver of %s\nnameserver 192.0.2.53\nsearch lab.example\n' "$1" >"/etc/netns/$1/resolv.conf"
+}
+
 net_down() {
 	local ns dev
+	rm -rf "/etc/netns/$CNS"
+	rmdir /etc/netns 2>/dev/null || true
 	for ns in "$SNS" "$CNS"; do
 		kill_ns_leftovers "$ns"
 		if ns_exists "$ns"; then
@@ -639,6 +663,7 @@ senat_up() {
 	ip -n "$SNS" link set "$RVETH" up
 	ip -n "$CNS" link set "$CVETH" up
 	ip -n "$CNS" route add default via "$RADDR"
+	netns_etc_up "$CNS"
 	ip netns exec "$SNS" sysctl -qw net.ipv4.ip_forward=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	ip netns exec "$CNS" sysctl -qw \
@@ -666,6 +691,27 @@ senat_down() {
 	rm -rf "$STATE"
 }
 
+# ------------------------------------------------------------ dual (se + l2tpns)
+
+dual_up() {
+	ip link add "$CVETH" netns "$CNS" type veth peer name "$SVETH" netns "$SNS"
+	ip -n "$SNS" addr add "$SADDR/$PREFIXLEN" dev "$SVETH"
+	ip -n "$CNS" addr add "$CADDR/$PREFIXLEN" dev "$CVETH"
+	ip -n "$SNS" link set "$SVETH" up
+	ip -n "$CNS" link set "$CVETH" up
+	ip -n "$CNS" route add "$NS_SERVER/32" via "$SADDR"
+	wait_for "a ping from $CNS to l2tpns at $NS_SERVER" pings "$CNS" "$NS_SERVER"
+}
+
+dual_logs() { :; }
+
+dual_down() {
+	if ns_exists "$CNS" && ip -n "$CNS" link show dev "$CVETH" >/dev/null 2>&1; then
+		ip -n "$CNS" link del dev "$CVETH" 2>/dev/null || true
+	fi
+	rm -rf "$STATE"
+}
+
 # ------------------------------------------------------------------ commands
 
 show_file() {
@@ -675,6 +721,10 @@ show_file() {
 }
 
 is_up() {
+	if [[ $LAB == dual ]]; then
+		[[ -d $STATE ]]
+		return
+	fi
 	[[ -d $STATE ]] || ns_exists "$SNS" || ns_exists "$CNS"
 }
 
@@ -709,11 +759,14 @@ cmd_up() {
 	if [[ $LAB == senat ]] && { [[ ! -d $LAB_ROOT/se ]] || ! ns_exists l2v-se-s; }; then
 		die "senat: lab se is not up (run 'lab.sh up se' first)"
 	fi
+	if [[ $LAB == dual ]] && { [[ ! -d $LAB_ROOT/se ]] || [[ ! -d $LAB_ROOT/l2tpns ]]; }; then
+		die "dual: labs se and l2tpns must be up first"
+	fi
 	mkdir -m 0700 "$STATE"
 	trap 'up_failed' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	if [[ $LAB != senat ]]; then
+	if [[ $LAB != senat && $LAB != dual ]]; then
 		net_up
 		service_up
 	fi
@@ -738,6 +791,10 @@ lab_down() {
 		senat_down
 		return
 	fi
+	if [[ $LAB == dual ]]; then
+		dual_down
+		return
+	fi
 	# charon-client: the initiator of scripts/lab/sw-selftest.sh.
 	for name in vpnserver l2tpns radiusd charon-client charon iperf3; do
 		stop_daemon "$name" || true
@@ -751,17 +808,22 @@ cmd_down() {
 	lock
 	local lab
 	if [[ $1 == all ]]; then
-		for lab in senat "${LABS[@]}"; do
+		for lab in dual senat "${LABS[@]}"; do
 			lab_vars "$lab"
 			lab_down
 		done
 	else
 		lab_vars "$1"
-		if [[ $LAB == se ]]; then
-			# senat hangs off se's namespace.
-			lab_vars senat
+		if [[ $LAB == se || $LAB == l2tpns ]]; then
+			# senat and dual hang off se's (and l2tpns's) namespaces.
+			local keep=$LAB
+			lab_vars dual
 			lab_down
-			lab_vars se
+			if [[ $keep == se ]]; then
+				lab_vars senat
+				lab_down
+			fi
+			lab_vars "$keep"
 		fi
 		lab_down
 	fi

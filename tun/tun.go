@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -129,10 +130,53 @@ func (d *Device) AddIPv6LinkLocal(a netip.Addr) error {
 		return fmt.Errorf("tun: find %s: %w", d.name, err)
 	}
 	ll := &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(a, 64)), Flags: 0x02 /* IFA_F_NODAD */}
-	if err := netlink.AddrAdd(link, ll); err != nil {
+	if err := netlink.AddrAdd(link, ll); errors.Is(err, syscall.EEXIST) {
+		return nil // the same link-local again, after a reconnect
+	} else if err != nil {
 		return fmt.Errorf("tun: add %s to %s: %w", a, d.name, err)
 	}
 	d.record(func() error { return netlink.AddrDel(link, ll) })
+	return nil
+}
+
+// Readdress gives the device a new IPv4 address, peer and MTU after a
+// reconnect (the server may assign another address). Routes through the
+// device stay. Unchanged values are left alone.
+func (d *Device) Readdress(local, peer netip.Addr, mtu int) error {
+	link, err := netlink.LinkByName(d.name)
+	if err != nil {
+		return fmt.Errorf("tun: find %s: %w", d.name, err)
+	}
+	if link.Attrs().MTU != mtu {
+		if err := netlink.LinkSetMTU(link, mtu); err != nil {
+			return fmt.Errorf("tun: set mtu %d on %s: %w", mtu, d.name, err)
+		}
+	}
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("tun: list addresses of %s: %w", d.name, err)
+	}
+	want := &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(local, 32))}
+	if peer.IsValid() {
+		want.Peer = prefixNet(netip.PrefixFrom(peer, 32))
+	}
+	for _, a := range addrs {
+		if a.IP.Equal(want.IP) && ((a.Peer == nil) == (want.Peer == nil)) && (a.Peer == nil || a.Peer.IP.Equal(want.Peer.IP)) {
+			return nil // unchanged
+		}
+	}
+	// Add the new address first: removing the only address would take the
+	// device's routes with it.
+	if err := netlink.AddrAdd(link, want); err != nil && !errors.Is(err, syscall.EEXIST) {
+		return fmt.Errorf("tun: add address %s to %s: %w", local, d.name, err)
+	}
+	d.record(func() error { return netlink.AddrDel(link, want) })
+	for _, a := range addrs {
+		old := a
+		if err := netlink.AddrDel(link, &old); err != nil && !isGone(err) {
+			d.log.Warn("could not remove the previous address", "addr", a.IPNet, "err", err)
+		}
+	}
 	return nil
 }
 

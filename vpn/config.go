@@ -5,9 +5,9 @@
 //
 // Another Go program embeds a connection with Connect:
 //
-//	c, err := vpn.Connect(ctx, cfg)
+//	c, err := vpn.Connect(ctx, cfg)  // returns once traffic can flow
 //	...
-//	err = c.Wait()   // until the link fails, or
+//	err = c.Wait()   // until the link is lost for good (reconnects are inside), or
 //	c.Close()        // to disconnect cleanly
 package vpn
 
@@ -22,6 +22,7 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/tun"
 )
 
 // Config is everything one connection needs. Zero values take the defaults
@@ -81,11 +82,45 @@ type Config struct {
 	// files (esp_sa, ikev1_decryption_table). Debug only.
 	KeyLogDir string
 
+	// Name names the connection (status, state files, hooks); default "l2tpvpn".
+	Name string
+	// Routing is full (default: everything through the tunnel, the server
+	// pinned to its current path, IPv6 routed or blocked), split (only
+	// Routes) or none.
+	Routing tun.RouteMode
+	// DNSMode says how the servers from IPCP are applied (default auto:
+	// systemd-resolved when it runs, else /etc/resolv.conf); DNSDomains are
+	// split-DNS routing domains.
+	DNSMode    tun.DNSMode
+	DNSDomains []string
+	// StateDir keeps what is needed to undo host changes after a crash
+	// (default /run/l2tpvpn).
+	StateDir string
+	// ResolvConf is the resolver file for DNSMode resolv.conf (default
+	// /etc/resolv.conf).
+	ResolvConf string
+
+	// Reconnect after a link loss, with exponential backoff from
+	// ReconnectDelay (default 1 s) up to ReconnectMaxDelay (default 60 s)
+	// and ±20% jitter, at most ReconnectAttempts times in a row (0: no limit).
+	Reconnect                         bool
+	ReconnectAttempts                 int
+	ReconnectDelay, ReconnectMaxDelay time.Duration
+
+	// UpHook runs (sh -c) after the tunnel is up, DownHook before it is torn
+	// down; both get L2TPVPN_* environment variables. HookTimeout bounds
+	// each run (default 30 s).
+	UpHook, DownHook string
+	HookTimeout      time.Duration
+
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 	// OnEvent receives every event; it must not block for long.
 	OnEvent func(Event)
 }
+
+// DefaultStateDir holds the control sockets, logs and undo journals.
+const DefaultStateDir = "/run/l2tpvpn"
 
 // Overhead of plain L2TP encapsulation in bytes: outer IPv4 20, UDP 8,
 // L2TP data header 6, PPP address/control and protocol 4.
@@ -126,6 +161,30 @@ func (c *Config) validate() error {
 				return configError("esp", "proposals must all use the same PFS group, or all none (Quick Mode carries one key exchange)")
 			}
 		}
+	}
+	if c.Name == "" {
+		c.Name = "l2tpvpn"
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.ReconnectDelay <= 0 {
+		c.ReconnectDelay = time.Second
+	}
+	if c.ReconnectMaxDelay <= 0 {
+		c.ReconnectMaxDelay = time.Minute
+	}
+	if c.ReconnectMaxDelay < c.ReconnectDelay {
+		c.ReconnectMaxDelay = c.ReconnectDelay
+	}
+	if c.ReconnectAttempts < 0 {
+		return configError("reconnect-attempts", "must not be negative (0: no limit)")
+	}
+	if c.HookTimeout <= 0 {
+		c.HookTimeout = 30 * time.Second
+	}
+	if c.Routing == tun.RouteSplit && len(c.Routes) == 0 {
+		return configError("route", "is required with routing split (a list of prefixes)")
 	}
 	if _, err := splitServer(c.Server); err != nil {
 		return configError("server", err.Error())

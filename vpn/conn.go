@@ -48,6 +48,9 @@ type Conn struct {
 	linkCancel context.CancelFunc // stops the PPP loop without a Terminate
 	wg         sync.WaitGroup
 
+	attach  attachFunc
+	failReq chan error
+
 	closeOnce sync.Once
 	closeReq  chan struct{}
 	done      chan struct{}
@@ -70,6 +73,7 @@ type Info struct {
 	Session   l2tp.SessionInfo
 	IPv6      netip.Addr
 	UpAfter   time.Duration
+	Source    netip.Addr // our address on the path to the server
 }
 
 type atomicID struct{ v atomic.Uint32 }
@@ -77,22 +81,20 @@ type atomicID struct{ v atomic.Uint32 }
 func (a *atomicID) Load16() uint16    { return uint16(a.v.Load()) }
 func (a *atomicID) Store16(id uint16) { a.v.Store(uint32(id)) }
 
-// Connect brings the connection up: L2TP tunnel and session, PPP, the TUN
-// device with its address and routes. It returns once IP traffic can flow,
-// or with an *Error saying which phase failed. ctx bounds only the set-up;
-// afterwards the connection runs until Close or a failure (see Wait).
-func Connect(ctx context.Context, cfg Config) (*Conn, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
+// dial runs one connection attempt: fresh socket, IKE, L2TP tunnel and
+// session, PPP, then attach for the device. It returns once IP traffic can
+// flow, or with an *Error saying which phase failed (everything undone).
+// ctx bounds only the set-up; afterwards the connection runs until Close or
+// a failure (see Wait).
+func dial(ctx context.Context, cfg Config, attach attachFunc) (*Conn, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Conn{
-		cfg: cfg, log: log, start: time.Now(),
+		cfg: cfg, log: log, start: time.Now(), attach: attach,
 		tunnelDone: make(chan error, 1), linkDone: make(chan error, 1),
-		closeReq: make(chan struct{}), done: make(chan struct{}),
+		closeReq: make(chan struct{}), done: make(chan struct{}), failReq: make(chan error, 1),
 	}
 	if err := c.setup(ctx); err != nil {
 		c.teardown(err)
@@ -100,6 +102,20 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	go c.supervise()
 	return c, nil
+}
+
+// attachFunc gives a connection whose PPP link is up the TUN device to
+// deliver into; peer is the point-to-point peer address to configure (may be
+// invalid), ll the IPv6 link-local address if IPV6CP is already up.
+type attachFunc func(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Device, error)
+
+// fail ends the connection as lost, for a reason found outside it (the
+// network changed under us).
+func (c *Conn) fail(err error) {
+	select {
+	case c.failReq <- err:
+	default:
+	}
 }
 
 func (c *Conn) emit(ev Event) {
@@ -139,10 +155,11 @@ func (c *Conn) setup(ctx context.Context) error {
 	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
 	c.log.Info("connecting", "server", server, "local", local)
 
+	src, srcErr := sourceAddr(server.Addr())
+	c.info.Source = src
 	if c.cfg.IPsec {
-		src, err := sourceAddr(server.Addr())
-		if err != nil {
-			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is there a route to the server?"}
+		if srcErr != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: srcErr, Hint: "is there a route to the server?"}
 		}
 		c.wg.Add(1)
 		go c.rxLoop() // IKE messages arrive on the same socket
@@ -227,11 +244,7 @@ func (c *Conn) setup(ctx context.Context) error {
 	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
 	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU})
 
-	// TUN device, address and routes.
-	name := c.cfg.Interface
-	if name == "" {
-		name = "l2tp0"
-	}
+	// The TUN device (the client keeps one across reconnects).
 	// Some servers (l2tpns) name their own public address as the PPP peer.
 	// A point-to-point peer route to it would send the tunnel into itself,
 	// so the server's address keeps its current path.
@@ -245,22 +258,17 @@ func (c *Conn) setup(ctx context.Context) error {
 	if p := c.ipv6.Load(); p != nil {
 		ll = *p
 	}
-	dev, err := tun.Open(tun.Config{Name: name, MTU: c.info.MTU, Local: ipi.Local, Peer: peer,
-		Routes: c.cfg.Routes, IPv6LinkLocal: ll, Logger: c.log.With("layer", "tun")})
+	dev, err := c.attach(c, ipi, peer, ll)
 	if err == nil {
 		c.dev.Store(dev)
 	}
 	c.devMu.Unlock()
 	if err != nil {
-		return &Error{Phase: "tun", Reason: ReasonHost, Err: err, Hint: "creating a TUN device needs root or CAP_NET_ADMIN and /dev/net/tun"}
+		return err
 	}
-	c.info.Interface, c.info.Routes = name, c.cfg.Routes
-	c.wg.Add(1)
-	go c.txLoop(dev)
+	c.info.Interface = dev.Name()
 	c.info.UpAfter = time.Since(c.start)
-	c.log.Info("up", "interface", name, "ip", ipi.Local, "after", c.info.UpAfter.Round(time.Millisecond))
-	c.emit(Event{Event: EventUp, Interface: name, IP: ipi.Local.String(), Peer: addrString(ipi.Peer),
-		DNS: addrStrings(ipi.DNS), MTU: c.info.MTU, Routes: prefixStrings(c.cfg.Routes), Auth: authName(ipi.Auth)})
+	c.log.Info("ppp link attached", "interface", dev.Name(), "ip", ipi.Local, "after", c.info.UpAfter.Round(time.Millisecond))
 	return nil
 }
 
@@ -409,6 +417,8 @@ func (c *Conn) supervise() {
 	}
 	select {
 	case <-c.closeReq:
+	case err := <-c.failReq:
+		cause = linkLost("network", err)
 	case err := <-ipsecDone:
 		ipsecDone <- err
 		cause = ikeError(err)
@@ -430,7 +440,6 @@ func (c *Conn) supervise() {
 // the connection ends (nil for a requested disconnect).
 func (c *Conn) teardown(cause error) {
 	if cause == nil {
-		c.emit(Event{Event: EventDisconnect})
 		c.log.Info("disconnecting")
 	}
 	sessionGone := c.tunnel != nil && isClosed(c.tunnel.SessionDone())
@@ -455,11 +464,6 @@ func (c *Conn) teardown(cause error) {
 	}
 	c.stopIPsec() // Delete payloads for the child and ISAKMP SAs
 	c.closing.Store(true)
-	if dev := c.dev.Load(); dev != nil {
-		if err := dev.Close(); err != nil {
-			c.log.Warn("restoring the host", "err", err)
-		}
-	}
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -468,15 +472,9 @@ func (c *Conn) teardown(cause error) {
 	}
 	c.wg.Wait()
 	c.err = cause
-	st := c.Stats()
-	ev := Event{Event: EventDown, Reason: ReasonOf(cause).String(), Stats: &st}
 	if cause != nil {
-		ev.Error = cause.Error()
-		c.log.Info("down", "reason", ReasonOf(cause), "err", cause)
-	} else {
-		c.log.Info("down", "reason", "disconnected")
+		c.log.Info("connection ended", "reason", ReasonOf(cause), "err", cause)
 	}
-	c.emit(ev)
 	close(c.done)
 }
 

@@ -213,10 +213,53 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 	return nil
 }
 
-// txLoop moves packets from the TUN device into the tunnel until the device
-// is closed.
-func (c *Conn) txLoop(dev *tun.Device) {
-	defer c.wg.Done()
+// transmit encapsulates the batch of IP packets read from the TUN device
+// (bufs[i][txHeadroom:txHeadroom+sizes[i]], i < n) in place and sends it.
+// out is scratch space with room for n slices.
+func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
+	if c.closing.Load() {
+		c.stats.txErrors.Add(uint64(n))
+		return
+	}
+	peerTunnel, peerSession := c.peerTunnel.Load16(), c.peerSession.Load16()
+	dest := *c.peer.Load()
+	if c.ipsec != nil {
+		dest = c.ipsec.nattAddr
+	}
+	out = out[:0]
+	var bytes uint64
+	for i := 0; i < n; i++ {
+		d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession)
+		if !ok {
+			c.stats.txErrors.Add(1)
+			continue
+		}
+		if c.ipsec != nil {
+			var err error
+			if d, err = c.seal(bufs[i], cap(bufs[i])-cap(d), len(d)); err != nil {
+				c.stats.txErrors.Add(1)
+				continue
+			}
+		}
+		bytes += uint64(sizes[i])
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return
+	}
+	sent, err := c.sock.writeBatch(out, dest)
+	c.stats.txPackets.Add(uint64(sent))
+	c.stats.txBytes.Add(bytes)
+	if err != nil {
+		c.stats.txErrors.Add(uint64(len(out) - sent))
+	}
+}
+
+// txLoop moves packets from the TUN device into the current connection
+// until the device is closed. Between connections (while reconnecting) the
+// packets are dropped and counted.
+func (cl *Client) txLoop(dev *tun.Device) {
+	defer cl.wg.Done()
 	batch := dev.BatchSize()
 	bufs := make([][]byte, batch)
 	for i := range bufs {
@@ -224,53 +267,24 @@ func (c *Conn) txLoop(dev *tun.Device) {
 	}
 	sizes := make([]int, batch)
 	out := make([][]byte, 0, batch)
-	peerTunnel, peerSession := c.peerTunnel.Load16(), c.peerSession.Load16()
-	dest := *c.peer.Load()
-	if c.ipsec != nil {
-		dest = c.ipsec.nattAddr
-	}
 	for {
 		n, err := dev.Read(bufs, sizes, txHeadroom)
 		if err != nil {
-			if c.closing.Load() || errors.Is(err, os.ErrClosed) {
+			if cl.closing.Load() || errors.Is(err, os.ErrClosed) {
 				return
 			}
 			if errors.Is(err, wgtun.ErrTooManySegments) {
-				c.stats.txErrors.Add(1)
+				cl.txDropped.Add(1)
 				continue
 			}
-			c.log.Warn("tun read failed", "err", err)
+			cl.log.Warn("tun read failed", "err", err)
 			return
 		}
-		out = out[:0]
-		var bytes uint64
-		for i := 0; i < n; i++ {
-			d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession)
-			if !ok {
-				c.stats.txErrors.Add(1)
-				continue
-			}
-			if c.ipsec != nil {
-				var err error
-				if d, err = c.seal(bufs[i], cap(bufs[i])-cap(d), len(d)); err != nil {
-					c.stats.txErrors.Add(1)
-					continue
-				}
-			}
-			bytes += uint64(sizes[i])
-			out = append(out, d)
-		}
-		if len(out) == 0 {
+		c := cl.cur.Load()
+		if c == nil {
+			cl.txDropped.Add(uint64(n))
 			continue
 		}
-		sent, err := c.sock.writeBatch(out, dest)
-		c.stats.txPackets.Add(uint64(sent))
-		c.stats.txBytes.Add(bytes)
-		if err != nil {
-			c.stats.txErrors.Add(uint64(len(out) - sent))
-			if c.closing.Load() {
-				return
-			}
-		}
+		c.transmit(bufs, sizes, n, out)
 	}
 }

@@ -19,9 +19,12 @@ const (
 	EventIPUp             = "ppp.ip.up"
 	EventIPv6Up           = "ppp.ipv6.up"
 	EventUp               = "up"
-	EventDisconnect       = "disconnecting"
-	EventDown             = "down"
-	SchemaVersion         = 1
+	// EventReconnecting: the link was lost (or an attempt failed) and the
+	// client tries again after delay_ms (attempt counts from 1).
+	EventReconnecting = "reconnecting"
+	EventDisconnect   = "disconnecting"
+	EventDown         = "down"
+	SchemaVersion     = 1
 )
 
 // Event is one step of a connection's life. Only the fields that belong to
@@ -63,10 +66,21 @@ type Event struct {
 	LifetimeS int64    `json:"lifetime_s,omitempty"` // negotiated lifetime in seconds
 	Rekey     bool     `json:"rekey,omitempty"`      // ike.phase2.up: replaces an earlier pair
 
-	ElapsedMS int64 `json:"elapsed_ms,omitempty"` // since connect started
+	// up: how traffic is routed (full, split, none), what happened to IPv6
+	// and how DNS was applied; how many reconnects happened so far.
+	Routing    string `json:"routing,omitempty"`
+	IPv6Mode   string `json:"ipv6_mode,omitempty"`
+	DNSVia     string `json:"dns_via,omitempty"`
+	Reconnects int    `json:"reconnects,omitempty"`
 
-	Reason string `json:"reason,omitempty"` // down: a Reason name
-	Error  string `json:"error,omitempty"`  // down: the error text
+	// reconnecting: attempt number and the wait before it.
+	Attempt int   `json:"attempt,omitempty"`
+	DelayMS int64 `json:"delay_ms,omitempty"`
+
+	ElapsedMS int64 `json:"elapsed_ms,omitempty"` // since the attempt started
+
+	Reason string `json:"reason,omitempty"` // down, reconnecting: a Reason name
+	Error  string `json:"error,omitempty"`  // down, reconnecting: the error text
 	Stats  *Stats `json:"stats,omitempty"`  // down: final counters
 }
 

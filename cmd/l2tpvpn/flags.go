@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -15,179 +16,313 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/tun"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
 
 var errHelp = errors.New("help shown")
 
+// connectOpts are the connect command's settings. Every profile key is the
+// flag of the same name; flags marked cliOnly are not allowed in profiles.
 type connectOpts struct {
-	server, user              string
-	passwordEnv, passwordFile string
-	secretEnv, secretFile     string
-	ipsec                     string
-	pskEnv, pskFile           string
-	ikeProps, espProps        string
-	espMode                   string
-	ikeLifetime, espLifetime  time.Duration
-	dpdDelay, nattKeepalive   time.Duration
-	keyLogDir                 string
-	auth                      string
-	iface                     string
-	mtu, mru, localPort       int
-	routes                    []string
-	ipv6                      bool
-	echoInterval              time.Duration
-	echoFailures              int
-	helloInterval             time.Duration
-	retransmitTimeout         time.Duration
-	retransmits               int
-	json, verbose             bool
+	fs      *pflag.FlagSet
+	profile *Profile // nil without a profile
+	secrets *resolvedSecrets
+	name    string // connection name
+
+	server, user                string
+	password, psk, l2tpSecret   *secretValue
+	passwordEnv, passwordFile   string
+	secretEnv, secretFile       string
+	pskEnv, pskFile             string
+	ipsec                       string
+	ikeProps, espProps          []string
+	espMode                     string
+	ikeLifetime, espLifetime    time.Duration
+	dpdDelay, nattKeepalive     time.Duration
+	keyLogDir                   string
+	auth                        []string
+	iface                       string
+	mtu, mru, localPort         int
+	routing                     string
+	routes                      []string
+	dns                         string
+	dnsDomains                  []string
+	ipv6                        bool
+	echoInterval                time.Duration
+	echoFailures                int
+	helloInterval               time.Duration
+	retransmitTimeout           time.Duration
+	retransmits                 int
+	reconnect                   bool
+	reconnectAttempts           int
+	reconnectDelay, reconnectMx time.Duration
+	upHook, downHook            string
+	json, verbose, background   bool
+	daemonChild                 bool
 }
 
-func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
-	o := &connectOpts{}
+func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("connect", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.server, "server", "", "L2TP server, HOST or HOST:PORT (port 1701 by default)")
+	fs.SortFlags = false
+	// Server and credentials.
+	fs.StringVar(&o.server, "server", "", "L2TP/IPsec server, HOST or HOST:PORT (L2TP port 1701 by default)")
 	fs.StringVar(&o.user, "user", "", "PPP user name")
-	fs.StringVar(&o.passwordEnv, "password-env", "", "read the PPP password from this environment variable")
-	fs.StringVar(&o.passwordFile, "password-file", "", "read the PPP password from this file (first line)")
+	o.password = newSecretFlag(fs, "password", "PPP password: env:VAR, file:PATH or prompt")
+	o.psk = newSecretFlag(fs, "psk", "IPsec pre-shared key: env:VAR, file:PATH or prompt")
+	o.l2tpSecret = newSecretFlag(fs, "l2tp-secret", "L2TP tunnel secret (rarely used): env:VAR, file:PATH or prompt")
+	fs.StringVar(&o.passwordEnv, "password-env", "", "same as --password env:VAR")
+	fs.StringVar(&o.passwordFile, "password-file", "", "same as --password file:PATH")
+	fs.StringVar(&o.pskEnv, "psk-env", "", "same as --psk env:VAR")
+	fs.StringVar(&o.pskFile, "psk-file", "", "same as --psk file:PATH")
+	fs.StringVar(&o.secretEnv, "l2tp-secret-env", "", "same as --l2tp-secret env:VAR")
+	fs.StringVar(&o.secretFile, "l2tp-secret-file", "", "same as --l2tp-secret file:PATH")
+	// IPsec.
 	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP) or off (plain L2TP)")
-	fs.StringVar(&o.pskEnv, "psk-env", "", "read the IPsec pre-shared key from this environment variable")
-	fs.StringVar(&o.pskFile, "psk-file", "", "read the IPsec pre-shared key from this file (first line)")
-	fs.StringVar(&o.ikeProps, "ike", ike.FormatIKEProposals(ike.DefaultIKEProposals), "IKE (phase 1) proposals, strongSwan style, in order")
-	fs.StringVar(&o.espProps, "esp", ike.FormatESPProposals(ike.DefaultESPProposals), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
+	fs.StringSliceVar(&o.ikeProps, "ike", strings.Split(ike.FormatIKEProposals(ike.DefaultIKEProposals), ","), "IKE (phase 1) proposals, strongSwan style, in order")
+	fs.StringSliceVar(&o.espProps, "esp", strings.Split(ike.FormatESPProposals(ike.DefaultESPProposals), ","), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
 	fs.StringVar(&o.espMode, "esp-mode", "transport", "ESP mode: transport (as Windows and macOS do) or tunnel")
 	fs.DurationVar(&o.ikeLifetime, "ike-lifetime", ike.DefaultIKELifetime, "ISAKMP SA lifetime proposed (rekeyed at about 90%)")
 	fs.DurationVar(&o.espLifetime, "esp-lifetime", ike.DefaultESPLifetime, "ESP SA lifetime proposed (rekeyed at about 90%)")
 	fs.DurationVar(&o.dpdDelay, "dpd-delay", ike.DefaultDPDDelay, "idle time before a dead peer detection probe (0 disables)")
 	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
-	fs.StringVar(&o.keyLogDir, "wireshark-keys", "", "debug (needs -v): write the IKE and ESP keys into this directory as Wireshark's esp_sa and ikev1_decryption_table")
-	fs.StringVar(&o.auth, "auth", "pap,chap,mschapv2", "PPP authentication methods allowed, comma-separated")
-	fs.StringVar(&o.secretEnv, "l2tp-secret-env", "", "read the L2TP tunnel secret from this environment variable")
-	fs.StringVar(&o.secretFile, "l2tp-secret-file", "", "read the L2TP tunnel secret from this file (first line)")
-	fs.StringVar(&o.iface, "interface", "l2tp0", "name of the TUN interface to create")
+	// PPP and the interface.
+	fs.StringSliceVar(&o.auth, "auth", []string{"pap", "chap", "mschapv2"}, "PPP authentication methods allowed")
+	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
 	fs.IntVar(&o.mtu, "mtu", 0, "TUN MTU (0: from the server's MRU and the encapsulation overhead)")
 	fs.IntVar(&o.mru, "mru", 0, "PPP MRU to ask for (0: PPP default)")
-	fs.StringSliceVar(&o.routes, "route", nil, "prefix to route through the tunnel (repeatable, or comma-separated)")
-	fs.BoolVar(&o.ipv6, "ipv6", false, "also negotiate IPV6CP (IPv6 link-local address on the interface)")
-	fs.IntVar(&o.localPort, "local-port", 0, "local UDP port (0: ephemeral)")
+	fs.BoolVar(&o.ipv6, "ipv6", false, "also negotiate IPV6CP (IPv6 link-local address; full tunnel then routes IPv6 through it)")
+	fs.IntVar(&o.localPort, "local-port", 0, "local UDP port (0: a new ephemeral port for every attempt)")
+	// Routes and DNS.
+	fs.StringVar(&o.routing, "routing", "", "full (default route through the tunnel), split (only --route prefixes) or none; default: split if --route is given, else full")
+	fs.StringSliceVar(&o.routes, "route", nil, "prefix to route through the tunnel (split mode; repeatable or comma-separated)")
+	fs.StringVar(&o.dns, "dns", "auto", "apply the server's DNS: auto (systemd-resolved if running, else /etc/resolv.conf), resolved, resolv.conf or off")
+	fs.StringSliceVar(&o.dnsDomains, "dns-domain", nil, "split DNS: domains resolved through the tunnel's DNS servers")
+	// Keepalives and timers.
 	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 20*time.Second, "LCP keepalive interval (0 disables)")
 	fs.IntVar(&o.echoFailures, "lcp-echo-failures", 5, "unanswered LCP echo requests before the link counts as dead")
 	fs.DurationVar(&o.helloInterval, "hello-interval", 60*time.Second, "L2TP HELLO keepalive interval (0 disables)")
-	fs.DurationVar(&o.retransmitTimeout, "l2tp-timeout", time.Second, "first L2TP retransmission timeout (doubles, capped at 8s)")
-	fs.IntVar(&o.retransmits, "l2tp-retries", 4, "L2TP retransmissions before the server counts as unreachable")
+	fs.DurationVar(&o.retransmitTimeout, "l2tp-timeout", time.Second, "first L2TP (and IKE) retransmission timeout (doubles, capped at 8s)")
+	fs.IntVar(&o.retransmits, "l2tp-retries", 4, "L2TP (and IKE) retransmissions before the server counts as unreachable")
+	// Reconnect and hooks.
+	fs.BoolVar(&o.reconnect, "reconnect", true, "reconnect by itself after the link is lost")
+	fs.IntVar(&o.reconnectAttempts, "reconnect-attempts", 10, "reconnect attempts in a row before giving up (0: no limit)")
+	fs.DurationVar(&o.reconnectDelay, "reconnect-delay", time.Second, "wait before the first reconnect attempt (doubles, ±20% jitter)")
+	fs.DurationVar(&o.reconnectMx, "reconnect-max-delay", time.Minute, "longest wait between reconnect attempts")
+	fs.StringVar(&o.upHook, "up", "", "shell command run after the tunnel is up (environment: see README)")
+	fs.StringVar(&o.downHook, "down", "", "shell command run before the tunnel is torn down")
+	// Command line only.
+	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else \"l2tpvpn\")")
+	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in /run/l2tpvpn/NAME.log")
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: l2tpvpn connect --server HOST[:PORT] --user NAME (--password-env VAR | --password-file PATH) (--psk-env VAR | --psk-file PATH | --ipsec=off) [flags]\n\nFlags:\n%s", fs.FlagUsages())
+	fs.StringVar(&o.keyLogDir, "wireshark-keys", "", "debug (needs -v): write the IKE and ESP keys into this directory as Wireshark's esp_sa and ikev1_decryption_table")
+	fs.BoolVar(&o.daemonChild, "daemon-child", false, "internal: the detached half of --background")
+	fs.MarkHidden("daemon-child")
+	for _, n := range []string{"password-env", "password-file", "psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file",
+		"name", "background", "json", "verbose", "wireshark-keys", "daemon-child"} {
+		fs.SetAnnotation(n, "profile", []string{"no"})
 	}
+	return fs
+}
+
+const connectUsage = `Usage: l2tpvpn connect [NAME] [flags]
+
+Connects and stays in the foreground until interrupted (Ctrl-C disconnects
+cleanly), or with --background detaches once traffic can flow. NAME is a
+profile: $XDG_CONFIG_HOME/l2tpvpn/NAME.toml (default ~/.config), then
+/etc/l2tpvpn/NAME.toml. Every profile key is the flag of the same name, and
+flags given here win over the profile. Secrets (--password, --psk,
+--l2tp-secret) take env:VAR, file:PATH or prompt.
+
+Examples:
+  l2tpvpn connect work
+  l2tpvpn connect work --background --json
+  l2tpvpn connect --server 192.0.2.1 --user alice --password prompt --psk env:VPN_PSK
+
+Flags:
+`
+
+func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
+	o := &connectOpts{}
+	fs := connectFlags(o, stderr)
+	o.fs = fs
+	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s\nExit codes: see 'l2tpvpn help'.\n", connectUsage, fs.FlagUsages()) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil, errHelp
 		}
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("connect: unexpected argument %q (profiles come in a later version; use --server)", fs.Arg(0))
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		path, err := FindProfile(fs.Arg(0))
+		if err != nil {
+			return nil, err
+		}
+		p, err := LoadProfile(path, fs)
+		if err != nil {
+			return nil, err
+		}
+		o.profile = p
+		if o.name == "" {
+			o.name = p.Name
+		}
+	default:
+		return nil, fmt.Errorf("connect: one profile name at most, got %q", fs.Args())
+	}
+	if o.name == "" {
+		o.name = "l2tpvpn"
+	}
+	if !validName(o.name) {
+		return nil, fmt.Errorf("--name: %q: use letters, digits, '.', '_' and '-' (at most 32)", o.name)
 	}
 	return o, nil
 }
 
-// config turns the flags into a vpn.Config, reading secrets.
-func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event)) (vpn.Config, error) {
-	var cfg vpn.Config
+// keyErr is a problem with one setting; it is reported against the profile
+// line or the flag it came from.
+func (o *connectOpts) keyErr(key string, err error) error {
+	if o.profile != nil {
+		return o.profile.KeyError(key, err)
+	}
+	return fmt.Errorf("--%s: %w", key, err)
+}
+
+func (o *connectOpts) keyErrf(key, format string, a ...any) error {
+	return o.keyErr(key, fmt.Errorf(format, a...))
+}
+
+// config turns the settings into a vpn.Config, reading secrets (secrets, if
+// not nil, are already resolved: the detached half of --background).
+func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets *resolvedSecrets) (vpn.Config, error) {
+	cfg := vpn.Config{Name: o.name, OnEvent: onEvent, StateDir: stateDir()}
 	switch o.ipsec {
-	case "off", "on":
+	case "on", "true":
+		cfg.IPsec = true
+	case "off", "false":
 	default:
-		return cfg, fmt.Errorf("--ipsec: %q is not one of on, off", o.ipsec)
+		return cfg, o.keyErrf("ipsec", "%q is not one of on, off", o.ipsec)
 	}
 	if o.server == "" {
-		return cfg, errors.New("--server is required")
+		return cfg, o.keyErrf("server", "is required")
+	}
+	if err := checkServer(o.server); err != nil {
+		return cfg, o.keyErr("server", err)
 	}
 	if o.user == "" {
-		return cfg, errors.New("--user is required")
+		return cfg, o.keyErrf("user", "is required")
 	}
-	pw, err := readSecret("password", o.passwordEnv, o.passwordFile, true)
-	if err != nil {
-		return cfg, err
-	}
-	secret, err := readSecret("l2tp-secret", o.secretEnv, o.secretFile, false)
-	if err != nil {
-		return cfg, err
-	}
-	auth, err := ppp.ParseAuthMethods(o.auth)
-	if err != nil {
-		return cfg, fmt.Errorf("--auth: %w", err)
-	}
-	var routes []netip.Prefix
-	for _, r := range o.routes {
-		p, err := netip.ParsePrefix(strings.TrimSpace(r))
+	cfg.Server, cfg.User = o.server, o.user
+	if secrets == nil {
+		s, err := o.resolveSecrets(stderr, cfg.IPsec)
 		if err != nil {
-			a, aerr := netip.ParseAddr(strings.TrimSpace(r))
-			if aerr != nil {
-				return cfg, fmt.Errorf("--route: %q is not a prefix like 203.0.113.0/24", r)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		routes = append(routes, p.Masked())
-	}
-	echo := o.echoInterval
-	if echo == 0 {
-		echo = -1
-	}
-	hello := o.helloInterval
-	if hello == 0 {
-		hello = -1
-	}
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelDebug
-	}
-	if o.ipsec == "on" {
-		if err := o.ipsecConfig(&cfg); err != nil {
 			return cfg, err
 		}
-	} else if o.pskEnv != "" || o.pskFile != "" || o.keyLogDir != "" {
-		return cfg, errors.New("--psk-env, --psk-file and --wireshark-keys need --ipsec=on")
+		secrets = s
 	}
-	ipsecCfg := cfg
-	cfg = vpn.Config{
-		Server: o.server, User: o.user, Password: pw, Auth: auth,
-		Interface: o.iface, MTU: o.mtu, MRU: o.mru, Routes: routes, IPv6: o.ipv6, LocalPort: o.localPort,
-		EchoInterval: echo, EchoFailures: o.echoFailures, HelloInterval: hello,
-		RetransmitTimeout: o.retransmitTimeout, MaxRetransmits: o.retransmits,
-		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		OnEvent: onEvent,
+	o.secrets = secrets
+	cfg.Password = secrets.Password
+	if secrets.L2TPSecret != "" {
+		cfg.L2TPSecret = []byte(secrets.L2TPSecret)
 	}
-	if len(secret) > 0 {
-		cfg.L2TPSecret = []byte(secret)
+	auth, err := ppp.ParseAuthMethods(strings.Join(o.auth, ","))
+	if err != nil {
+		return cfg, o.keyErr("auth", err)
 	}
-	cfg.IPsec, cfg.PSK, cfg.IKEProposals, cfg.ESPProposals = ipsecCfg.IPsec, ipsecCfg.PSK, ipsecCfg.IKEProposals, ipsecCfg.ESPProposals
-	cfg.ESPMode, cfg.IKELifetime, cfg.ESPLifetime = ipsecCfg.ESPMode, ipsecCfg.IKELifetime, ipsecCfg.ESPLifetime
-	cfg.DPDDelay, cfg.NATKeepalive, cfg.KeyLogDir = ipsecCfg.DPDDelay, ipsecCfg.NATKeepalive, ipsecCfg.KeyLogDir
+	cfg.Auth = auth
+	for _, r := range o.routes {
+		p, err := parsePrefix(r)
+		if err != nil {
+			return cfg, o.keyErr("route", err)
+		}
+		cfg.Routes = append(cfg.Routes, p)
+	}
+	routing := o.routing
+	if routing == "" {
+		routing = "full"
+		if len(cfg.Routes) > 0 {
+			routing = "split"
+		}
+	}
+	if cfg.Routing, err = tun.ParseRouteMode(routing); err != nil {
+		return cfg, o.keyErr("routing", err)
+	}
+	if cfg.Routing == tun.RouteSplit && len(cfg.Routes) == 0 {
+		return cfg, o.keyErrf("route", "split routing needs at least one prefix")
+	}
+	if cfg.Routing != tun.RouteSplit && len(cfg.Routes) > 0 {
+		return cfg, o.keyErrf("route", "prefixes are only used with routing split (routing is %s)", cfg.Routing)
+	}
+	if cfg.DNSMode, err = tun.ParseDNSMode(o.dns); err != nil {
+		return cfg, o.keyErr("dns", err)
+	}
+	for _, d := range o.dnsDomains {
+		d = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d), "~"), ".")
+		if d == "" || strings.ContainsAny(d, " /\\") {
+			return cfg, o.keyErrf("dns-domain", "%q is not a domain name", d)
+		}
+		cfg.DNSDomains = append(cfg.DNSDomains, d)
+	}
+	for _, v := range []struct {
+		key      string
+		val, min int
+		max      int
+	}{{"mtu", o.mtu, 576, 1462}, {"mru", o.mru, 128, 1500}, {"local-port", o.localPort, 1, 65535}} {
+		if v.val != 0 && (v.val < v.min || v.val > v.max) {
+			return cfg, o.keyErrf(v.key, "%d is outside %d..%d (or 0 for the default)", v.val, v.min, v.max)
+		}
+	}
+	cfg.MTU, cfg.MRU, cfg.LocalPort, cfg.IPv6 = o.mtu, o.mru, o.localPort, o.ipv6
+	cfg.Interface = o.iface
+	if cfg.Interface == "" {
+		cfg.Interface = freeInterface()
+	} else if len(cfg.Interface) > 15 || strings.ContainsAny(cfg.Interface, " /") {
+		return cfg, o.keyErrf("interface", "%q is not a valid interface name (at most 15 characters)", cfg.Interface)
+	}
+	cfg.EchoInterval, cfg.EchoFailures, cfg.HelloInterval = offIfZero(o.echoInterval), o.echoFailures, offIfZero(o.helloInterval)
+	cfg.RetransmitTimeout, cfg.MaxRetransmits = o.retransmitTimeout, o.retransmits
+	if o.reconnectAttempts < 0 {
+		return cfg, o.keyErrf("reconnect-attempts", "%d is negative (0 means no limit)", o.reconnectAttempts)
+	}
+	cfg.Reconnect, cfg.ReconnectAttempts = o.reconnect, o.reconnectAttempts
+	cfg.ReconnectDelay, cfg.ReconnectMaxDelay = o.reconnectDelay, o.reconnectMx
+	cfg.UpHook, cfg.DownHook = o.upHook, o.downHook
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	} else if !o.background && !o.daemonChild {
+		level = slog.LevelWarn // the event lines say what happens
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.IPsec {
+		if err := o.ipsecConfig(&cfg, secrets.PSK); err != nil {
+			return cfg, err
+		}
+	} else if o.psk.Spec() != "" || o.keyLogDir != "" {
+		return cfg, errors.New("--psk and --wireshark-keys need --ipsec=on")
+	}
 	return cfg, nil
 }
 
-// ipsecConfig fills the IPsec part of cfg from the flags.
-func (o *connectOpts) ipsecConfig(cfg *vpn.Config) error {
-	psk, err := readSecret("psk", o.pskEnv, o.pskFile, false)
-	if err != nil {
-		return err
-	}
+// ipsecConfig fills the IPsec part of cfg.
+func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk string) error {
 	if psk == "" {
-		return errors.New("IPsec is on by default and needs the pre-shared key: give --psk-env VAR or --psk-file PATH (or --ipsec=off for plain L2TP)")
+		return o.keyErrf("psk", "IPsec is on by default and needs the pre-shared key: psk = env:VAR, file:PATH or prompt (or ipsec = off for plain L2TP)")
 	}
-	cfg.IPsec, cfg.PSK = true, []byte(psk)
-	if cfg.IKEProposals, err = ike.ParseIKEProposals(o.ikeProps); err != nil {
-		return fmt.Errorf("--ike: %w", err)
+	var err error
+	cfg.PSK = []byte(psk)
+	if cfg.IKEProposals, err = ike.ParseIKEProposals(strings.Join(o.ikeProps, ",")); err != nil {
+		return o.keyErr("ike", err)
 	}
-	if cfg.ESPProposals, err = ike.ParseESPProposals(o.espProps); err != nil {
-		return fmt.Errorf("--esp: %w", err)
+	if cfg.ESPProposals, err = ike.ParseESPProposals(strings.Join(o.espProps, ",")); err != nil {
+		return o.keyErr("esp", err)
 	}
 	for _, p := range cfg.ESPProposals {
 		if p.Group != cfg.ESPProposals[0].Group {
-			return fmt.Errorf("--esp: %s and %s: all proposals must use the same PFS group, or none (Quick Mode carries one key exchange)",
+			return o.keyErrf("esp", "%s and %s: all proposals must use the same PFS group, or none (Quick Mode carries one key exchange)",
 				cfg.ESPProposals[0], p)
 		}
 	}
@@ -197,7 +332,7 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config) error {
 	case "tunnel":
 		cfg.ESPMode = esp.Tunnel
 	default:
-		return fmt.Errorf("--esp-mode: %q is not one of transport, tunnel", o.espMode)
+		return o.keyErrf("esp-mode", "%q is not one of transport, tunnel", o.espMode)
 	}
 	for _, d := range []struct {
 		name string
@@ -205,17 +340,11 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config) error {
 		min  time.Duration
 	}{{"ike-lifetime", o.ikeLifetime, time.Minute}, {"esp-lifetime", o.espLifetime, 30 * time.Second}} {
 		if d.v < d.min || d.v > 24*time.Hour {
-			return fmt.Errorf("--%s: %s is outside %s..24h", d.name, d.v, d.min)
+			return o.keyErrf(d.name, "%s is outside %s..24h", d.v, d.min)
 		}
 	}
 	cfg.IKELifetime, cfg.ESPLifetime = o.ikeLifetime, o.espLifetime
-	cfg.DPDDelay, cfg.NATKeepalive = o.dpdDelay, o.nattKeepalive
-	if cfg.DPDDelay == 0 {
-		cfg.DPDDelay = -1
-	}
-	if cfg.NATKeepalive == 0 {
-		cfg.NATKeepalive = -1
-	}
+	cfg.DPDDelay, cfg.NATKeepalive = offIfZero(o.dpdDelay), offIfZero(o.nattKeepalive)
 	if o.keyLogDir != "" && !o.verbose {
 		return errors.New("--wireshark-keys writes secrets and is for debugging only: it needs -v")
 	}
@@ -223,32 +352,144 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config) error {
 	return nil
 }
 
-// readSecret reads a secret from an environment variable or a file. The
-// value never appears in an error.
-func readSecret(what, env, file string, required bool) (string, error) {
-	switch {
-	case env != "" && file != "":
-		return "", fmt.Errorf("--%s-env and --%s-file are exclusive", what, what)
-	case env != "":
-		v, ok := os.LookupEnv(env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("--%s-env: environment variable %s is not set or empty", what, env)
+// resolvedSecrets are the secret values (never printed, never written).
+type resolvedSecrets struct {
+	Password   string `json:"password"`
+	PSK        string `json:"psk,omitempty"`
+	L2TPSecret string `json:"l2tp_secret,omitempty"`
+}
+
+// resolveSecrets reads password, psk and l2tp-secret from their specs.
+func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSecrets, error) {
+	var s resolvedSecrets
+	for _, x := range []struct {
+		key       string
+		v         *secretValue
+		env, file string
+		dst       *string
+		required  bool
+	}{
+		{"password", o.password, o.passwordEnv, o.passwordFile, &s.Password, true},
+		{"psk", o.psk, o.pskEnv, o.pskFile, &s.PSK, false},
+		{"l2tp-secret", o.l2tpSecret, o.secretEnv, o.secretFile, &s.L2TPSecret, false},
+	} {
+		spec := x.v.Spec()
+		n := 0
+		for _, alt := range []string{spec, x.env, x.file} {
+			if alt != "" {
+				n++
+			}
 		}
-		return v, nil
-	case file != "":
-		b, err := os.ReadFile(file)
+		if n > 1 {
+			return nil, fmt.Errorf("--%s, --%s-env and --%s-file are exclusive", x.key, x.key, x.key)
+		}
+		if x.env != "" {
+			spec = "env:" + x.env
+		} else if x.file != "" {
+			spec = "file:" + x.file
+		}
+		if spec == "" {
+			if x.required {
+				return nil, o.keyErrf(x.key, "is required: give env:VAR, file:PATH or prompt")
+			}
+			continue
+		}
+		if x.key == "psk" && !ipsec {
+			return nil, errors.New("--psk needs --ipsec=on")
+		}
+		req := SecretRequest{What: x.key, Spec: spec, Prompt: fmt.Sprintf("%s for %s@%s: ", x.key, o.user, o.server)}
+		if o.profile != nil && !o.fs.Changed(x.key) && x.env == "" && x.file == "" {
+			req.FromProfile, req.ProfilePath, req.ProfileMode = true, o.profile.Path, o.profile.Mode
+		}
+		v, err := ResolveSecret(req, os.LookupEnv, os.Stdin, stderr)
 		if err != nil {
-			return "", fmt.Errorf("--%s-file: %w", what, err)
+			if req.FromProfile {
+				return nil, o.keyErr(x.key, err)
+			}
+			return nil, fmt.Errorf("--%s: %w", x.key, err)
 		}
-		v, _, _ := strings.Cut(string(b), "\n")
-		v = strings.TrimRight(v, "\r")
-		if v == "" {
-			return "", fmt.Errorf("--%s-file: %s is empty", what, file)
+		*x.dst = v
+	}
+	return &s, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a, aerr := netip.ParseAddr(s)
+		if aerr != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a prefix like 203.0.113.0/24", s)
 		}
-		return v, nil
+		p = netip.PrefixFrom(a, a.BitLen())
 	}
-	if required {
-		return "", fmt.Errorf("a %s is required: give --%s-env VAR or --%s-file PATH", what, what, what)
+	return p.Masked(), nil
+}
+
+// checkServer catches what cannot be a server before any packet is sent: a
+// malformed address (192.0.2.300), a bad port or an empty host.
+func checkServer(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, "1701"
 	}
-	return "", nil
+	if host == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 1 || p > 65535 || fmt.Sprint(p) != port {
+		return fmt.Errorf("%q has a bad port", s)
+	}
+	if looksNumeric(host) {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("%q is not a valid IPv4 address", host)
+		}
+	}
+	return nil
+}
+
+// looksNumeric says whether a host is meant as an address, not a name.
+func looksNumeric(h string) bool {
+	return strings.Trim(h, "0123456789.") == "" || strings.Contains(h, ":")
+}
+
+func offIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// freeInterface is the first l2tpN name no interface has.
+func freeInterface() string {
+	for i := 0; i < 16; i++ {
+		name := fmt.Sprintf("l2tp%d", i)
+		if _, err := net.InterfaceByName(name); err != nil {
+			return name
+		}
+	}
+	return "l2tp0" // tun.Open reports it as taken
+}
+
+// validName: connection names become file names under the state directory.
+func validName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// stateDir is where control sockets, logs and undo journals live
+// (L2TPVPN_STATE_DIR overrides it, for tests).
+func stateDir() string {
+	if d := os.Getenv("L2TPVPN_STATE_DIR"); d != "" {
+		return d
+	}
+	return vpn.DefaultStateDir
 }

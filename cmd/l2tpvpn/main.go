@@ -1,19 +1,18 @@
-// Command l2tpvpn is a userspace L2TP VPN client.
+// Command l2tpvpn is a userspace L2TP/IPsec VPN client.
 //
-//	l2tpvpn connect --server HOST[:PORT] --user NAME --password-env VAR --ipsec=off
+//	l2tpvpn connect work              # profile ~/.config/l2tpvpn/work.toml
+//	l2tpvpn connect work --background # returns once traffic flows
+//	l2tpvpn status work --json
+//	l2tpvpn disconnect work
 //
-// It owns flags, secrets input, terminal output and exit codes; everything
-// else lives in package vpn.
+// It owns flags, profiles, secrets input, the control socket, terminal
+// output and exit codes; everything else lives in package vpn.
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
@@ -32,6 +31,7 @@ const (
 	exitIKENoAnswer = 9
 	exitIKEProposal = 10
 	exitIKEAuth     = 11
+	exitNotRunning  = 12
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
@@ -41,18 +41,33 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `l2tpvpn — a userspace L2TP VPN client
+const usage = `l2tpvpn — a userspace L2TP/IPsec VPN client
 
 Usage:
-  l2tpvpn connect [flags]     connect and stay in the foreground until interrupted
-  l2tpvpn version             print the version
-  l2tpvpn help [command]      show help
+  l2tpvpn connect [NAME] [flags]   connect (profile NAME and/or flags); foreground,
+                                   or --background to detach once traffic flows
+  l2tpvpn status [NAME] [--json]   state of running connections
+  l2tpvpn disconnect [NAME]        disconnect a running connection cleanly
+  l2tpvpn disconnect --cleanup [NAME]
+                                   undo routes, DNS and state left by a client
+                                   that was killed
+  l2tpvpn version                  print the version
+  l2tpvpn help [command]           show help
 
-Run 'l2tpvpn connect --help' for the connect flags.
-Exit codes: 0 clean disconnect, 1 internal error, 2 usage or configuration error,
-3 server unreachable, 4 tunnel or session refused by the server, 5 PPP authentication
-failed, 6 link lost after it was up, 7 PPP negotiation failed, 8 host setup failed
-(TUN device, addresses, routes).
+Profiles: $XDG_CONFIG_HOME/l2tpvpn/NAME.toml (default ~/.config), then
+/etc/l2tpvpn/NAME.toml; every key is the connect flag of the same name.
+State, control sockets and background logs: /run/l2tpvpn (root only).
+
+Exit codes:
+  0  connected and then disconnected cleanly (status/disconnect: success)
+  1  internal error
+  2  usage or configuration error (bad flag, profile or secret)
+  3  L2TP server unreachable          4  tunnel or session refused
+  5  PPP authentication failed        6  link lost (and reconnecting gave up)
+  7  PPP negotiation failed           8  host setup failed (TUN, routes, DNS)
+  9  IKE: no answer from the server   10 IKE: no proposal chosen
+  11 IKE: authentication failed (pre-shared key)
+  12 no such running connection (status, disconnect)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -63,12 +78,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "connect":
 		return connect(args[1:], stdout, stderr)
+	case "status":
+		return status(args[1:], stdout, stderr)
+	case "disconnect":
+		return disconnect(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "l2tpvpn %s\n", version)
 		return exitOK
 	case "help", "-h", "--help":
-		if len(args) > 1 && args[1] == "connect" {
-			return connect([]string{"--help"}, stdout, stderr)
+		if len(args) > 1 {
+			switch args[1] {
+			case "connect", "status", "disconnect":
+				return run([]string{args[1], "--help"}, stdout, stderr)
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -76,46 +98,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-}
-
-func connect(args []string, stdout, stderr io.Writer) int {
-	opts, err := parseConnect(args, stderr)
-	if errors.Is(err, errHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-		return exitUsage
-	}
-	out := newOutput(stdout, opts.json)
-	cfg, err := opts.config(stderr, out.event)
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-		return exitUsage
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := vpn.Connect(ctx, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			out.line("interrupted during connect: disconnected")
-			return exitOK
-		}
-		out.failure(err)
-		return exitCode(err)
-	}
-	select {
-	case <-ctx.Done():
-		err = c.Close()
-	case <-c.Done():
-		err = c.Wait()
-	}
-	if err != nil {
-		out.failure(err)
-		return exitCode(err)
-	}
-	return exitOK
 }
 
 func exitCode(err error) int {

@@ -39,19 +39,19 @@ func TestConnectUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--ipsec=off", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--server is required"},
-		{[]string{"--ipsec=off", "--server", "x", "--password-env", "L2V_UNIT_PW"}, "--user is required"},
-		{[]string{"--ipsec=off", "--server", "x", "--user", "a"}, "password is required"},
+		{[]string{"--ipsec=off", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--server: is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--password-env", "L2V_UNIT_PW"}, "--user: is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a"}, "password: is required"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNSET_VAR"}, "L2V_UNSET_VAR is not set"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-file", empty}, "is empty"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--password-file", empty}, "exclusive"},
-		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--ipsec=off"},
+		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "ipsec = off"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--ike", "aes256-sha7-modp2048"}, "sha7"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--ike", "aes128-sha1-modp768"}, "1024"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--esp", "aes128-sha1,aes128-sha1-modp2048"}, "PFS"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--esp-mode", "beet"}, "--esp-mode"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--wireshark-keys", "/tmp/x"}, "needs -v"},
-		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW"}, "need --ipsec=on"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW"}, "needs --ipsec=on"},
 		{[]string{"--ipsec=maybe", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "not one of"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--auth", "pap,eap"}, "--auth"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--route", "10.0.0.0/33"}, "--route"},
@@ -69,18 +69,6 @@ func TestConnectUsageErrors(t *testing.T) {
 		if strings.Contains(out.String()+errOut.String(), "s3cret-value") {
 			t.Errorf("%v: the password appears in the output", tc.args)
 		}
-	}
-}
-
-func TestReadSecretFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(p, []byte("first line\r\nsecond\n"), 0o600)
-	v, err := readSecret("password", "", p, true)
-	if err != nil || v != "first line" {
-		t.Fatalf("readSecret = %q, %v", v, err)
-	}
-	if v, err := readSecret("l2tp-secret", "", "", false); err != nil || v != "" {
-		t.Fatalf("optional secret = %q, %v", v, err)
 	}
 }
 

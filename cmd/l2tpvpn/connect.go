@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/l2tpvpn/l2tpvpn/vpn"
+)
+
+// Files descriptors the detached half of --background inherits.
+const (
+	readyFD   = 3 // it writes one readyMsg line here
+	secretsFD = 4 // it reads the resolved secrets here (JSON), once
+)
+
+// readyMsg tells the waiting foreground half how the first connect ended.
+type readyMsg struct {
+	Up    *vpn.Event `json:"up,omitempty"`
+	Exit  int        `json:"exit"`
+	Error string     `json:"error,omitempty"`
+	PID   int        `json:"pid"`
+}
+
+func connect(args []string, stdout, stderr io.Writer) int {
+	o, err := parseConnect(args, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitUsage
+	}
+	dir := stateDir()
+	if !o.daemonChild {
+		if st, err := queryStatus(dir, o.name); err == nil {
+			fmt.Fprintf(stderr, "l2tpvpn: connection %q is already running (pid %d, %s); see 'l2tpvpn status %s'\n", o.name, st.PID, st.State, o.name)
+			return exitUsage
+		}
+	}
+	var secrets *resolvedSecrets
+	if o.daemonChild {
+		if secrets, err = readSecretsFD(); err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+			return exitInternal
+		}
+	}
+	out := newOutput(stdout, o.json)
+	cfg, err := o.config(stderr, out.event, secrets)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitUsage
+	}
+	if o.background && !o.daemonChild {
+		return detach(o, args, o.secrets, stdout, stderr)
+	}
+	return runForeground(o, cfg, out, stderr)
+}
+
+// runForeground connects and serves the control socket until the
+// connection ends; Ctrl-C or SIGTERM disconnect cleanly.
+func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer) int {
+	dir := cfg.StateDir
+	ready := func(m readyMsg) {}
+	if o.daemonChild {
+		f := os.NewFile(readyFD, "ready")
+		ready = func(m readyMsg) {
+			m.PID = os.Getpid()
+			json.NewEncoder(f).Encode(m)
+			f.Close()
+		}
+	}
+	srv, err := listenControl(dir, o.name)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		ready(readyMsg{Exit: exitHost, Error: err.Error()})
+		return exitHost
+	}
+	defer srv.close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	out.startProgress()
+	cl, err := vpn.Connect(ctx, cfg)
+	out.stopProgress()
+	if err != nil {
+		if ctx.Err() != nil {
+			out.line("interrupted during connect: disconnected")
+			ready(readyMsg{Exit: exitOK, Error: "interrupted"})
+			return exitOK
+		}
+		out.failure(err)
+		ready(readyMsg{Exit: exitCode(err), Error: err.Error()})
+		return exitCode(err)
+	}
+	srv.serve(cl)
+	up := out.lastUp()
+	ready(readyMsg{Up: &up})
+	select {
+	case <-ctx.Done():
+		err = cl.Close()
+	case <-srv.disconnect:
+		err = cl.Close()
+	case <-cl.Done():
+		err = cl.Wait()
+	}
+	srv.finished(err)
+	if err != nil {
+		out.failure(err)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+// detach starts the connection again as a detached process (same
+// arguments, secrets through a pipe) and waits until it is up or failed.
+func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io.Writer) int {
+	dir := stateDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: state directory: %v\n", err)
+		return exitHost
+	}
+	logPath := filepath.Join(dir, o.name+".log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: log file: %v\n", err)
+		return exitHost
+	}
+	defer logf.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitInternal
+	}
+	secR, secW, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitInternal
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitInternal
+	}
+	childArgs := append([]string{"connect"}, args...)
+	childArgs = append(childArgs, "--daemon-child", "--name", o.name)
+	cmd := exec.Command(self, childArgs...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{readyW, secR} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: start the background process: %v\n", err)
+		return exitInternal
+	}
+	readyW.Close()
+	secR.Close()
+	json.NewEncoder(secW).Encode(s)
+	secW.Close()
+	pid := cmd.Process.Pid
+	cmd.Process.Release()
+
+	out := newOutput(stdout, o.json)
+	line, err := bufio.NewReader(readyR).ReadBytes('\n')
+	readyR.Close()
+	var m readyMsg
+	if err != nil || json.Unmarshal(line, &m) != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: the background process (pid %d) ended before it was up; see %s\n", pid, logPath)
+		return exitInternal
+	}
+	if m.Up == nil {
+		if m.Exit == exitOK {
+			return exitOK
+		}
+		if o.json {
+			out.event(vpn.Event{Event: vpn.EventDown, Schema: vpn.SchemaVersion, Error: m.Error})
+		} else {
+			out.line("error: " + m.Error)
+			out.line("log: " + logPath)
+		}
+		return m.Exit
+	}
+	if o.json {
+		out.event(*m.Up)
+	} else {
+		out.event(*m.Up)
+		out.line(fmt.Sprintf("running in the background as pid %d; log %s; stop it with: l2tpvpn disconnect %s", m.PID, logPath, o.name))
+	}
+	return exitOK
+}
+
+// readSecretsFD reads what the foreground half resolved.
+func readSecretsFD() (*resolvedSecrets, error) {
+	f := os.NewFile(secretsFD, "secrets")
+	if f == nil {
+		return nil, errors.New("--daemon-child is internal to --background")
+	}
+	defer f.Close()
+	var s resolvedSecrets
+	if err := json.NewDecoder(f).Decode(&s); err != nil {
+		return nil, fmt.Errorf("reading the secrets from the foreground process: %w", err)
+	}
+	return &s, nil
+}

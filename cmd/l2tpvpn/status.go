@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/l2tpvpn/l2tpvpn/tun"
+	"github.com/l2tpvpn/l2tpvpn/vpn"
+)
+
+func status(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON (one object for NAME, else an array)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: l2tpvpn status [NAME] [--json]\n\nShows the state of running connections (the word \"up\" when connected),\naddresses, routes, DNS, algorithms, uptime, traffic and reconnects.\nExit code 12 when NAME is not running.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitUsage
+	}
+	dir := stateDir()
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "l2tpvpn: status takes at most one connection name")
+		return exitUsage
+	}
+	if fs.NArg() == 1 {
+		name := fs.Arg(0)
+		st, err := queryStatus(dir, name)
+		if err != nil {
+			if errors.Is(err, errNotRunning) {
+				if *asJSON {
+					json.NewEncoder(stdout).Encode(vpn.Status{Name: name, State: vpn.StateDown})
+				} else {
+					fmt.Fprintf(stdout, "%s: not running\n", name)
+				}
+				return exitNotRunning
+			}
+			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+			return exitInternal
+		}
+		if *asJSON {
+			json.NewEncoder(stdout).Encode(st)
+		} else {
+			printStatus(stdout, st)
+		}
+		return exitOK
+	}
+	all := []vpn.Status{}
+	for _, name := range runningNames(dir) {
+		if st, err := queryStatus(dir, name); err == nil {
+			all = append(all, st)
+		}
+	}
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(all)
+		return exitOK
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(stdout, "no connections running")
+	}
+	for i, st := range all {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printStatus(stdout, st)
+	}
+	return exitOK
+}
+
+func printStatus(w io.Writer, st vpn.Status) {
+	fmt.Fprintf(w, "%s: %s\n", st.Name, st.State)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-11s %s\n", k, v)
+		}
+	}
+	row("server", st.Server)
+	if st.Local != "" {
+		row("local", st.Local)
+	}
+	if st.Interface != "" {
+		row("interface", fmt.Sprintf("%s  %s peer %s  mtu %d", st.Interface, st.IP, orNone(st.Peer), st.MTU))
+	}
+	if st.Routing != "" {
+		row("routing", st.Routing)
+		for _, r := range st.Routes {
+			fmt.Fprintf(w, "  %-11s %s\n", "", r)
+		}
+	}
+	row("ipv6", st.IPv6)
+	if len(st.DNS) > 0 {
+		via := ""
+		if st.DNSVia != "" {
+			via = " via " + st.DNSVia
+		}
+		row("dns", strings.Join(st.DNS, " ")+via)
+	}
+	row("auth", st.Auth)
+	if st.IKE != "" {
+		row("ike", fmt.Sprintf("%s, nat-t %s", st.IKE, orNone(st.NATT)))
+		row("esp", fmt.Sprintf("%s, %s mode", st.ESP, st.ESPMode))
+	}
+	if st.State == vpn.StateUp {
+		row("uptime", fmt.Sprintf("%s (since %s)", (time.Duration(st.UptimeS)*time.Second).String(), st.Since.Local().Format(time.DateTime)))
+	}
+	row("sent", fmt.Sprintf("%d packets, %d bytes", st.Stats.TxPackets, st.Stats.TxBytes))
+	row("received", fmt.Sprintf("%d packets, %d bytes", st.Stats.RxPackets, st.Stats.RxBytes))
+	rc := fmt.Sprint(st.Reconnect.Count)
+	if st.Reconnect.Attempt > 0 {
+		rc += fmt.Sprintf(", now attempt %d", st.Reconnect.Attempt)
+	}
+	if st.Reconnect.Last != "" {
+		rc += " (last: " + st.Reconnect.Last + ")"
+	}
+	row("reconnects", rc)
+	row("pid", fmt.Sprint(st.PID))
+}
+
+func disconnect(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("disconnect", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cleanup := fs.Bool("cleanup", false, "also repair the host after a client that was killed: undo its routes and DNS from /run/l2tpvpn")
+	all := fs.Bool("all", false, "disconnect every running connection")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the connection to go down")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return exitUsage
+	}
+	dir := stateDir()
+	var names []string
+	switch {
+	case fs.NArg() > 1:
+		fmt.Fprintln(stderr, "l2tpvpn: disconnect takes at most one connection name")
+		return exitUsage
+	case fs.NArg() == 1:
+		names = []string{fs.Arg(0)}
+	default:
+		names = runningNames(dir)
+		if *cleanup {
+			j, _ := tun.Journals(dir)
+			names = union(names, j)
+		}
+		if len(names) > 1 && !*all && !*cleanup {
+			fmt.Fprintf(stderr, "l2tpvpn: several connections are running (%s): name one, or use --all\n", strings.Join(names, ", "))
+			return exitUsage
+		}
+	}
+	code := exitOK
+	did := false
+	for _, name := range names {
+		err := requestDisconnect(dir, name, *timeout)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "%s: disconnected\n", name)
+			did = true
+			continue
+		case !errors.Is(err, errNotRunning):
+			fmt.Fprintf(stderr, "l2tpvpn: %s: %v\n", name, err)
+			code = exitInternal
+			continue
+		}
+		if !*cleanup {
+			fmt.Fprintf(stderr, "l2tpvpn: connection %q is not running (after a crash, 'l2tpvpn disconnect --cleanup %s' repairs the host)\n", name, name)
+			code = exitNotRunning
+			continue
+		}
+		undone, err := tun.Cleanup(dir, name, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		os.Remove(socketPath(dir, name))
+		for _, u := range undone {
+			fmt.Fprintf(stdout, "%s: undone: %s\n", name, u)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn: %s: cleanup: %v\n", name, err)
+			code = exitHost
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: cleaned up\n", name)
+		did = true
+	}
+	if !did && code == exitOK {
+		fmt.Fprintln(stdout, "nothing to disconnect")
+		return exitNotRunning
+	}
+	return code
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(a, b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

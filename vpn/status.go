@@ -1,0 +1,66 @@
+package vpn
+
+import "time"
+
+// Status is a running client as `l2tpvpn status` shows it. It holds no
+// secret.
+type Status struct {
+	Name      string    `json:"name"`
+	State     string    `json:"state"` // connecting, up, reconnecting, down
+	Server    string    `json:"server,omitempty"`
+	Local     string    `json:"local,omitempty"`
+	Interface string    `json:"interface,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+	Peer      string    `json:"peer,omitempty"`
+	MTU       int       `json:"mtu,omitempty"`
+	Routing   string    `json:"routing,omitempty"`
+	Routes    []string  `json:"routes,omitempty"`
+	IPv6      string    `json:"ipv6,omitempty"`
+	DNS       []string  `json:"dns,omitempty"`
+	DNSVia    string    `json:"dns_via,omitempty"`
+	Domains   []string  `json:"dns_domains,omitempty"`
+	Auth      string    `json:"auth,omitempty"`
+	IKE       string    `json:"ike,omitempty"`
+	ESP       string    `json:"esp,omitempty"`
+	ESPMode   string    `json:"esp_mode,omitempty"`
+	NATT      string    `json:"nat_t,omitempty"`
+	Since     time.Time `json:"since,omitzero"` // when the current connection came up
+	UptimeS   int64     `json:"uptime_s"`
+	Reconnect struct {
+		Count   int    `json:"count"`             // successful reconnects
+		Attempt int    `json:"attempt,omitempty"` // current attempt while reconnecting
+		Last    string `json:"last_error,omitempty"`
+	} `json:"reconnects"`
+	Stats Stats `json:"stats"`
+	PID   int   `json:"pid,omitempty"` // filled in by the command
+}
+
+// Status reports the client's current state.
+func (cl *Client) Status() Status {
+	st := cl.Stats()
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	s := Status{Name: cl.cfg.Name, State: cl.state, Stats: st, Auth: authName(cl.info.Auth),
+		IKE: cl.alg.ike, ESP: cl.alg.esp, ESPMode: cl.alg.mode, NATT: cl.alg.natt}
+	if c := cl.cur.Load(); c != nil {
+		cl.info = c.Info()
+	}
+	i := cl.info
+	if i.Server.IsValid() {
+		s.Server, s.Local = i.Server.String(), i.Local.String()
+	}
+	s.Interface, s.IP, s.Peer, s.MTU = i.Interface, addrString(i.IP), addrString(i.Peer), i.MTU
+	if cl.host != nil {
+		hs := cl.host.Summary()
+		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains
+	}
+	if cl.state == StateUp {
+		s.Since = cl.since
+		s.UptimeS = int64(time.Since(cl.since) / time.Second)
+	}
+	s.Reconnect.Count, s.Reconnect.Attempt = cl.reconnects, cl.attempt
+	if cl.lastErr != nil {
+		s.Reconnect.Last = cl.lastErr.Error()
+	}
+	return s
+}
