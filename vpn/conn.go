@@ -151,12 +151,15 @@ func (c *Conn) setup(ctx context.Context) error {
 		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
 	}
 	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	src, srcErr := sourceAddr(server.Addr())
+	c.info.Source = src
+	if srcErr == nil {
+		local = netip.AddrPortFrom(src, local.Port())
+	}
 	c.info.Server, c.info.Local = server, local
 	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
 	c.log.Info("connecting", "server", server, "local", local)
 
-	src, srcErr := sourceAddr(server.Addr())
-	c.info.Source = src
 	if c.cfg.IPsec {
 		if srcErr != nil {
 			return &Error{Phase: "socket", Reason: ReasonHost, Err: srcErr, Hint: "is there a route to the server?"}

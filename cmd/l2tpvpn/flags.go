@@ -158,7 +158,14 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	switch fs.NArg() {
 	case 0:
 	case 1:
-		path, err := FindProfile(fs.Arg(0))
+		// A name is looked up; a path (with a '/' or ending in .toml) is
+		// used as it is.
+		path, err := fs.Arg(0), error(nil)
+		if !strings.ContainsRune(path, '/') && !strings.HasSuffix(path, ".toml") {
+			path, err = FindProfile(path)
+		} else if _, err = os.Stat(path); err != nil {
+			err = fmt.Errorf("profile %s: %w", path, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -398,15 +405,13 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 			return nil, errors.New("--psk needs --ipsec=on")
 		}
 		req := SecretRequest{What: x.key, Spec: spec, Prompt: fmt.Sprintf("%s for %s@%s: ", x.key, o.user, o.server)}
-		if o.profile != nil && !o.fs.Changed(x.key) && x.env == "" && x.file == "" {
+		if o.profile.Has(x.key) && x.env == "" && x.file == "" {
 			req.FromProfile, req.ProfilePath, req.ProfileMode = true, o.profile.Path, o.profile.Mode
 		}
 		v, err := ResolveSecret(req, os.LookupEnv, os.Stdin, stderr)
 		if err != nil {
-			if req.FromProfile {
-				return nil, o.keyErr(x.key, err)
-			}
-			return nil, fmt.Errorf("--%s: %w", x.key, err)
+			// The message already starts with the key's name.
+			return nil, o.keyErr(x.key, errors.New(strings.TrimPrefix(err.Error(), x.key+": ")))
 		}
 		*x.dst = v
 	}

@@ -1,0 +1,235 @@
+package main
+
+// Secrets (password, psk, l2tp-secret) are given as a spec: "env:VAR",
+// "file:PATH", "prompt", or a literal. A literal is only accepted from a
+// profile that other users cannot read; on the command line every user sees
+// it in ps. No error or String() here ever contains a secret's value.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// SecretSource says where a secret comes from.
+type SecretSource int
+
+const (
+	SecretLiteral SecretSource = iota // the spec is the secret itself
+	SecretEnv                         // env:VAR
+	SecretFile                        // file:PATH (first line)
+	SecretPrompt                      // prompt: read from the terminal without echo
+)
+
+func (s SecretSource) String() string {
+	switch s {
+	case SecretLiteral:
+		return "literal"
+	case SecretEnv:
+		return "env"
+	case SecretFile:
+		return "file"
+	case SecretPrompt:
+		return "prompt"
+	}
+	return fmt.Sprintf("SecretSource(%d)", int(s))
+}
+
+// secretType is the pflag Value.Type() of secret flags.
+const secretType = "secret"
+
+// secretFileMax bounds how much of a secret file is read.
+const secretFileMax = 64 << 10
+
+// secretSpecError is a malformed spec; its text never contains the spec.
+type secretSpecError struct{ msg string }
+
+func (e *secretSpecError) Error() string { return e.msg }
+
+// ParseSecretSpec splits a secret spec into its source and the variable name
+// (env:) or path (file:). For a literal the second result is empty; the
+// secret is the spec itself.
+func ParseSecretSpec(s string) (SecretSource, string, error) {
+	switch {
+	case s == "":
+		return 0, "", &secretSpecError{"empty secret; use env:VAR, file:PATH or prompt"}
+	case s == "prompt":
+		return SecretPrompt, "", nil
+	case strings.HasPrefix(s, "env:"):
+		name := s[len("env:"):]
+		if name == "" {
+			return 0, "", &secretSpecError{"env: needs a variable name (env:VAR)"}
+		}
+		if !secretEnvNameOK(name) {
+			return 0, "", &secretSpecError{"env:VAR: the variable name may hold only letters, digits and '_'"}
+		}
+		return SecretEnv, name, nil
+	case strings.HasPrefix(s, "file:"):
+		path := s[len("file:"):]
+		if path == "" {
+			return 0, "", &secretSpecError{"file: needs a path (file:PATH)"}
+		}
+		return SecretFile, path, nil
+	}
+	return SecretLiteral, "", nil
+}
+
+func secretEnvNameOK(name string) bool {
+	for i, c := range name {
+		ok := c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// SecretRequest describes one secret to resolve.
+type SecretRequest struct {
+	What        string      // "password", "psk", "l2tp-secret": the flag name, used in messages
+	Spec        string      // the flag's value
+	Prompt      string      // e.g. "password for alice@vpn.example.com: "
+	FromProfile bool        // the spec came from the profile, not the command line
+	ProfilePath string      // the profile, for the literal-secret check
+	ProfileMode fs.FileMode // its permission bits
+}
+
+// ResolveSecret returns the secret's value. env looks up environment
+// variables (nil: os.LookupEnv); in is the terminal for prompt (nil:
+// os.Stdin); the prompt goes to out.
+func ResolveSecret(r SecretRequest, env func(string) (string, bool), in *os.File, out io.Writer) (string, error) {
+	src, arg, err := ParseSecretSpec(r.Spec)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", r.What, err)
+	}
+	switch src {
+	case SecretEnv:
+		if env == nil {
+			env = os.LookupEnv
+		}
+		v, ok := env(arg)
+		if !ok {
+			return "", fmt.Errorf("%s: environment variable %s is not set", r.What, arg)
+		}
+		if v == "" {
+			return "", fmt.Errorf("%s: environment variable %s is empty", r.What, arg)
+		}
+		return v, nil
+	case SecretFile:
+		return secretFromFile(r.What, arg)
+	case SecretPrompt:
+		return secretPrompt(r, in, out)
+	}
+	// A literal.
+	if !r.FromProfile {
+		return "", fmt.Errorf("%s: a literal secret on the command line is visible to every user in ps; use env:VAR, file:PATH or prompt", r.What)
+	}
+	if r.ProfileMode&0o004 != 0 {
+		return "", fmt.Errorf("%s: key %s holds a literal secret but the file is readable by everyone: chmod 600 %s, or use env:/file:",
+			r.ProfilePath, r.What, r.ProfilePath)
+	}
+	return r.Spec, nil
+}
+
+// secretFromFile reads the first line of path (trailing \r\n stripped). The
+// file must not be readable by everyone.
+func secretFromFile(what, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if fi.IsDir() {
+		return "", fmt.Errorf("%s: file %s is a directory", what, path)
+	}
+	if fi.Mode().Perm()&0o004 != 0 {
+		return "", fmt.Errorf("%s: file %s is readable by everyone: chmod 600 %s", what, path, path)
+	}
+	line, err := bufio.NewReaderSize(io.LimitReader(f, secretFileMax), 4096).ReadString('\n')
+	if err != nil && err != io.EOF {
+		// The error comes from the read itself, not from the content.
+		return "", fmt.Errorf("%s: read %s: %w", what, path, err)
+	}
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("%s: file %s is empty (the secret is its first line)", what, path)
+	}
+	return line, nil
+}
+
+// secretPrompt reads the secret from the terminal without echo.
+func secretPrompt(r SecretRequest, in *os.File, out io.Writer) (string, error) {
+	if in == nil {
+		in = os.Stdin
+	}
+	fd := int(in.Fd())
+	if !term.IsTerminal(fd) {
+		return "", fmt.Errorf("%s: prompt needs a terminal; use env:VAR or file:PATH", r.What)
+	}
+	prompt := r.Prompt
+	if prompt == "" {
+		prompt = r.What + ": "
+	}
+	fmt.Fprint(out, prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(out)
+	if err != nil {
+		return "", fmt.Errorf("%s: read from terminal: %w", r.What, err)
+	}
+	if len(b) == 0 {
+		return "", fmt.Errorf("%s: nothing entered", r.What)
+	}
+	return string(b), nil
+}
+
+// secretValue is a pflag.Value holding a secret spec. Its String() never
+// shows a literal.
+type secretValue struct {
+	spec string
+}
+
+// newSecretFlag defines a secret flag (Type() "secret") on fs.
+func newSecretFlag(fs *pflag.FlagSet, name, usage string) *secretValue {
+	v := &secretValue{}
+	fs.Var(v, name, usage)
+	return v
+}
+
+// Set checks the spec's form; a literal is checked later by ResolveSecret,
+// which knows where it came from.
+func (v *secretValue) Set(s string) error {
+	if _, _, err := ParseSecretSpec(s); err != nil {
+		return err
+	}
+	v.spec = s
+	return nil
+}
+
+func (v *secretValue) Type() string { return secretType }
+
+// String returns the spec, or "<redacted>" for a literal.
+func (v *secretValue) String() string {
+	if v == nil || v.spec == "" {
+		return ""
+	}
+	if src, _, err := ParseSecretSpec(v.spec); err != nil || src == SecretLiteral {
+		return "<redacted>"
+	}
+	return v.spec
+}
+
+// Spec returns the spec as set, literal included.
+func (v *secretValue) Spec() string { return v.spec }
+
+var _ pflag.Value = (*secretValue)(nil)
