@@ -67,7 +67,17 @@ type pending struct {
 	tries    int
 	deadline time.Time
 	giveUp   func() error // returns the failure, or nil after cleaning up
+	// fast, for a probe after a hint that the server restarted: a fixed
+	// interval and try count instead of the configured backoff.
+	fast bool
 }
+
+// A fast probe is sent fastProbeTries times, fastProbeInterval apart: a live
+// server answers an R-U-THERE within milliseconds.
+const (
+	fastProbeInterval = time.Second
+	fastProbeTries    = 3
+)
 
 func (sa *ikeSA) pendings() []*pending {
 	var ps []*pending
@@ -113,7 +123,11 @@ func (s *Session) sendPending(msg []byte, what string, now time.Time, giveUp fun
 }
 
 func (s *Session) retransmit(sa *ikeSA, p *pending, now time.Time) error {
-	if p.tries >= s.cfg.Retransmits {
+	limit := s.cfg.Retransmits
+	if p.fast {
+		limit = fastProbeTries - 1
+	}
+	if p.tries >= limit {
 		if sa.out == p {
 			sa.out = nil
 		}
@@ -132,6 +146,9 @@ func (s *Session) retransmit(sa *ikeSA, p *pending, now time.Time) error {
 	t := s.cfg.RetransmitTimeout << p.tries
 	if t > retransmitCap || t <= 0 {
 		t = retransmitCap
+	}
+	if p.fast {
+		t = fastProbeInterval
 	}
 	p.deadline = now.Add(t)
 	s.log.Debug("ike: retransmitting "+p.what, "try", p.tries)

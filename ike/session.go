@@ -131,15 +131,18 @@ type Session struct {
 	log  *slog.Logger
 	rand io.Reader
 
-	in       chan inbound
-	rekey    chan struct{}
-	lastRx   atomic.Int64 // unix nanoseconds of the last sign of life
-	dropped  atomic.Uint64
-	upOnce   sync.Once
-	up       chan struct{}
-	doneOnce sync.Once
-	done     chan struct{}
-	err      error // set before done is closed
+	in     chan inbound
+	rekey  chan struct{}
+	lastRx atomic.Int64 // unix nanoseconds of the last sign of life
+	// restartHint: the server sent a clear INVALID-SPI/-COOKIE notify; the
+	// next dead peer detection probe goes out at once (Run's goroutine only).
+	restartHint bool
+	dropped     atomic.Uint64
+	upOnce      sync.Once
+	up          chan struct{}
+	doneOnce    sync.Once
+	done        chan struct{}
+	err         error // set before done is closed
 
 	mu   sync.Mutex
 	info Phase1Info
@@ -381,6 +384,7 @@ func (s *Session) handle(m inbound, now time.Time) error {
 	}
 	if sa == nil {
 		s.log.Debug("ike: dropping message for an unknown SA", "exchange", h.Exchange)
+		s.unknownSAHint(&msg)
 		return nil
 	}
 	switch h.Exchange {

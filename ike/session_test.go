@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -787,4 +788,49 @@ func TestSessionDuplicateServerQM1(t *testing.T) {
 			}
 		})
 	})
+}
+
+// A restarted server answers with clear INVALID-SPI notifications for SAs it
+// no longer knows. They are unauthenticated: they only bring the next DPD
+// probe forward, on a short schedule. A live server's answer keeps the
+// session; a server that lost our SAs ends it within seconds, not after
+// the DPD delay.
+func TestSessionRestartHint(t *testing.T) {
+	hint := func() []byte {
+		m := Message{Header: Header{InitiatorCookie: [8]byte{9, 9, 9, 9, 9, 9, 9, 9}, Exchange: ExchangeInformational},
+			Payloads: []Payload{&Notify{DOI: DOIIPsec, Protocol: ProtoESP, MessageType: NotifyInvalidSPI, SPI: []byte{1, 2, 3, 4}}}}
+		return m.Append(nil)
+	}
+	for _, alive := range []bool{true, false} {
+		t.Run(fmt.Sprintf("alive=%v", alive), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, Config{IKE: mustIKE(t, "aes128-sha1-modp2048"), ESP: mustESP(t, "aes128-sha1"),
+					DPDDelay: time.Hour}, respConfig{DPD: true})
+				h.event(Phase1Up, time.Second)
+				h.event(ChildUp, time.Second)
+				h.r.lock(func() { h.r.dpdAnswer = alive })
+				t0 := time.Now()
+				h.s.Input(hint(), true)
+				h.waitFor("an early R-U-THERE", time.Second, func() bool { n, _ := h.r.notifies(NotifyRUThere); return len(n) >= 1 })
+				if !alive {
+					err := h.done(10 * time.Second)
+					if !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "restarted") {
+						t.Fatalf("err = %v, want ErrPeerGone saying the server restarted", err)
+					}
+					if d := time.Since(t0); d > 4*time.Second {
+						t.Errorf("gave up after %s, want about %s", d, fastProbeInterval*fastProbeTries)
+					}
+					return
+				}
+				time.Sleep(10 * time.Second)
+				if err := h.s.Err(); err != nil {
+					t.Fatalf("a hint ended a session whose server answers DPD: %v", err)
+				}
+				if n, _ := h.r.notifies(NotifyRUThere); len(n) != 1 {
+					t.Errorf("%d probes for one hint, want 1", len(n))
+				}
+				h.stop()
+			})
+		})
+	}
 }

@@ -173,6 +173,9 @@ type event struct {
 	Rekey      bool     `json:"rekey"`
 	Reason     string   `json:"reason"`
 	Error      string   `json:"error"`
+	Attempt    int      `json:"attempt"`
+	DelayMS    int64    `json:"delay_ms"`
+	Reconnects int      `json:"reconnects"`
 	Stats      *struct {
 		TxPackets     uint64 `json:"tx_packets"`
 		RxPackets     uint64 `json:"rx_packets"`

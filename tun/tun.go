@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 
@@ -93,6 +94,13 @@ func (d *Device) configure(cfg Config) error {
 	}
 	if err := netlink.LinkSetMTU(link, cfg.MTU); err != nil {
 		return fmt.Errorf("tun: set mtu %d on %s: %w", cfg.MTU, d.name, err)
+	}
+	// After a reconnect the server may hand out another address with the
+	// same peer; the new one is then a secondary, and removing the old one
+	// would take it and every route through the device with it, unless
+	// the kernel promotes it.
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+d.name+"/promote_secondaries", []byte("1"), 0); err != nil {
+		d.log.Debug("cannot turn on promote_secondaries", "err", err)
 	}
 	// Addresses and routes on the device vanish with it; they are still
 	// recorded so Close removes them explicitly and in order.

@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -139,13 +140,26 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	if err != nil {
 		return nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err, Hint: "creating a TUN device needs root or CAP_NET_ADMIN and /dev/net/tun"}
 	}
-	host, err := tun.ApplyHost(tun.HostConfig{
+	hc := tun.HostConfig{
 		Name: cl.cfg.Name, Interface: name, Server: c.info.Server.Addr(),
 		Mode: cl.cfg.Routing, Routes: cl.cfg.Routes, IPv6: ll.IsValid(),
 		DNS: ipi.DNS, Domains: cl.cfg.DNSDomains, DNSMode: cl.cfg.DNSMode,
 		StateDir: cl.cfg.StateDir, ResolvConf: cl.cfg.ResolvConf,
 		Logger: cl.log.With("layer", "host"),
-	})
+	}
+	host, err := tun.ApplyHost(hc)
+	if errors.Is(err, tun.ErrJournalExists) {
+		// An earlier run of this connection was killed before it restored
+		// the host. Only one process runs a name at a time (the command
+		// holds its control socket), so that run is gone: repair first.
+		cl.log.Warn("an earlier run of this connection left host changes behind; undoing them first", "name", cl.cfg.Name)
+		if _, cerr := tun.Cleanup(cl.cfg.StateDir, cl.cfg.Name, cl.log.With("layer", "host")); cerr != nil {
+			dev.Close()
+			return nil, &Error{Phase: "routes", Reason: ReasonHost, Err: cerr,
+				Hint: "run 'l2tpvpn disconnect --cleanup " + cl.cfg.Name + "' and check the routes"}
+		}
+		host, err = tun.ApplyHost(hc)
+	}
 	if err != nil {
 		dev.Close()
 		return nil, &Error{Phase: "routes", Reason: ReasonHost, Err: err, Hint: "check the route and DNS settings"}

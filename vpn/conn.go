@@ -446,7 +446,10 @@ func (c *Conn) teardown(cause error) {
 		c.log.Info("disconnecting")
 	}
 	sessionGone := c.tunnel != nil && isClosed(c.tunnel.SessionDone())
-	if c.linkStarted && (sessionGone || chanHasValue(c.tunnelDone)) {
+	// Without IPsec (IKE failed: the server lost our SAs or stopped
+	// answering) nothing we send reaches the server's L2TP: no goodbyes.
+	ipsecGone := c.ipsec != nil && chanHasValue(c.ipsec.done)
+	if c.linkStarted && (sessionGone || ipsecGone || chanHasValue(c.tunnelDone)) {
 		// No session to carry an LCP Terminate-Request: just stop.
 		c.linkCancel()
 	} else if c.linkStarted && !chanHasValue(c.linkDone) {
@@ -458,7 +461,7 @@ func (c *Conn) teardown(cause error) {
 	}
 	// Without an established tunnel the server has nothing to tear down
 	// (it never told us its tunnel id): stopping the loop is enough.
-	if c.tunnel != nil && c.tunnelUp.Load() && !chanHasValue(c.tunnelDone) {
+	if c.tunnel != nil && c.tunnelUp.Load() && !ipsecGone && !chanHasValue(c.tunnelDone) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := c.tunnel.Close(ctx); err != nil {
 			c.log.Debug("l2tp close", "err", err)

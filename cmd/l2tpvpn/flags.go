@@ -192,6 +192,10 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 // keyErr is a problem with one setting; it is reported against the profile
 // line or the flag it came from.
 func (o *connectOpts) keyErr(key string, err error) error {
+	if o.profile != nil && !o.profile.Has(key) && !o.fs.Changed(key) {
+		// Missing from both: the profile is where it belongs.
+		return &ProfileError{Path: o.profile.Path, Key: key, Err: err}
+	}
 	if o.profile != nil {
 		return o.profile.KeyError(key, err)
 	}

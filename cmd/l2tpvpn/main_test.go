@@ -41,7 +41,7 @@ func TestConnectUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--ipsec=off", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "--server: is required"},
 		{[]string{"--ipsec=off", "--server", "x", "--password-env", "L2V_UNIT_PW"}, "--user: is required"},
-		{[]string{"--ipsec=off", "--server", "x", "--user", "a"}, "password: is required"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a"}, "--password: is required"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNSET_VAR"}, "L2V_UNSET_VAR is not set"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-file", empty}, "is empty"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--password-file", empty}, "exclusive"},
@@ -97,5 +97,47 @@ func TestHumanLines(t *testing.T) {
 	}
 	if s := humanLine(vpn.Event{Event: vpn.EventUp, IP: "a", Interface: "b", MTU: 1}); !strings.Contains(s, "dns none") {
 		t.Errorf("up line without DNS: %q", s)
+	}
+}
+
+// Acceptance 6 of issue 4: one clear error naming the file, line and key.
+func TestProfileErrors(t *testing.T) {
+	t.Setenv("L2V_UNIT_PW", "s3cret-value")
+	cases := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "server = \"192.0.2.1\"\nuser = \"alice\"\npasword = \"env:L2V_UNIT_PW\"\n", ":3: key pasword: unknown key; did you mean password?"},
+		{"bad address", "server = \"192.0.2.300\"\nuser = \"alice\"\npassword = \"env:L2V_UNIT_PW\"\nipsec = \"off\"\n", ":1: key server: \"192.0.2.300\" is not a valid IPv4 address"},
+		{"missing password", "server = \"192.0.2.1\"\nuser = \"alice\"\nipsec = \"off\"\n", ": key password: is required"},
+		{"bad prefix", "server = \"192.0.2.1\"\nuser = \"alice\"\npassword = \"env:L2V_UNIT_PW\"\nipsec = \"off\"\n\nroute = [\"10.0.0.0/33\"]\n", ":6: key route:"},
+		{"world-readable literal", "server = \"192.0.2.1\"\nuser = \"alice\"\npassword = \"s3cret-value\"\nipsec = \"off\"\n", "chmod 600"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "work.toml")
+			mode := os.FileMode(0o600)
+			if tc.name == "world-readable literal" {
+				mode = 0o644
+			}
+			if err := os.WriteFile(p, []byte(tc.body), mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(p, mode)
+			var out, errOut bytes.Buffer
+			code := run([]string{"connect", p}, &out, &errOut)
+			msg := errOut.String()
+			if code != exitUsage || !strings.Contains(msg, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, msg, tc.want)
+			}
+			if strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+				t.Errorf("more than one line: %q", msg)
+			}
+			if !strings.Contains(msg, p) {
+				t.Errorf("the error does not name the file: %q", msg)
+			}
+			if strings.Contains(out.String()+msg, "s3cret-value") {
+				t.Errorf("the secret appears in the output")
+			}
+		})
 	}
 }
