@@ -8,13 +8,11 @@ BIN=$PWD/bin/l2tpvpn
 CLIENT_NS=l2v-se-c
 SERVICE=203.0.113.10
 OUT=$(mktemp -d /tmp/l2tpvpn-demo.XXXXXX)
-client_pid=
 
 cleanup() {
-	if [ -n "$client_pid" ] && kill -0 "$client_pid" 2>/dev/null; then
-		kill -INT "$client_pid" 2>/dev/null || true
-		wait "$client_pid" 2>/dev/null || true
-	fi
+	# A demo interrupted half-way: disconnect the background client (and
+	# undo its host changes if it died).
+	ip netns exec "$CLIENT_NS" "$BIN" disconnect --cleanup l2v-demo >/dev/null 2>&1 || true
 	scripts/lab.sh down se >/dev/null 2>&1 || true
 	rm -rf "$OUT"
 }
@@ -29,18 +27,28 @@ scripts/lab.sh up se
 step "host routes in the client namespace before connecting"
 ip -n "$CLIENT_NS" route
 
-step "l2tpvpn connect (L2TP/IPsec: our own IKEv1 and ESP, MS-CHAPv2) from namespace $CLIENT_NS"
-VPN_PASSWORD=l2v-pass VPN_PSK=l2v-psk ip netns exec "$CLIENT_NS" "$BIN" connect \
-	--server 192.0.2.1 --user alice --password-env VPN_PASSWORD --psk-env VPN_PSK --auth mschapv2 \
-	--interface l2v-tun0 --route "$SERVICE/32" >"$OUT/client.out" 2>"$OUT/client.err" &
-client_pid=$!
-for _ in $(seq 1 150); do
-	grep -q '^connected:' "$OUT/client.out" && break
-	kill -0 "$client_pid" 2>/dev/null || break
-	sleep 0.2
-done
-cat "$OUT/client.out"
-grep -q '^connected:' "$OUT/client.out" || { echo "demo: connect failed"; cat "$OUT/client.err"; exit 1; }
+step "a profile (secrets from the environment and from a 0600 file)"
+mkdir -p "$OUT/profile"
+printf 'l2v-psk\n' >"$OUT/profile/psk"
+chmod 600 "$OUT/profile/psk"
+cat >"$OUT/profile/demo.toml" <<EOF
+server = "192.0.2.1"
+user = "alice"
+password = "env:VPN_PASSWORD"
+psk = "file:$OUT/profile/psk"
+auth = ["mschapv2"]
+interface = "l2v-tun0"
+route = ["$SERVICE/32"]
+EOF
+chmod 600 "$OUT/profile/demo.toml"
+cat "$OUT/profile/demo.toml"
+
+step "l2tpvpn connect --background (L2TP/IPsec: our own IKEv1 and ESP, MS-CHAPv2) from namespace $CLIENT_NS"
+VPN_PASSWORD=l2v-pass ip netns exec "$CLIENT_NS" "$BIN" connect "$OUT/profile/demo.toml" --name l2v-demo --background ||
+	{ echo "demo: connect failed"; cat /run/l2tpvpn/l2v-demo.log 2>/dev/null; exit 1; }
+
+step "l2tpvpn status"
+ip netns exec "$CLIENT_NS" "$BIN" status l2v-demo
 
 step "the interface and routes the client set up"
 ip -n "$CLIENT_NS" addr show dev l2v-tun0
@@ -55,11 +63,9 @@ ip netns exec "$CLIENT_NS" iperf3 -c "$SERVICE" -t 3 -f m | grep -E 'sender|rece
 step "server's session list"
 scripts/lab.sh sessions se
 
-step "disconnecting (SIGINT, like Ctrl-C)"
-kill -INT "$client_pid"
-wait "$client_pid" && echo "l2tpvpn exited 0"
-client_pid=
-cat "$OUT/client.out" | tail -n 2
+step "l2tpvpn disconnect"
+ip netns exec "$CLIENT_NS" "$BIN" disconnect l2v-demo && echo "l2tpvpn disconnect exited 0"
+tail -n 2 /run/l2tpvpn/l2v-demo.log
 
 step "server's session list after disconnect (empty)"
 for _ in $(seq 1 25); do # SoftEther drops a session up to ~1.5 s after the CDN
