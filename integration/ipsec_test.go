@@ -338,9 +338,9 @@ func TestStrongSwanProposals(t *testing.T) {
 func defaultList(t *testing.T, flag string) string {
 	out, _ := exec.Command(bin, "connect", "--help").CombinedOutput()
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, flag+" string") {
-			if i := strings.Index(l, `(default "`); i >= 0 {
-				return strings.TrimSuffix(l[i+len(`(default "`):], `")`)
+		if strings.Contains(l, flag+" strings") {
+			if i := strings.Index(l, `(default [`); i >= 0 {
+				return strings.TrimSuffix(l[i+len(`(default [`):], `])`)
 			}
 		}
 	}
