@@ -104,6 +104,11 @@ func background(t *testing.T, ns, profilePath, name string, extra ...string) eve
 			syscall.Kill(st.PID, syscall.SIGKILL)
 		}
 	})
+	t.Cleanup(func() {
+		if !t.Failed() {
+			os.Remove(filepath.Join(stateRoot, name+".log"))
+		}
+	})
 	if code != 0 {
 		t.Fatalf("connect --background: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
