@@ -455,7 +455,7 @@ func TestTwoConnections(t *testing.T) {
 		t.Fatalf("status --json (all): exit %d: %s", code, out)
 	}
 	t.Logf("two connections: %s %s via %s (%s) and %s %s via %s (plain L2TP)", s1.Name, s1.IP, s1.Interface, s1.IKE, s2.Name, s2.IP, s2.Interface)
-	if st := sessionsOf(t, labSE); !strings.Contains(st, "alice") {
+	if st := labSE.sessions(t); !strings.Contains(st, "alice") {
 		t.Errorf("SoftEther lists no session: %q", st)
 	}
 	disconnectOK(t, ns, "l2v-two")
@@ -463,8 +463,6 @@ func TestTwoConnections(t *testing.T) {
 	disconnectOK(t, ns, "l2v-one")
 	sameHost(t, "two connections", before, hostAndDNS(t, ns))
 }
-
-func sessionsOf(t *testing.T, l lab) string { return l.sessions(t) }
 
 // logEvents reads the JSON events of a background connection's log.
 func logEvents(t *testing.T, name string) []event {

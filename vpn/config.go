@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
@@ -204,7 +205,21 @@ func splitServer(s string) ([2]string, error) {
 	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
 		return [2]string{}, fmt.Errorf("%q has a bad port", s)
 	}
+	// A host meant as an address (digits and dots) must be one: otherwise
+	// "192.0.2.300" would go to the resolver and fail late and unclearly.
+	if strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":") {
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
+			return [2]string{}, fmt.Errorf("%q is not a valid IPv4 address", host)
+		}
+	}
 	return [2]string{host, port}, nil
+}
+
+// CheckServer reports what makes s unusable as a server (HOST[:PORT])
+// before any packet is sent: no host, a bad port, a malformed address.
+func CheckServer(s string) error {
+	_, err := splitServer(s)
+	return err
 }
 
 func resolveServer(s string) (netip.AddrPort, error) {

@@ -220,7 +220,7 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	if o.server == "" {
 		return cfg, o.keyErrf("server", "is required")
 	}
-	if err := checkServer(o.server); err != nil {
+	if err := vpn.CheckServer(o.server); err != nil {
 		return cfg, o.keyErr("server", err)
 	}
 	if o.user == "" {
@@ -433,34 +433,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		p = netip.PrefixFrom(a, a.BitLen())
 	}
 	return p.Masked(), nil
-}
-
-// checkServer catches what cannot be a server before any packet is sent: a
-// malformed address (192.0.2.300), a bad port or an empty host.
-func checkServer(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		host, port = s, "1701"
-	}
-	if host == "" {
-		return fmt.Errorf("%q has no host", s)
-	}
-	var p int
-	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 1 || p > 65535 || fmt.Sprint(p) != port {
-		return fmt.Errorf("%q has a bad port", s)
-	}
-	if looksNumeric(host) {
-		a, err := netip.ParseAddr(host)
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("%q is not a valid IPv4 address", host)
-		}
-	}
-	return nil
-}
-
-// looksNumeric says whether a host is meant as an address, not a name.
-func looksNumeric(h string) bool {
-	return strings.Trim(h, "0123456789.") == "" || strings.Contains(h, ":")
 }
 
 func offIfZero(d time.Duration) time.Duration {

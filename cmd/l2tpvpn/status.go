@@ -87,9 +87,7 @@ func printStatus(w io.Writer, st vpn.Status) {
 		}
 	}
 	row("server", st.Server)
-	if st.Local != "" {
-		row("local", st.Local)
-	}
+	row("local", st.Local)
 	if st.Interface != "" {
 		row("interface", fmt.Sprintf("%s  %s peer %s  mtu %d", st.Interface, st.IP, orNone(st.Peer), st.MTU))
 	}
