@@ -14,6 +14,7 @@ require (
 )
 
 require (
+	github.com/strongswan/govici v0.8.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20230126152724-0fa3db229ce2 // indirect
 )

@@ -32,6 +32,12 @@
 #           route via router l2v-sen-r 203.0.113.65/28, which masquerades out of
 #           192.0.2.50/28 to SoftEther's second address 192.0.2.49/28
 #           (l2v-se-s1 in l2v-se-s). The server sees the client as 192.0.2.50.
+#   swc     a second, standalone charon in the sw lab's client namespace
+#           l2v-sw-c (needs "up sw"; only on request), with no connections
+#           of its own: the client drives it over its vici socket
+#           $LAB_ROOT/swc/charon.vici (--ipsec=strongswan). kernel-libipsec,
+#           so tunnel mode only; fwmark 0x42 keeps its IKE and ESP-in-UDP out
+#           of table 220. Log: $LAB_ROOT/swc/charon.log
 #   dual    joins the running se and l2tpns labs (needs both "up"; only on
 #           request): a second veth from the se client namespace l2v-se-c
 #           (l2v-du-c0 192.0.2.66/28) to l2tpns's namespace (l2v-du-s0
@@ -86,13 +92,16 @@ READY_TIMEOUT=${L2V_LAB_READY_TIMEOUT:-20} # seconds
 
 usage() {
 	cat <<'EOF'
-usage: lab.sh up <se|l2tpns|sw|senat|dual|all>   start a lab; prints "lab <name> up"
+usage: lab.sh up <se|l2tpns|sw|senat|dual|swc|all>
+                                            start a lab; prints "lab <name> up"
                                             when ready (all: se l2tpns sw)
-       lab.sh down <se|l2tpns|sw|senat|dual|all> stop daemons, delete namespaces and
-                                            state (se and all: senat first)
+       lab.sh down <se|l2tpns|sw|senat|dual|swc|all>
+                                            stop daemons, delete namespaces and
+                                            state (se and all: senat first;
+                                            sw: swc first)
        lab.sh sessions <se|l2tpns|sw>       the server's live sessions, one per line
        lab.sh restart-server se             restart the SoftEther daemon, same config
-       lab.sh logs <se|l2tpns|sw|senat>     print the server logs
+       lab.sh logs <se|l2tpns|sw|senat|swc>   print the server logs
        lab.sh sas sw                        swanctl --list-sas of the sw responder
        lab.sh counter sw l2tp-clear         packets of that nftables counter
        lab.sh swconf IKE ESP [REKEY]        reload the sw responder's conn with
@@ -142,6 +151,11 @@ lab_vars() {
 		RADDR=203.0.113.65 CADDR=203.0.113.66
 		SVC_DEV=$RVETH # a device the lab creates; see net_down
 		;;
+	swc)
+		# Joins the sw lab's client namespace; creates no namespace.
+		SNS=l2v-sw-s CNS=l2v-sw-c
+		SADDR=192.0.2.33 CADDR=192.0.2.34
+		;;
 	dual)
 		# Joins two labs' namespaces; creates no namespace of its own.
 		SNS=l2v-ns-s CNS=l2v-se-c
@@ -149,7 +163,7 @@ lab_vars() {
 		SADDR=192.0.2.65 CADDR=192.0.2.66 NS_SERVER=192.0.2.17
 		;;
 	*)
-		die "unknown lab '$1' (want: ${LABS[*]} senat dual)"
+		die "unknown lab '$1' (want: ${LABS[*]} senat dual swc)"
 		;;
 	esac
 }
@@ -691,6 +705,32 @@ senat_down() {
 	rm -rf "$STATE"
 }
 
+# ------------------------------------------- client-side charon (swc, on sw)
+
+swc_up() {
+	render "$TEMPLATES/strongswan.conf.in" "$STATE/strongswan.conf"
+	ip -n "$CNS" rule add priority 100 fwmark "$SW_FWMARK" lookup main
+	charon_start charon "$CNS" "$STATE"
+}
+
+swc_logs() {
+	show_file "$STATE/charon.out"
+	if [[ -f $STATE/charon.log ]]; then
+		printf '==> %s (last 200 lines) <==\n' "$STATE/charon.log"
+		tail -n 200 "$STATE/charon.log"
+	fi
+}
+
+# swc_down stops the charon; kernel-libipsec removes ipsec0 and table 220's
+# routes as it exits.
+swc_down() {
+	stop_daemon charon || true
+	if ns_exists "$CNS"; then
+		ip -n "$CNS" rule del priority 100 fwmark "$SW_FWMARK" lookup main 2>/dev/null || true
+	fi
+	rm -rf "$STATE"
+}
+
 # ------------------------------------------------------------ dual (se + l2tpns)
 
 dual_up() {
@@ -721,7 +761,7 @@ show_file() {
 }
 
 is_up() {
-	if [[ $LAB == dual ]]; then
+	if [[ $LAB == dual || $LAB == swc ]]; then
 		[[ -d $STATE ]]
 		return
 	fi
@@ -762,11 +802,14 @@ cmd_up() {
 	if [[ $LAB == dual ]] && { [[ ! -d $LAB_ROOT/se ]] || [[ ! -d $LAB_ROOT/l2tpns ]]; }; then
 		die "dual: labs se and l2tpns must be up first"
 	fi
+	if [[ $LAB == swc ]] && { [[ ! -d $LAB_ROOT/sw ]] || ! ns_exists l2v-sw-c; }; then
+		die "swc: lab sw must be up first"
+	fi
 	mkdir -m 0700 "$STATE"
 	trap 'up_failed' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	if [[ $LAB != senat && $LAB != dual ]]; then
+	if [[ $LAB != senat && $LAB != dual && $LAB != swc ]]; then
 		net_up
 		service_up
 	fi
@@ -791,8 +834,8 @@ lab_down() {
 		senat_down
 		return
 	fi
-	if [[ $LAB == dual ]]; then
-		dual_down
+	if [[ $LAB == dual || $LAB == swc ]]; then
+		"${LAB}_down"
 		return
 	fi
 	# charon-client: the initiator of scripts/lab/sw-selftest.sh.
@@ -808,12 +851,17 @@ cmd_down() {
 	lock
 	local lab
 	if [[ $1 == all ]]; then
-		for lab in dual senat "${LABS[@]}"; do
+		for lab in dual senat swc "${LABS[@]}"; do
 			lab_vars "$lab"
 			lab_down
 		done
 	else
 		lab_vars "$1"
+		if [[ $LAB == sw ]]; then
+			lab_vars swc # runs in sw's client namespace
+			lab_down
+			lab_vars sw
+		fi
 		if [[ $LAB == se || $LAB == l2tpns ]]; then
 			# senat and dual hang off se's (and l2tpns's) namespaces.
 			local keep=$LAB

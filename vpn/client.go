@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/ike/vici"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 )
@@ -283,6 +284,9 @@ func retryable(err error) bool {
 	switch ReasonOf(err) {
 	case ReasonNone, ReasonConfig, ReasonHost, ReasonAuth, ReasonIKEAuth, ReasonInternal:
 		return false
+	case ReasonIPsecUnavailable:
+		// charon may be restarting; it will not learn IKEv1 or kernel ESP.
+		return errors.Is(err, vici.ErrNoSocket)
 	}
 	return true
 }

@@ -79,6 +79,12 @@ type Config struct {
 	// 30 s, negative: off). NATKeepalive: interval of NAT keepalives
 	// (0: default 20 s, negative: off).
 	DPDDelay, NATKeepalive time.Duration
+	// Strongswan delegates IKE and ESP to strongSwan's charon over its
+	// VICI socket (VICISocket, default /var/run/charon.vici) instead of the
+	// built-in IKEv1 and ESP. IPsec must be set; L2TP then uses UDP port
+	// 1701 (the traffic selector).
+	Strongswan bool
+	VICISocket string
 	// KeyLogDir, if set, receives the IKE and ESP keys in Wireshark's UAT
 	// files (esp_sa, ikev1_decryption_table). Debug only.
 	KeyLogDir string
@@ -156,12 +162,23 @@ func (c *Config) validate() error {
 		if c.ESPProposals == nil {
 			c.ESPProposals = ike.DefaultESPProposals
 		}
+		if c.Strongswan {
+			if c.LocalPort != 0 && c.LocalPort != 1701 {
+				return configError("local-port", fmt.Sprintf("%d: with ipsec strongswan L2TP uses port 1701 (the traffic selector charon protects)", c.LocalPort))
+			}
+			if c.KeyLogDir != "" {
+				return configError("wireshark-keys", "needs the built-in IPsec (charon keeps its keys)")
+			}
+		}
 		g := c.ESPProposals[0].Group
 		for _, p := range c.ESPProposals {
 			if p.Group != g {
 				return configError("esp", "proposals must all use the same PFS group, or all none (Quick Mode carries one key exchange)")
 			}
 		}
+	}
+	if c.Strongswan && !c.IPsec {
+		return configError("ipsec", "strongswan needs IPsec on")
 	}
 	if c.Name == "" {
 		c.Name = "l2tpvpn"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike/vici"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
@@ -24,7 +25,10 @@ type Conn struct {
 	start time.Time
 
 	sock   *batchConn
-	ipsec  *ipsecPath // nil without IPsec
+	ipsec  *ipsecPath // nil without built-in IPsec
+	// charon runs IKE and ESP instead (--ipsec=strongswan); nil otherwise.
+	charon       *vici.Delegate
+	charonRekeys atomic.Uint64
 	peer   atomic.Pointer[netip.AddrPort]
 	tunnel *l2tp.Tunnel
 	link   *ppp.Link
@@ -142,9 +146,25 @@ func (c *Conn) setup(ctx context.Context) error {
 		}
 	}
 	c.peer.Store(&server)
-	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
-	if err != nil {
-		return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
+	delegated := c.cfg.IPsec && c.cfg.Strongswan
+	var udp *net.UDPConn
+	if delegated {
+		// The kernel encrypts what matches the child's traffic selectors:
+		// our address, port 1701, to the server's port 1701.
+		src, err := sourceAddr(server.Addr())
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is there a route to the server?"}
+		}
+		udp, err = charonSocket(src)
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err,
+				Hint: "delegated IPsec needs UDP port 1701 (the traffic selector): is another L2TP client using it?"}
+		}
+	} else {
+		udp, err = net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
+		}
 	}
 	if c.sock, err = newBatchConn(udp, udpBatch); err != nil {
 		udp.Close()
@@ -160,7 +180,11 @@ func (c *Conn) setup(ctx context.Context) error {
 	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
 	c.log.Info("connecting", "server", server, "local", local)
 
-	if c.cfg.IPsec {
+	if delegated {
+		if err := c.startCharon(ctx, src); err != nil {
+			return err
+		}
+	} else if c.cfg.IPsec {
 		if srcErr != nil {
 			return &Error{Phase: "socket", Reason: ReasonHost, Err: srcErr, Hint: "is there a route to the server?"}
 		}
@@ -346,6 +370,9 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 		return c.cfg.MTU
 	}
 	m := 1500 - plainOverhead
+	if c.charon != nil {
+		m = delegatedMTU(c.cfg.ESPMode)
+	}
 	if c.ipsec != nil {
 		m = 1500 - c.ipsec.overhead()
 		// In tunnel mode the server decapsulates into an interface of its
@@ -426,6 +453,8 @@ func (c *Conn) supervise() {
 		ipsecDone <- err
 		cause = ikeError(err)
 		cause.(*Error).Reason = ReasonLinkLost
+	case <-c.charonDone():
+		cause = c.charonLost()
 	case err := <-c.tunnelDone:
 		c.tunnelDone <- err
 		cause = linkLost("l2tp tunnel", err)
@@ -448,7 +477,7 @@ func (c *Conn) teardown(cause error) {
 	sessionGone := c.tunnel != nil && isClosed(c.tunnel.SessionDone())
 	// Without IPsec (IKE failed: the server lost our SAs or stopped
 	// answering) nothing we send reaches the server's L2TP: no goodbyes.
-	ipsecGone := c.ipsec != nil && chanHasValue(c.ipsec.done)
+	ipsecGone := c.ipsec != nil && chanHasValue(c.ipsec.done) || c.charon != nil && isClosed(c.charon.Done())
 	if c.linkStarted && (sessionGone || ipsecGone || chanHasValue(c.tunnelDone)) {
 		// No session to carry an LCP Terminate-Request: just stop.
 		c.linkCancel()
@@ -468,7 +497,8 @@ func (c *Conn) teardown(cause error) {
 		}
 		cancel()
 	}
-	c.stopIPsec() // Delete payloads for the child and ISAKMP SAs
+	c.stopIPsec()  // Delete payloads for the child and ISAKMP SAs
+	c.stopCharon() // charon terminates them, and we unload what we loaded
 	c.closing.Store(true)
 	if c.cancel != nil {
 		c.cancel()
@@ -543,6 +573,9 @@ func (c *Conn) Stats() Stats {
 		s.ESPAuthFailed, s.ESPReplayed = p.espAuth.Load(), p.espReplay.Load()
 		s.ESPUnknownSPI, s.ESPInvalid = p.espUnknownSPI.Load(), p.espInvalid.Load()
 		s.NATKeepalives, s.ChildSARekeys = p.keepalives.Load(), p.rekeys.Load()
+	}
+	if c.charon != nil {
+		s.ChildSARekeys = c.charonRekeys.Load()
 	}
 	return s
 }

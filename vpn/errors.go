@@ -28,10 +28,11 @@ const (
 	ReasonIKENoResponse               // IKE: the server never answered
 	ReasonIKENoProposal               // IKE: the server accepted none of our proposals
 	ReasonIKEAuth                     // IKE: pre-shared key mismatch
+	ReasonIPsecUnavailable            // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",
-	"ike-unreachable", "ike-no-proposal", "ike-auth"}
+	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {

@@ -1,6 +1,11 @@
 package vpn
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/ike/vici"
+)
 
 // Status is a running client as `l2tpvpn status` shows it. It holds no
 // secret.
@@ -20,6 +25,7 @@ type Status struct {
 	DNSVia    string    `json:"dns_via,omitempty"`
 	Domains   []string  `json:"dns_domains,omitempty"`
 	Auth      string    `json:"auth,omitempty"`
+	IPsec     string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
 	IKE       string    `json:"ike,omitempty"`
 	ESP       string    `json:"esp,omitempty"`
 	ESPMode   string    `json:"esp_mode,omitempty"`
@@ -32,16 +38,37 @@ type Status struct {
 		Last    string `json:"last_error,omitempty"`
 	} `json:"reconnects"`
 	Stats Stats `json:"stats"`
+	// Charon is charon's own view of a delegated connection's SAs, asked
+	// for at the time of the status.
+	Charon *vici.Status `json:"charon,omitempty"`
 	PID   int   `json:"pid,omitempty"` // filled in by the command
 }
 
 // Status reports the client's current state.
 func (cl *Client) Status() Status {
 	st := cl.Stats()
+	var charon *vici.Status
+	if c := cl.cur.Load(); c != nil && c.charon != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		cs, err := c.CharonStatus(ctx)
+		cancel()
+		if err != nil {
+			cl.log.Debug("status: asking charon", "err", err)
+		}
+		charon = cs
+	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	s := Status{Name: cl.cfg.Name, State: cl.state, Stats: st, Auth: authName(cl.info.Auth),
-		IKE: cl.alg.ike, ESP: cl.alg.esp, ESPMode: cl.alg.mode, NATT: cl.alg.natt}
+		IKE: cl.alg.ike, ESP: cl.alg.esp, ESPMode: cl.alg.mode, NATT: cl.alg.natt, Charon: charon}
+	switch {
+	case cl.cfg.Strongswan:
+		s.IPsec = "strongswan"
+	case cl.cfg.IPsec:
+		s.IPsec = "on"
+	default:
+		s.IPsec = "off"
+	}
 	if c := cl.cur.Load(); c != nil {
 		cl.info = c.Info()
 	}

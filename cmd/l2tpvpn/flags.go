@@ -15,6 +15,7 @@ import (
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
+	"github.com/l2tpvpn/l2tpvpn/ike/vici"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
@@ -36,6 +37,7 @@ type connectOpts struct {
 	secretEnv, secretFile       string
 	pskEnv, pskFile             string
 	ipsec                       string
+	viciSocket                  string
 	ikeProps, espProps          []string
 	espMode                     string
 	ikeLifetime, espLifetime    time.Duration
@@ -79,7 +81,8 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.secretEnv, "l2tp-secret-env", "", "same as --l2tp-secret env:VAR")
 	fs.StringVar(&o.secretFile, "l2tp-secret-file", "", "same as --l2tp-secret file:PATH")
 	// IPsec.
-	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP) or off (plain L2TP)")
+	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP), strongswan (strongSwan's charon does IKE, the kernel ESP; driven over VICI) or off (plain L2TP)")
+	fs.StringVar(&o.viciSocket, "vici-socket", vici.DefaultSocket, "with --ipsec strongswan: charon's VICI socket")
 	fs.StringSliceVar(&o.ikeProps, "ike", strings.Split(ike.FormatIKEProposals(ike.DefaultIKEProposals), ","), "IKE (phase 1) proposals, strongSwan style, in order")
 	fs.StringSliceVar(&o.espProps, "esp", strings.Split(ike.FormatESPProposals(ike.DefaultESPProposals), ","), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
 	fs.StringVar(&o.espMode, "esp-mode", "transport", "ESP mode: transport (as Windows and macOS do) or tunnel")
@@ -213,9 +216,17 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	switch o.ipsec {
 	case "on", "true":
 		cfg.IPsec = true
+	case "strongswan":
+		cfg.IPsec, cfg.Strongswan, cfg.VICISocket = true, true, o.viciSocket
 	case "off", "false":
 	default:
-		return cfg, o.keyErrf("ipsec", "%q is not one of on, off", o.ipsec)
+		return cfg, o.keyErrf("ipsec", "%q is not one of on, strongswan, off", o.ipsec)
+	}
+	if !cfg.Strongswan && o.viciSocket != vici.DefaultSocket {
+		return cfg, o.keyErrf("vici-socket", "needs ipsec strongswan")
+	}
+	if cfg.Strongswan && o.localPort != 0 && o.localPort != 1701 {
+		return cfg, o.keyErrf("local-port", "%d: with ipsec strongswan L2TP uses port 1701 (the traffic selector charon protects)", o.localPort)
 	}
 	if o.server == "" {
 		return cfg, o.keyErrf("server", "is required")
@@ -313,7 +324,7 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 			return cfg, err
 		}
 	} else if o.psk.Spec() != "" || o.keyLogDir != "" {
-		return cfg, errors.New("--psk and --wireshark-keys need --ipsec=on")
+		return cfg, errors.New("--psk and --wireshark-keys need --ipsec=on (or strongswan for --psk)")
 	}
 	return cfg, nil
 }
@@ -356,6 +367,9 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk string) error {
 	}
 	cfg.IKELifetime, cfg.ESPLifetime = o.ikeLifetime, o.espLifetime
 	cfg.DPDDelay, cfg.NATKeepalive = offIfZero(o.dpdDelay), offIfZero(o.nattKeepalive)
+	if o.keyLogDir != "" && cfg.Strongswan {
+		return o.keyErrf("wireshark-keys", "needs the built-in IPsec (--ipsec on): charon keeps its keys")
+	}
 	if o.keyLogDir != "" && !o.verbose {
 		return errors.New("--wireshark-keys writes secrets and is for debugging only: it needs -v")
 	}

@@ -32,6 +32,7 @@ const (
 	exitIKEProposal = 10
 	exitIKEAuth     = 11
 	exitNotRunning  = 12
+	exitIPsecDown   = 13 // --ipsec strongswan: charon unreachable, or cannot do IKEv1 or ESP here
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
@@ -124,6 +125,8 @@ func exitCode(err error) int {
 		return exitIKEProposal
 	case vpn.ReasonIKEAuth:
 		return exitIKEAuth
+	case vpn.ReasonIPsecUnavailable:
+		return exitIPsecDown
 	}
 	return exitInternal
 }

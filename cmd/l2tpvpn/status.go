@@ -106,7 +106,21 @@ func printStatus(w io.Writer, st vpn.Status) {
 		row("dns", strings.Join(st.DNS, " ")+via)
 	}
 	row("auth", st.Auth)
-	if st.IKE != "" {
+	if ch := st.Charon; ch != nil {
+		row("ipsec", "delegated to strongSwan's charon ("+ch.Socket+")")
+		if i := ch.IKE; i != nil {
+			row("ike sa", fmt.Sprintf("%s #%s %s, %s, %s -> %s, spis %s", i.Name, i.UniqueID, i.State, i.Alg, i.Local, i.Remote, i.SPIs))
+		}
+		if c := ch.Child; c != nil {
+			row("child sa", fmt.Sprintf("%s #%s %s, %s, %s mode, spi in %s out %s, %d/%d bytes in/out",
+				c.Name, c.UniqueID, c.State, c.Alg, c.Mode, c.SPIIn, c.SPIOut, c.BytesIn, c.BytesOut))
+		} else {
+			row("child sa", "none installed")
+		}
+	} else if st.IPsec == "strongswan" {
+		row("ipsec", "delegated to strongSwan's charon (no answer from charon)")
+	}
+	if st.IKE != "" && st.Charon == nil {
 		row("ike", fmt.Sprintf("%s, nat-t %s", st.IKE, orNone(st.NATT)))
 		row("esp", fmt.Sprintf("%s, %s mode", st.ESP, st.ESPMode))
 	}

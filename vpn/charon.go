@@ -1,0 +1,159 @@
+package vpn
+
+// IPsec delegated to strongSwan's charon (--ipsec=strongswan): charon does
+// IKE and the kernel (or charon's kernel-libipsec) does ESP for whatever we
+// send from our UDP port 1701 to the server's. The connection itself then
+// looks like plain L2TP: an ordinary UDP socket bound to exactly the
+// 5-tuple of the child's traffic selectors.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
+	"github.com/l2tpvpn/l2tpvpn/ike/vici"
+)
+
+// charonTimeout bounds charon's IKE when the caller's context has no
+// deadline.
+const charonTimeout = 60 * time.Second
+
+// charonSocket opens the L2TP socket of a delegated connection, bound to
+// source:1701. connectSocket later connects it to server:1701, once the
+// CHILD_SA (and with kernel-libipsec its routes) exists: a socket connected
+// earlier keeps the route it found then, past the IPsec device.
+func charonSocket(src netip.Addr) (*net.UDPConn, error) {
+	return net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, l2tpPort)))
+}
+
+// connectSocket connects a bound UDP socket to server, so that it sends and
+// receives exactly the child's 5-tuple.
+func connectSocket(conn *net.UDPConn, server netip.AddrPort) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cerr error
+	err = rc.Control(func(fd uintptr) {
+		cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: int(server.Port()), Addr: server.Addr().As4()})
+	})
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// startCharon loads the connection into charon and waits for the CHILD_SA.
+func (c *Conn) startCharon(ctx context.Context, local netip.Addr) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, charonTimeout)
+		defer cancel()
+	}
+	d, err := vici.Dial(ctx, vici.Config{
+		Socket: c.cfg.VICISocket, Name: c.cfg.Name, PSK: c.cfg.PSK,
+		IKE: c.cfg.IKEProposals, ESP: c.cfg.ESPProposals, Mode: c.cfg.ESPMode,
+		Local: local, Remote: c.peer.Load().Addr(),
+		IKELifetime: c.cfg.IKELifetime, ESPLifetime: c.cfg.ESPLifetime, DPDDelay: c.cfg.DPDDelay,
+		Logger: c.log.With("layer", "charon"), Events: c.charonEvent,
+	})
+	if err != nil {
+		return charonError(err)
+	}
+	c.charon = d
+	if err := connectSocket(c.sock.conn, *c.peer.Load()); err != nil {
+		return &Error{Phase: "socket", Reason: ReasonHost, Err: fmt.Errorf("connecting the L2TP socket to the server: %w", err)}
+	}
+	return nil
+}
+
+// charonError classifies a failure of the delegated IPsec.
+func charonError(err error) error {
+	switch {
+	case errors.Is(err, vici.ErrNoSocket):
+		return &Error{Phase: "ike", Reason: ReasonIPsecUnavailable, Err: err,
+			Hint: "start charon with the vici plugin and point --vici-socket at its socket, or use the built-in IPsec (--ipsec on)"}
+	case errors.Is(err, vici.ErrNoIKEv1), errors.Is(err, vici.ErrNoKernelESP), errors.Is(err, vici.ErrCharon):
+		return &Error{Phase: "ike", Reason: ReasonIPsecUnavailable, Err: err}
+	}
+	return ikeError(err)
+}
+
+// charonEvent turns charon's phase 1 and 2 reports into our events (on the
+// delegate's goroutine).
+func (c *Conn) charonEvent(ev vici.Event) {
+	switch ev.Kind {
+	case vici.Phase1Up:
+		name := EventIKEPhase1Up
+		if ev.Rekey {
+			name = EventIKEPhase1Rekeyed
+		}
+		c.log.Info("ike phase 1 up (charon)", "ike_sa", ev.IKE.Name, "id", ev.IKE.UniqueID, "alg", ev.IKE.Alg, "rekey", ev.Rekey)
+		c.emit(Event{Event: name, IKE: ev.IKE.Alg, PeerID: ev.IKE.RemoteID, LifetimeS: ev.IKE.RekeyS})
+	case vici.ChildUp:
+		if ev.Rekey {
+			c.charonRekeys.Add(1)
+		}
+		c.log.Info("ike phase 2 up (charon)", "child_sa", ev.Child.Name, "id", ev.Child.UniqueID, "alg", ev.Child.Alg,
+			"mode", ev.Child.Mode, "spi_in", ev.Child.SPIIn, "spi_out", ev.Child.SPIOut, "rekey", ev.Rekey)
+		c.emit(Event{Event: EventIKEPhase2Up, ESP: ev.Child.Alg, Mode: ev.Child.Mode,
+			SPIIn: ev.Child.SPIIn, SPIOut: ev.Child.SPIOut, LifetimeS: ev.Child.LifeS, Rekey: ev.Rekey})
+	}
+}
+
+// charonDone is closed when charon lost our SAs (nil without delegation).
+func (c *Conn) charonDone() <-chan struct{} {
+	if c.charon == nil {
+		return nil
+	}
+	return c.charon.Done()
+}
+
+// charonLost is the link-lost error for SAs charon no longer has.
+func (c *Conn) charonLost() error {
+	err := c.charon.Err()
+	if err == nil {
+		err = &ike.Error{Kind: ike.ErrPeerGone, Msg: "ike: charon's SAs are gone"}
+	}
+	return &Error{Phase: "ike", Reason: ReasonLinkLost, Err: err, Hint: "charon's log says why"}
+}
+
+// stopCharon terminates the SAs and unloads the connection from charon.
+func (c *Conn) stopCharon() {
+	if c.charon == nil {
+		return
+	}
+	if err := c.charon.Close(); err != nil {
+		c.log.Warn("charon: could not unload the connection", "err", err)
+	}
+}
+
+// CharonStatus is charon's view of a delegated connection (nil otherwise).
+func (c *Conn) CharonStatus(ctx context.Context) (*vici.Status, error) {
+	if c.charon == nil {
+		return nil, nil
+	}
+	st, err := c.charon.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("charon status: %w", err)
+	}
+	return &st, nil
+}
+
+// delegatedMTU is the largest IP packet a delegated connection carries
+// without fragmenting: worst-case ESP-in-UDP overhead, and in tunnel mode
+// within the 1400 bytes of kernel-libipsec's device.
+func delegatedMTU(mode esp.Mode) int {
+	m := 1500 - (20 + 8 + 8 + 16 + 15 + 2 + 32 + esp.UDPHeaderLen + 6 + 4)
+	if mode == esp.Tunnel {
+		m = min(m-ipv4HeaderLen, tunnelModeMTU)
+	}
+	return m
+}
