@@ -24,16 +24,16 @@ type Conn struct {
 	log   *slog.Logger
 	start time.Time
 
-	sock   *batchConn
-	ipsec  *ipsecPath // nil without built-in IPsec
+	sock  *batchConn
+	ipsec *ipsecPath // nil without built-in IPsec
 	// charon runs IKE and ESP instead (--ipsec=strongswan); nil otherwise.
 	charon       *vici.Delegate
 	charonRekeys atomic.Uint64
-	peer   atomic.Pointer[netip.AddrPort]
-	tunnel *l2tp.Tunnel
-	link   *ppp.Link
-	dev    atomic.Pointer[tun.Device]
-	devMu  sync.Mutex // orders device creation against a late IPV6CP
+	peer         atomic.Pointer[netip.AddrPort]
+	tunnel       *l2tp.Tunnel
+	link         *ppp.Link
+	dev          atomic.Pointer[tun.Device]
+	devMu        sync.Mutex // orders device creation against a late IPV6CP
 
 	localTunnel, localSession atomicID
 	peerTunnel, peerSession   atomicID

@@ -16,19 +16,19 @@ import (
 type Reason int
 
 const (
-	ReasonNone          Reason = iota // clean disconnect
-	ReasonInternal                    // a bug or an unexpected system error
-	ReasonConfig                      // bad or missing settings
-	ReasonUnreachable                 // the server never answered
-	ReasonRefused                     // the server refused the tunnel or session
-	ReasonAuth                        // PPP authentication failed
-	ReasonNegotiation                 // LCP/IPCP could not agree
-	ReasonHost                        // the host could not be configured (TUN, routes)
-	ReasonLinkLost                    // the connection was up and then failed
-	ReasonIKENoResponse               // IKE: the server never answered
-	ReasonIKENoProposal               // IKE: the server accepted none of our proposals
-	ReasonIKEAuth                     // IKE: pre-shared key mismatch
-	ReasonIPsecUnavailable            // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
+	ReasonNone             Reason = iota // clean disconnect
+	ReasonInternal                       // a bug or an unexpected system error
+	ReasonConfig                         // bad or missing settings
+	ReasonUnreachable                    // the server never answered
+	ReasonRefused                        // the server refused the tunnel or session
+	ReasonAuth                           // PPP authentication failed
+	ReasonNegotiation                    // LCP/IPCP could not agree
+	ReasonHost                           // the host could not be configured (TUN, routes)
+	ReasonLinkLost                       // the connection was up and then failed
+	ReasonIKENoResponse                  // IKE: the server never answered
+	ReasonIKENoProposal                  // IKE: the server accepted none of our proposals
+	ReasonIKEAuth                        // IKE: pre-shared key mismatch
+	ReasonIPsecUnavailable               // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",

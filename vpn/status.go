@@ -41,7 +41,7 @@ type Status struct {
 	// Charon is charon's own view of a delegated connection's SAs, asked
 	// for at the time of the status.
 	Charon *vici.Status `json:"charon,omitempty"`
-	PID   int   `json:"pid,omitempty"` // filled in by the command
+	PID    int          `json:"pid,omitempty"` // filled in by the command
 }
 
 // Status reports the client's current state.
