@@ -193,7 +193,7 @@ func ConnName(name string) string { return connName(name) }
 func (d *Delegate) session() (*govici.Session, error) {
 	s, err := govici.NewSession(govici.WithSocketPath(d.cfg.Socket))
 	if err != nil {
-		return nil, failure(ErrNoSocket, "vici: cannot connect to charon's vici socket %s: %v", d.cfg.Socket, socketProblem(err))
+		return nil, failure(ErrNoSocket, "ike: cannot connect to charon's VICI socket %s: %s", d.cfg.Socket, socketProblem(err))
 	}
 	return s, nil
 }
@@ -209,6 +209,28 @@ func socketProblem(err error) string {
 		return "permission denied (run as root, or as a user allowed to use the socket)"
 	}
 	return s
+}
+
+// stream runs one streamed command (list-sas, terminate) on a session of
+// its own and returns the streamed messages. govici reads an event that
+// trails a streamed command's response as the next command's response, so
+// streamed commands never share the control session.
+func (d *Delegate) stream(ctx context.Context, cmd, event string, req *govici.Message) ([]*govici.Message, error) {
+	s, err := d.session()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out []*govici.Message
+	for m, err := range s.CallStreaming(ctx, cmd, event, req) {
+		if err != nil {
+			return out, fmt.Errorf("%s: %s", cmd, strings.TrimPrefix(err.Error(), "vici: command failed: "))
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // call runs one command on the control session.
@@ -287,7 +309,7 @@ func (d *Delegate) checkPlugins(ctx context.Context) error {
 	plugins, _ := stats.Get("plugins").([]string)
 	if d.cfg.Mode == esp.Transport && slicesContains(plugins, "kernel-libipsec") {
 		return failure(ErrNoKernelESP,
-			"ipsec: charon does ESP in userspace (kernel-libipsec), which has no transport mode; use --esp-mode tunnel, or the built-in IPsec (--ipsec on)")
+			"ike: charon does ESP in userspace (kernel-libipsec), which has no transport mode: use --esp-mode tunnel, or the built-in IPsec (--ipsec on)")
 	}
 	return nil
 }
@@ -351,8 +373,12 @@ func (d *Delegate) connMessage() (*govici.Message, error) {
 		return a
 	}
 	local, remote := auth(), auth()
+	// Both identities are the addresses, as IKEv1 peers with pre-shared
+	// keys use by default. A definite remote identity also makes charon
+	// pick our key over a catch-all key of its own (one without owners),
+	// which it prefers when the remote identity is %any.
 	set(local, "id", c.Local.String())
-	set(remote, "id", "%any")
+	set(remote, "id", c.Remote.String())
 
 	conn := govici.NewMessage()
 	set(conn, "version", "1")
@@ -502,18 +528,12 @@ func (d *Delegate) terminate(ctx context.Context) {
 		if force {
 			set(m, "force", "yes")
 		}
-		d.mu.Lock()
-		var lines []string
-		for ev, err := range d.ctl.CallStreaming(ctx, "terminate", "control-log", m) {
-			if err != nil {
-				d.log.Debug("charon: terminate", "err", err)
-				break
-			}
-			lines = append(lines, logLine(ev))
-		}
-		d.mu.Unlock()
+		lines, err := d.stream(ctx, "terminate", "control-log", m)
 		for _, l := range lines {
-			d.log.Debug("charon: " + l)
+			d.log.Debug("charon: " + logLine(l))
+		}
+		if err != nil {
+			d.log.Debug("charon: terminate", "err", err)
 		}
 	}
 }
@@ -525,4 +545,41 @@ func str(m *govici.Message, key string) string {
 	}
 	s, _ := m.Get(key).(string)
 	return s
+}
+
+// Loaded lists what charon on socket has loaded and established under
+// names of ours ("l2tpvpn-..."): conns, shared key ids and IKE SAs. It is
+// for checks that a run left charon as it found it.
+func Loaded(ctx context.Context, socket string) (conns, shared, sas []string, err error) {
+	s, err := govici.NewSession(govici.WithSocketPath(socket))
+	if err != nil {
+		return nil, nil, nil, failure(ErrNoSocket, "ike: cannot connect to charon's VICI socket %s: %s", socket, socketProblem(err))
+	}
+	defer s.Close()
+	ours := func(list []string) []string {
+		var out []string
+		for _, v := range list {
+			if strings.HasPrefix(v, "l2tpvpn-") {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	m, err := s.Call(ctx, "get-conns", nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, _ := m.Get("conns").([]string)
+	if m, err = s.Call(ctx, "get-shared", nil); err != nil {
+		return nil, nil, nil, err
+	}
+	k, _ := m.Get("keys").([]string)
+	var names []string
+	for ev, err := range s.CallStreaming(ctx, "list-sas", "list-sa", nil) {
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		names = append(names, ev.Keys()...)
+	}
+	return ours(c), ours(k), ours(names), nil
 }

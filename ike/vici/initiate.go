@@ -147,7 +147,7 @@ func (t *transcript) failure(answer, version string) error {
 	}
 	if l, ok := has("unsupported mode", "unable to install", "unable to add SAD entry", "unable to add policy"); ok {
 		return failure(ErrNoKernelESP,
-			"ipsec: charon negotiated the SA but cannot install it (charon: %s): this host's kernel lacks ESP support (xfrm/esp4 modules) or charon's IPsec backend cannot do this mode; use the built-in IPsec (--ipsec on)", l)
+			"ike: charon negotiated the SA but cannot install it (charon: %s): this host's kernel lacks ESP support (xfrm/esp4 modules) or charon's IPsec backend cannot do this mode; use the built-in IPsec (--ipsec on)", l)
 	}
 	if l, ok := has("NO_PROPOSAL_CHOSEN", "no acceptable proposal", "no matching proposal"); ok {
 		phase := "Main Mode"
@@ -158,6 +158,12 @@ func (t *transcript) failure(answer, version string) error {
 	}
 	if l, ok := has("AUTHENTICATION_FAILED", "authentication failed", "calculated HASH does not match", "decryption failed"); ok {
 		return failure(ike.ErrAuthentication, "ike: authentication failed (charon: %s): check the pre-shared key (--psk)", l)
+	}
+	if l, ok := has("does not match to"); ok {
+		// We expect the server to identify itself by its address, as
+		// IKEv1 servers with pre-shared keys do by default.
+		return failure(ike.ErrRejected,
+			"ike: the server identified itself by another identity than its address (charon: %s); the built-in IPsec (--ipsec on) accepts any server identity", l)
 	}
 	if l, ok := has("INVALID_ID_INFORMATION", "TS_UNACCEPTABLE", "INVALID_ID"); ok {
 		return failure(ike.ErrRejected,

@@ -5,6 +5,7 @@ package vici
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,21 +65,18 @@ func (d *Delegate) status(ctx context.Context) (Status, error) {
 	req := govici.NewMessage()
 	set(req, "ike", d.conn)
 	set(req, "noblock", "yes")
-	d.mu.Lock()
-	var sas []*govici.Message
-	var err error
-	for m, e := range d.ctl.CallStreaming(ctx, "list-sas", "list-sa", req) {
-		if e != nil {
-			err = e
-			break
+	msgs, err := d.stream(ctx, "list-sas", "list-sa", req)
+	if err != nil {
+		if errors.Is(err, ErrNoSocket) {
+			return st, err
 		}
+		return st, failure(ErrCharon, "ike: asking charon for our SAs: %v", err)
+	}
+	var sas []*govici.Message
+	for _, m := range msgs {
 		if sec, ok := m.Get(d.conn).(*govici.Message); ok {
 			sas = append(sas, sec)
 		}
-	}
-	d.mu.Unlock()
-	if err != nil {
-		return st, failure(ErrCharon, "vici: list-sas: %v", err)
 	}
 	for _, sec := range sas {
 		i := parseIKESA(d.conn, sec)

@@ -5,7 +5,6 @@ package vici
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -245,10 +244,9 @@ func (w *watcher) check() checkResult {
 	defer cancel()
 	st, err := w.d.status(ctx)
 	if err != nil {
-		if errors.Is(err, ErrCharon) {
-			w.lost(&Error{Kind: ike.ErrPeerGone, Msg: "ike: cannot ask charon for our SAs: " + err.Error()})
-			return checkGone
-		}
+		// Ask again (until settleTime); if charon itself is gone, the
+		// event session says so.
+		w.d.log.Debug("charon: checking our SAs", "err", err)
 		return checkPending
 	}
 	switch {
