@@ -15,6 +15,7 @@ func TestExitCodes(t *testing.T) {
 	cases := map[vpn.Reason]int{
 		vpn.ReasonNone: 0, vpn.ReasonInternal: 1, vpn.ReasonConfig: 2, vpn.ReasonUnreachable: 3,
 		vpn.ReasonRefused: 4, vpn.ReasonAuth: 5, vpn.ReasonLinkLost: 6, vpn.ReasonNegotiation: 7, vpn.ReasonHost: 8,
+		vpn.ReasonIKENoResponse: 9, vpn.ReasonIKENoProposal: 10, vpn.ReasonIKEAuth: 11, vpn.ReasonIPsecUnavailable: 13,
 	}
 	for r, want := range cases {
 		var err error
@@ -52,7 +53,11 @@ func TestConnectUsageErrors(t *testing.T) {
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--esp-mode", "beet"}, "--esp-mode"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--wireshark-keys", "/tmp/x"}, "needs -v"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW"}, "needs --ipsec=on"},
-		{[]string{"--ipsec=maybe", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "not one of"},
+		{[]string{"--ipsec=maybe", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "not one of on, strongswan, off"},
+		{[]string{"--ipsec=strongswan", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "pre-shared key"},
+		{[]string{"--ipsec=strongswan", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--local-port", "4000"}, "port 1701"},
+		{[]string{"--ipsec=strongswan", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "-v", "--wireshark-keys", "/tmp/x"}, "charon keeps its keys"},
+		{[]string{"--ipsec=on", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--vici-socket", "/tmp/c.vici"}, "needs ipsec strongswan"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--auth", "pap,eap"}, "--auth"},
 		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--route", "10.0.0.0/33"}, "--route"},
 		{[]string{"--no-such-flag"}, "unknown flag"},

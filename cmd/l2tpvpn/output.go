@@ -138,6 +138,9 @@ func humanLine(ev vpn.Event) string {
 		}
 		return fmt.Sprintf("l2tp tunnel up (id %d, peer id %d%s)", ev.TunnelID, ev.PeerTunnelID, vendor)
 	case vpn.EventIKEPhase1Up:
+		if ev.NATT == "" { // delegated to charon, which does not say
+			return fmt.Sprintf("ike phase 1 up (%s, server id %s)", ev.IKE, ev.PeerID)
+		}
 		return fmt.Sprintf("ike phase 1 up (%s, nat-t %s, server id %s)", ev.IKE, ev.NATT, ev.PeerID)
 	case vpn.EventIKEPhase1Rekeyed:
 		return fmt.Sprintf("ike phase 1 rekeyed (%s)", ev.IKE)

@@ -374,7 +374,7 @@ func TestProfileEditDistance(t *testing.T) {
 // the types the connect command gives them.
 func exampleFlags() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("connect", pflag.ContinueOnError)
-	for _, n := range []string{"server", "user", "ipsec", "esp-mode", "interface", "routing", "dns", "up", "down"} {
+	for _, n := range []string{"server", "user", "ipsec", "vici-socket", "esp-mode", "interface", "routing", "dns", "up", "down"} {
 		fs.String(n, "", "")
 	}
 	for _, n := range []string{"password", "psk", "l2tp-secret"} {
@@ -418,11 +418,11 @@ func TestExampleProfiles(t *testing.T) {
 				}
 			}
 			ipsec, _ := fs.GetString("ipsec")
-			if ipsec != "on" && ipsec != "off" {
+			if ipsec != "on" && ipsec != "off" && ipsec != "strongswan" {
 				t.Errorf("ipsec = %q", ipsec)
 			}
-			if ipsec == "on" && !prof.Has("psk") {
-				t.Error("ipsec = on without psk")
+			if ipsec != "off" && !prof.Has("psk") {
+				t.Errorf("ipsec = %s without psk", ipsec)
 			}
 			for _, k := range []string{"password", "psk", "l2tp-secret"} {
 				if fl := fs.Lookup(k); fl.Changed {
