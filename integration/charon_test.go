@@ -208,4 +208,37 @@ func TestStrongSwanDelegated(t *testing.T) {
 		}
 		nothingOfOurs(t)
 	})
+
+	t.Run("NoKernelESP", func(t *testing.T) {
+		// charon with kernel ESP (xfrm) instead of kernel-libipsec: on a
+		// kernel without ESP it negotiates the SAs and cannot install them.
+		script(t, nil, "down", "swc")
+		script(t, []string{"L2V_SWC_ESP=kernel"}, "up", "swc")
+		if kernelHasESP(t, labSW.clientNS) {
+			t.Fatalf("this kernel has ESP: the test needs one without (the lab's premise)")
+		}
+		// (Only tunnel mode: the sw responder refuses transport mode in
+		// Quick Mode, before anything would be installed.)
+		for _, mode := range []string{"tunnel"} {
+			start := time.Now()
+			d := ikeFailure(t, labSW, pskEnv, charonArgs("--esp-mode", mode), 13, "cannot install")
+			if time.Since(start) > 15*time.Second || !strings.Contains(d.Error, "kernel") || !strings.Contains(d.Error, "--ipsec on") {
+				t.Errorf("%s mode, after %v: %q", mode, time.Since(start), d.Error)
+			}
+			nothingOfOurs(t)
+		}
+	})
+}
+
+// kernelHasESP tries to add an ESP state to the namespace's kernel.
+func kernelHasESP(t *testing.T, ns string) bool {
+	t.Helper()
+	key16, key20 := "0x"+strings.Repeat("11", 16), "0x"+strings.Repeat("22", 20)
+	_, err := inNS(ns, "ip", "xfrm", "state", "add", "src", "192.0.2.34", "dst", "192.0.2.33", "proto", "esp",
+		"spi", "0x4c320001", "enc", "cbc(aes)", key16, "auth", "hmac(sha1)", key20, "mode", "tunnel")
+	if err != nil {
+		return false
+	}
+	inNS(ns, "ip", "xfrm", "state", "delete", "src", "192.0.2.34", "dst", "192.0.2.33", "proto", "esp", "spi", "0x4c320001")
+	return true
 }

@@ -38,6 +38,8 @@
 #           $LAB_ROOT/swc/charon.vici (--ipsec=strongswan). kernel-libipsec,
 #           so tunnel mode only; fwmark 0x42 keeps its IKE and ESP-in-UDP out
 #           of table 220. Log: $LAB_ROOT/swc/charon.log
+#           L2V_SWC_ESP=kernel at "up": no kernel-libipsec, so ESP is the
+#           kernel's (xfrm), which this lab's kernel may lack.
 #   dual    joins the running se and l2tpns labs (needs both "up"; only on
 #           request): a second veth from the se client namespace l2v-se-c
 #           (l2v-du-c0 192.0.2.66/28) to l2tpns's namespace (l2v-du-s0
@@ -709,6 +711,12 @@ senat_down() {
 
 swc_up() {
 	render "$TEMPLATES/strongswan.conf.in" "$STATE/strongswan.conf"
+	case ${L2V_SWC_ESP:-libipsec} in
+	libipsec) ;;
+	kernel) # kernel ESP (xfrm) only: without it in the kernel, no SA installs
+		sed -i 's/ kernel-libipsec / /' "$STATE/strongswan.conf" ;;
+	*) die "swc: L2V_SWC_ESP must be libipsec or kernel" ;;
+	esac
 	ip -n "$CNS" rule add priority 100 fwmark "$SW_FWMARK" lookup main
 	charon_start charon "$CNS" "$STATE"
 }
