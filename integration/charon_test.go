@@ -209,6 +209,30 @@ func TestStrongSwanDelegated(t *testing.T) {
 		nothingOfOurs(t)
 	})
 
+	t.Run("SignalDuringSetup", func(t *testing.T) {
+		// Nobody answers IKE at 192.0.2.40 (on the lab's link, unused):
+		// charon retransmits while the client waits; Ctrl-C then must
+		// still unload everything.
+		c := startClient(t, labSW, pskEnv, charonArgs("--esp-mode", "tunnel", "--server", "192.0.2.40")...)
+		c.waitEvent("connecting", 10*time.Second)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			conns, _, sas, err := vici.Loaded(ctx, filepath.Join(swcDir(), "charon.vici"))
+			cancel()
+			if err == nil && len(conns) == 1 && len(sas) == 1 {
+				break // charon is negotiating for us
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("charon never had our conn and SA: %v %v %v", conns, sas, err)
+			}
+			time.Sleep(50 * time.Millisecond) // polling charon's state
+		}
+		d := c.disconnect()
+		t.Logf("interrupted during IKE: down %q %q", d.Reason, d.Error)
+		nothingOfOurs(t)
+	})
+
 	t.Run("NoKernelESP", func(t *testing.T) {
 		// charon with kernel ESP (xfrm) instead of kernel-libipsec: on a
 		// kernel without ESP it negotiates the SAs and cannot install them.

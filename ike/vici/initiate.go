@@ -5,6 +5,7 @@ package vici
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,9 @@ func (d *Delegate) initiate(ctx context.Context, version string) error {
 				return t.failure(it.err.Error(), version)
 			}
 		case <-ctx.Done():
+			if ctx.Err() == context.Canceled {
+				return fmt.Errorf("ike: interrupted while charon was setting up the SAs: %w", ctx.Err())
+			}
 			return failure(ike.ErrNoResponse, "ike: charon did not set up the SAs in time (%v)", ctx.Err())
 		}
 	}
