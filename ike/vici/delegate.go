@@ -92,20 +92,10 @@ var (
 	ErrCharon = errors.New("vici: charon refused a command")
 )
 
-// Error is a failure with its kind (one of the sentinels above or of the
+// failure is an *ike.Error: a kind (one of the sentinels above or of the
 // ike package) and the whole explanation.
-type Error struct {
-	Kind error
-	Msg  string
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns the kind.
-func (e *Error) Unwrap() error { return e.Kind }
-
 func failure(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+	return &ike.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Delegate is one connection whose IPsec charon runs.

@@ -34,7 +34,7 @@ type Event struct {
 
 // ErrDaemonGone: charon's vici connection closed (charon stopped or
 // restarted); it unwraps to ike.ErrPeerGone.
-var ErrDaemonGone = &Error{Kind: ike.ErrPeerGone, Msg: "ike: charon stopped (its vici connection closed): the SAs are gone"}
+var ErrDaemonGone = &ike.Error{Kind: ike.ErrPeerGone, Msg: "ike: charon stopped (its vici connection closed): the SAs are gone"}
 
 // settleTime bounds how long a rekey may leave us without an installed
 // child before the connection counts as lost.
@@ -142,7 +142,7 @@ func (w *watcher) loop() {
 				return
 			case checkPending:
 				if time.Now().After(settleBy) {
-					w.lost(&Error{Kind: ike.ErrPeerGone, Msg: "ike: charon has no installed CHILD_SA for " + w.d.conn + " any more (a rekey did not complete)"})
+					w.lost(&ike.Error{Kind: ike.ErrPeerGone, Msg: "ike: charon has no installed CHILD_SA for " + w.d.conn + " any more (a rekey did not complete)"})
 					return
 				}
 				recheck = time.After(time.Second)
@@ -251,7 +251,7 @@ func (w *watcher) check() checkResult {
 	}
 	switch {
 	case st.IKE == nil:
-		w.lost(&Error{Kind: ike.ErrPeerGone,
+		w.lost(&ike.Error{Kind: ike.ErrPeerGone,
 			Msg: "ike: charon deleted our SAs: the server closed them or stopped answering dead peer detection"})
 		return checkGone
 	case st.IKE.State == "ESTABLISHED" && st.Child != nil:
