@@ -59,7 +59,12 @@ func (d *Delegate) initiate(ctx context.Context, version string) error {
 				return false
 			}
 		}
-		for m, err := range s.CallStreaming(context.Background(), "initiate", "control-log", req) {
+		// govici gives up on a stream that is quiet for longer than its
+		// context allows (5 s without a deadline); charon's log can be
+		// quiet longer between retransmissions.
+		sctx, scancel := context.WithTimeout(context.Background(), timeout+5*time.Second)
+		defer scancel()
+		for m, err := range s.CallStreaming(sctx, "initiate", "control-log", req) {
 			if err != nil {
 				send(item{err: err, end: true})
 				return

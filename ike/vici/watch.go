@@ -71,13 +71,15 @@ func startWatcher(d *Delegate, evs *govici.Session) (*watcher, error) {
 }
 
 // established records the SAs Dial brought up and reports them.
+// They are reported before the watcher reports anything itself, so events
+// never run concurrently and a rekey never precedes the first ChildUp.
 func (w *watcher) established(st Status) {
+	w.emit(Event{Kind: Phase1Up, IKE: *st.IKE})
+	w.emit(Event{Kind: ChildUp, IKE: *st.IKE, Child: *st.Child})
 	w.mu.Lock()
 	w.up = true
 	w.ikeID, w.childID = st.IKE.UniqueID, st.Child.UniqueID
 	w.mu.Unlock()
-	w.emit(Event{Kind: Phase1Up, IKE: *st.IKE})
-	w.emit(Event{Kind: ChildUp, IKE: *st.IKE, Child: *st.Child})
 }
 
 func (w *watcher) emit(ev Event) {
