@@ -77,6 +77,9 @@ func (c *Conn) startCharon(ctx context.Context, local netip.Addr) error {
 // charonError classifies a failure of the delegated IPsec.
 func charonError(err error) error {
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Interrupted while charon negotiated, as startIPsec reports it.
+		return &Error{Phase: "ike", Reason: ReasonUnreachable, Err: err}
 	case errors.Is(err, vici.ErrNoSocket):
 		return &Error{Phase: "ike", Reason: ReasonIPsecUnavailable, Err: err,
 			Hint: "start charon with the vici plugin and point --vici-socket at its socket, or use the built-in IPsec (--ipsec on)"}
