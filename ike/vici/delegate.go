@@ -263,7 +263,7 @@ func (d *Delegate) setup(ctx context.Context) error {
 		return failure(ErrCharon, "ike: charon refused the connection we loaded: %v", err)
 	}
 	d.loaded.conn = true
-	d.log.Info("loaded into charon", "conn", d.conn, "ike", strings.Join(ikeList(d.cfg.IKE), ","), "esp", strings.Join(espList(d.cfg.ESP), ","), "mode", d.cfg.Mode)
+	d.log.Info("loaded into charon", "conn", d.conn, "ike", strings.Join(proposals(d.cfg.IKE), ","), "esp", strings.Join(proposals(d.cfg.ESP), ","), "mode", d.cfg.Mode)
 
 	// Watch before initiating, so no event of ours is missed.
 	evs, err := d.session()
@@ -345,7 +345,7 @@ func (d *Delegate) connMessage() (*govici.Message, error) {
 	set(child, "mode", c.Mode.String())
 	set(child, "local_ts", []string{c.LocalTS})
 	set(child, "remote_ts", []string{c.RemoteTS})
-	set(child, "esp_proposals", espList(c.ESP))
+	set(child, "esp_proposals", proposals(c.ESP))
 	set(child, "start_action", "none")
 	set(child, "close_action", "none")
 	set(child, "dpd_action", "clear")
@@ -375,7 +375,7 @@ func (d *Delegate) connMessage() (*govici.Message, error) {
 	set(conn, "aggressive", "no")
 	set(conn, "local_addrs", []string{c.Local.String()})
 	set(conn, "remote_addrs", []string{c.Remote.String()})
-	set(conn, "proposals", ikeList(c.IKE))
+	set(conn, "proposals", proposals(c.IKE))
 	set(conn, "keyingtries", "1")
 	set(conn, "unique", "never")
 	set(conn, "mobike", "no")
@@ -415,17 +415,9 @@ func seconds(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
 
-// ikeList and espList write proposals in swanctl's syntax, one list item
-// each (charon offers them in order).
-func ikeList(ps []ike.IKEProposal) []string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return s
-}
-
-func espList(ps []ike.ESPProposal) []string {
+// proposals writes proposals in swanctl's syntax, one list item each
+// (charon offers them in order).
+func proposals[P fmt.Stringer](ps []P) []string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = p.String()
