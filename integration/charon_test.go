@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -231,6 +232,31 @@ func TestStrongSwanDelegated(t *testing.T) {
 		d := c.disconnect()
 		t.Logf("interrupted during IKE: down %q %q", d.Reason, d.Error)
 		nothingOfOurs(t)
+	})
+
+	t.Run("KilledThenCleanup", func(t *testing.T) {
+		// SIGKILL leaves the conn, key and SAs in charon (and the routes);
+		// `disconnect --cleanup NAME` removes them.
+		before := hostState(t, labSW.clientNS)
+		c := startClient(t, labSW, pskEnv, charonArgs("--esp-mode", "tunnel", "--name", "l2v-kill")...)
+		c.waitEvent("up", 30*time.Second)
+		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		c.wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conns, keys, sas, err := vici.Loaded(ctx, filepath.Join(swcDir(), "charon.vici"))
+		cancel()
+		if err != nil || len(conns) != 1 || len(keys) != 1 || len(sas) != 1 {
+			t.Fatalf("after SIGKILL charon has %v %v %v (%v), want our conn, key and SA", conns, keys, sas, err)
+		}
+		out, err := inNS(labSW.clientNS, bin, "disconnect", "--cleanup", "l2v-kill")
+		t.Logf("disconnect --cleanup:\n%s", strings.TrimSpace(out))
+		if err != nil || !strings.Contains(out, "terminated and unloaded l2tpvpn-l2v-kill") {
+			t.Fatalf("disconnect --cleanup: %v", err)
+		}
+		nothingOfOurs(t)
+		if after := hostState(t, labSW.clientNS); after != before {
+			t.Errorf("host state not restored:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
 	})
 
 	t.Run("NoKernelESP", func(t *testing.T) {

@@ -8,10 +8,15 @@ package vpn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -50,12 +55,80 @@ func connectSocket(conn *net.UDPConn, server netip.AddrPort) error {
 	return cerr
 }
 
+// charonRecord is what `disconnect --cleanup` needs to unload a killed
+// run's connection from charon: STATEDIR/NAME.charon.json, written before
+// anything is loaded and removed once everything is unloaded. No secret.
+type charonRecord struct {
+	Socket string `json:"socket"`
+	Conn   string `json:"conn"`
+}
+
+const charonRecordSuffix = ".charon.json"
+
+func charonRecordPath(stateDir, name string) string {
+	return filepath.Join(stateDir, name+charonRecordSuffix)
+}
+
+func writeCharonRecord(stateDir, name, socket string) error {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(charonRecord{Socket: socket, Conn: vici.ConnName(name)})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(charonRecordPath(stateDir, name), append(b, '\n'), 0o600)
+}
+
+// CharonRecords lists the connections that may have left something in
+// charon (their process did not unload it).
+func CharonRecords(stateDir string) []string {
+	ents, _ := os.ReadDir(stateDir)
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), charonRecordSuffix); ok && e.Type().IsRegular() {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// CleanupCharon unloads from charon what connection name loaded, if its
+// record says it may have left something (a killed run). It reports what
+// it did; found is false when there was no record.
+func CleanupCharon(stateDir, name string, logger *slog.Logger) (done string, found bool, err error) {
+	path := charonRecordPath(stateDir, name)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", true, err
+	}
+	var r charonRecord
+	if err := json.Unmarshal(b, &r); err != nil || r.Socket == "" {
+		return "", true, fmt.Errorf("%s: not a record of ours", path)
+	}
+	if err := vici.Unload(r.Socket, name, logger); err != nil {
+		return "", true, err
+	}
+	os.Remove(path)
+	return fmt.Sprintf("charon (%s): terminated and unloaded %s", r.Socket, r.Conn), true, nil
+}
+
 // startCharon loads the connection into charon and waits for the CHILD_SA.
 func (c *Conn) startCharon(ctx context.Context, local netip.Addr) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, charonTimeout)
 		defer cancel()
+	}
+	socket := c.cfg.VICISocket
+	if socket == "" {
+		socket = vici.DefaultSocket
+	}
+	if err := writeCharonRecord(c.cfg.StateDir, c.cfg.Name, socket); err != nil {
+		return &Error{Phase: "ike", Reason: ReasonHost, Err: fmt.Errorf("writing %s: %w", charonRecordPath(c.cfg.StateDir, c.cfg.Name), err)}
 	}
 	d, err := vici.Dial(ctx, vici.Config{
 		Socket: c.cfg.VICISocket, Name: c.cfg.Name, PSK: c.cfg.PSK,
@@ -65,6 +138,8 @@ func (c *Conn) startCharon(ctx context.Context, local netip.Addr) error {
 		Logger: c.log.With("layer", "charon"), Events: c.charonEvent,
 	})
 	if err != nil {
+		// Dial unloaded what it loaded (as far as charon could be reached).
+		os.Remove(charonRecordPath(c.cfg.StateDir, c.cfg.Name))
 		return charonError(err)
 	}
 	c.charon = d
@@ -134,8 +209,10 @@ func (c *Conn) stopCharon() {
 		return
 	}
 	if err := c.charon.Close(); err != nil {
-		c.log.Warn("charon: could not unload the connection", "err", err)
+		c.log.Warn("charon: could not unload the connection; 'l2tpvpn disconnect --cleanup "+c.cfg.Name+"' tries again", "err", err)
+		return
 	}
+	os.Remove(charonRecordPath(c.cfg.StateDir, c.cfg.Name))
 }
 
 // CharonStatus is charon's view of a delegated connection (nil otherwise).

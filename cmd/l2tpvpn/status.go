@@ -168,7 +168,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 		names = runningNames(dir)
 		if *cleanup {
 			j, _ := tun.Journals(dir)
-			names = union(names, j)
+			names = union(union(names, j), vpn.CharonRecords(dir))
 		}
 		if len(names) > 1 && !*all && !*cleanup {
 			fmt.Fprintf(stderr, "l2tpvpn: several connections are running (%s): name one, or use --all\n", strings.Join(names, ", "))
@@ -194,7 +194,18 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 			code = exitNotRunning
 			continue
 		}
-		undone, err := tun.Cleanup(dir, name, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		done, inCharon, err := vpn.CleanupCharon(dir, name, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn: %s: cleanup in charon: %v\n", name, err)
+			code = exitIPsecDown
+		} else if inCharon {
+			fmt.Fprintf(stdout, "%s: undone: %s\n", name, done)
+		}
+		undone, err := tun.Cleanup(dir, name, logger)
+		if inCharon && errors.Is(err, tun.ErrNoJournal) {
+			err = nil // killed before it changed the host: only charon had something
+		}
 		os.Remove(socketPath(dir, name))
 		for _, u := range undone {
 			fmt.Fprintf(stdout, "%s: undone: %s\n", name, u)

@@ -453,7 +453,8 @@ func (d *Delegate) cleanup() error {
 	defer cancel()
 	var first error
 	note := func(err error) {
-		if err != nil && first == nil {
+		// Something already gone is not a failure of the cleanup.
+		if err != nil && first == nil && !strings.Contains(err.Error(), "not found") {
 			first = err
 		}
 	}
@@ -564,4 +565,22 @@ func Loaded(ctx context.Context, socket string) (conns, shared, sas []string, er
 		names = append(names, ev.Keys()...)
 	}
 	return ours(c), ours(k), ours(names), nil
+}
+
+// Unload removes from charon on socket what a connection called name
+// loaded: its IKE SAs are terminated, its conn and shared key unloaded.
+// For a run that was killed before it could do so itself; what is not
+// there (any more) is fine.
+func Unload(socket, name string, logger *slog.Logger) error {
+	d := &Delegate{cfg: Config{Socket: socket, Name: name}, log: logger, conn: connName(name)}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	ctl, err := d.session()
+	if err != nil {
+		return err
+	}
+	d.ctl = ctl
+	d.loaded.conn, d.loaded.shared = true, true
+	return d.cleanup()
 }
