@@ -457,3 +457,28 @@ func TestPSKNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestUnload: what a killed run left (conn, key, SA) is terminated and
+// unloaded; a second Unload, with nothing left, is not an error.
+func TestUnload(t *testing.T) {
+	f := newFakeCharon(t)
+	f.mu.Lock()
+	f.conns[testConn] = msg{{"version", "1"}}
+	f.shared[testConn] = msg{{"id", testConn}}
+	f.mu.Unlock()
+	f.addSA(testConn, "192.0.2.10", "198.51.100.1", "ESTABLISHED", "TUNNEL")
+	name := strings.TrimPrefix(testConn, "l2tpvpn-")
+	if err := Unload(f.path, name, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.assertClean(t)
+	if got := cmds(f.reqs()); !slices.Contains(got, "terminate") || !slices.Contains(got, "unload-conn") || !slices.Contains(got, "unload-shared") {
+		t.Errorf("Unload sent %v", got)
+	}
+	if err := Unload(f.path, name, nil); err != nil {
+		t.Errorf("second Unload: %v", err)
+	}
+	if err := Unload(filepath.Join(t.TempDir(), "none.vici"), name, nil); !errors.Is(err, ErrNoSocket) {
+		t.Errorf("Unload without charon: %v", err)
+	}
+}
