@@ -501,10 +501,6 @@ func (d *Delegate) cleanup() error {
 // server), forcibly if the server does not answer in time.
 func (d *Delegate) terminate(ctx context.Context) {
 	for _, force := range []bool{false, true} {
-		st, err := d.status(ctx)
-		if err != nil || st.IKE == nil {
-			return
-		}
 		m := govici.NewMessage()
 		set(m, "ike", d.conn)
 		set(m, "timeout", "3000")
@@ -516,7 +512,13 @@ func (d *Delegate) terminate(ctx context.Context) {
 			d.log.Debug("charon: " + logLine(l))
 		}
 		if err != nil {
+			if strings.Contains(err.Error(), "no matching") {
+				return // nothing (left) to terminate
+			}
 			d.log.Debug("charon: terminate", "err", err)
+		}
+		if st, err := d.status(ctx); err == nil && st.IKE == nil {
+			return
 		}
 	}
 }

@@ -99,7 +99,7 @@ func TestDialStatusClose(t *testing.T) {
 	if got, want := cmds(rs), []string{"version", "stats", "list-sas", "load-shared", "load-conn", "initiate", "list-sas"}; !slices.Equal(got, want) {
 		t.Fatalf("Dial sent %v, want %v", got, want)
 	}
-	if got, want := rs[2].msg.tree(), map[string]any{"ike": testConn, "noblock": "yes"}; !reflect.DeepEqual(got, want) {
+	if got, want := rs[2].msg.tree(), map[string]any{"ike": testConn}; !reflect.DeepEqual(got, want) {
 		t.Errorf("list-sas %v, want %v", got, want)
 	}
 	wantShared := map[string]any{"id": testConn, "type": "IKE", "data": testPSK, "owners": []string{"192.0.2.10", "198.51.100.1"}}

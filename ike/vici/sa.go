@@ -63,8 +63,10 @@ type Status struct {
 func (d *Delegate) status(ctx context.Context) (Status, error) {
 	st := Status{Socket: d.cfg.Socket, Conn: d.conn}
 	req := govici.NewMessage()
+	// Not noblock: that skips an IKE_SA a charon thread is busy with (e.g.
+	// sending a notify after a failed install), and ours must never be
+	// missed (terminate, loss checks).
 	set(req, "ike", d.conn)
-	set(req, "noblock", "yes")
 	msgs, err := d.stream(ctx, "list-sas", "list-sa", req)
 	if err != nil {
 		if errors.Is(err, ErrNoSocket) {

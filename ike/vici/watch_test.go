@@ -82,8 +82,10 @@ func TestWatcher(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if got := cmds(f.reqs()[n:]); slices.Contains(got, "terminate") || !slices.Contains(got, "unload-conn") {
-		t.Errorf("Close after the SAs were gone sent %v: want unload-conn and no terminate", got)
+	// terminate is sent regardless (list-sas may not show an SA a charon
+	// thread is busy with); charon answers that there is nothing to end.
+	if got := cmds(f.reqs()[n:]); slices.Index(got, "terminate") > slices.Index(got, "unload-conn") || !slices.Contains(got, "unload-conn") || slices.Contains(got, "list-sas") {
+		t.Errorf("Close after the SAs were gone sent %v: want terminate, then unload-conn, and no list-sas", got)
 	}
 	f.assertClean(t)
 	f.awaitNoClients(t)
