@@ -147,14 +147,14 @@ func (c *Conn) setup(ctx context.Context) error {
 	}
 	c.peer.Store(&server)
 	delegated := c.cfg.IPsec && c.cfg.Strongswan
+	src, srcErr := sourceAddr(server.Addr())
+	if srcErr != nil && c.cfg.IPsec {
+		return &Error{Phase: "socket", Reason: ReasonHost, Err: srcErr, Hint: "is there a route to the server?"}
+	}
 	var udp *net.UDPConn
 	if delegated {
 		// The kernel encrypts what matches the child's traffic selectors:
 		// our address, port 1701, to the server's port 1701.
-		src, err := sourceAddr(server.Addr())
-		if err != nil {
-			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is there a route to the server?"}
-		}
 		udp, err = charonSocket(src)
 		if err != nil {
 			return &Error{Phase: "socket", Reason: ReasonHost, Err: err,
@@ -171,7 +171,6 @@ func (c *Conn) setup(ctx context.Context) error {
 		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
 	}
 	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()
-	src, srcErr := sourceAddr(server.Addr())
 	c.info.Source = src
 	if srcErr == nil {
 		local = netip.AddrPortFrom(src, local.Port())
@@ -185,9 +184,6 @@ func (c *Conn) setup(ctx context.Context) error {
 			return err
 		}
 	} else if c.cfg.IPsec {
-		if srcErr != nil {
-			return &Error{Phase: "socket", Reason: ReasonHost, Err: srcErr, Hint: "is there a route to the server?"}
-		}
 		c.wg.Add(1)
 		go c.rxLoop() // IKE messages arrive on the same socket
 		if err := c.startIPsec(ctx, src); err != nil {

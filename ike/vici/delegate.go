@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,11 +253,7 @@ func (d *Delegate) setup(ctx context.Context) error {
 		return failure(ErrCharon, "ike: charon refused our pre-shared key: %v", err)
 	}
 	d.loaded.shared = true
-	req, err := d.connMessage()
-	if err != nil {
-		return err
-	}
-	if _, err := d.call(ctx, "load-conn", req); err != nil {
+	if _, err := d.call(ctx, "load-conn", d.connMessage()); err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "ikev1") || strings.Contains(err.Error(), "version") {
 			return noIKEv1(version, err.Error())
 		}
@@ -297,20 +294,11 @@ func (d *Delegate) checkPlugins(ctx context.Context) error {
 		return nil // not essential
 	}
 	plugins, _ := stats.Get("plugins").([]string)
-	if d.cfg.Mode == esp.Transport && slicesContains(plugins, "kernel-libipsec") {
+	if d.cfg.Mode == esp.Transport && slices.Contains(plugins, "kernel-libipsec") {
 		return failure(ErrNoKernelESP,
 			"ike: charon does ESP in userspace (kernel-libipsec), which has no transport mode: use --esp-mode tunnel, or the built-in IPsec (--ipsec on)")
 	}
 	return nil
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func noIKEv1(version, detail string) error {
@@ -339,7 +327,7 @@ func (d *Delegate) sharedMessage() *govici.Message {
 	return m
 }
 
-func (d *Delegate) connMessage() (*govici.Message, error) {
+func (d *Delegate) connMessage() *govici.Message {
 	c := d.cfg
 	child := govici.NewMessage()
 	set(child, "mode", c.Mode.String())
@@ -400,7 +388,7 @@ func (d *Delegate) connMessage() (*govici.Message, error) {
 
 	m := govici.NewMessage()
 	set(m, d.conn, conn)
-	return m, nil
+	return m
 }
 
 // set adds a value of a type govici always accepts (string, []string,
