@@ -82,6 +82,17 @@ func Open(cfg Config) (*Device, error) {
 	return d, nil
 }
 
+// Wrap makes a Device of an existing wgtun.Device without touching the
+// host: no addresses, routes or MTU are set, and Readdress and
+// AddIPv6LinkLocal fail. It is for packet sinks that are not kernel
+// interfaces (tests use wireguard's tuntest.ChannelTUN).
+func Wrap(dev wgtun.Device, name string, log *slog.Logger) *Device {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Device{dev: dev, name: name, log: log}
+}
+
 func (d *Device) configure(cfg Config) error {
 	link, err := netlink.LinkByName(d.name)
 	if err != nil {
