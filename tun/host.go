@@ -393,7 +393,7 @@ func (h *Host) addRoute(r routeSpec, v6Optional bool) error {
 // tunnel's own packets never enter the tunnel.
 func (h *Host) pinServer() error {
 	srv := h.cfg.Server.Unmap()
-	pi, err := h.sys.routes.routeGet(srv)
+	pi, err := h.sys.routes.routeGet(srv, h.ifIndex)
 	if err != nil {
 		return fmt.Errorf("tun: no route to the VPN server %s: %w", srv, err)
 	}
@@ -404,18 +404,15 @@ func (h *Host) pinServer() error {
 	if pi.OifIndex == h.ifIndex {
 		return fmt.Errorf("tun: the route to the VPN server %s already goes through %s", srv, h.cfg.Interface)
 	}
-	r := routeSpec{Family: 4, Dst: netip.PrefixFrom(srv, srv.BitLen()).String(), Oif: pi.Oif, OifIndex: pi.OifIndex,
-		Type: "unicast", Protocol: RouteProtocol, Table: syscall.RT_TABLE_MAIN, Scope: "link", Note: "server"}
-	if srv.Is6() {
-		r.Family, r.Scope = 6, "universe"
-	}
-	if pi.Gw.IsValid() {
-		r.Gw, r.Scope = pi.Gw.String(), "universe"
-	}
+	return h.addServerRoute(h.serverRoute(srv, pi))
+}
+
+// addServerRoute journals and adds the pinned route to the server.
+func (h *Host) addServerRoute(r routeSpec) error {
 	if err := h.record(action{Kind: "route", Route: &r}); err != nil {
 		return err
 	}
-	err = h.sys.routes.routeAdd(r)
+	err := h.sys.routes.routeAdd(r)
 	switch {
 	case err == nil:
 		h.log.Debug("added route", "route", r.String())
@@ -423,7 +420,7 @@ func (h *Host) pinServer() error {
 		return nil
 	case errors.Is(err, syscall.EEXIST):
 		// A host route to the server exists already; it is not ours.
-		h.log.Debug("route to the VPN server exists already", "server", srv)
+		h.log.Debug("route to the VPN server exists already", "route", r.String())
 		r.Note = "server, already present"
 		h.routes = append(h.routes, r.String())
 		return h.unrecord()

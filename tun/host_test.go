@@ -46,7 +46,9 @@ func (f *fakeRoutes) linkIndex(name string) (int, error) {
 	return 0, syscall.ENODEV
 }
 
-func (f *fakeRoutes) routeGet(netip.Addr) (pathInfo, error) { return f.get, f.getErr }
+func (f *fakeRoutes) routeGet(netip.Addr, int) (pathInfo, error) { return f.get, f.getErr }
+
+func (f *fakeRoutes) mainRoute(netip.Addr, int) (pathInfo, error) { return f.get, f.getErr }
 
 func (f *fakeRoutes) routeAdd(r routeSpec) error {
 	f.mu.Lock()

@@ -18,6 +18,8 @@ import (
 // the kernel matches the protocol on delete.
 const RouteProtocol = 0x4c
 
+const mainTable = unix.RT_TABLE_MAIN
+
 // routeSpec is one route as ApplyHost adds it and as the journal records it,
 // with everything needed to delete exactly that route again.
 type routeSpec struct {
@@ -97,7 +99,11 @@ type pathInfo struct {
 // an interface so unit tests run against an in-memory table.
 type routeBackend interface {
 	linkIndex(name string) (int, error)
-	routeGet(dst netip.Addr) (pathInfo, error)
+	// routeGet is the underlay path to dst, never through avoid.
+	routeGet(dst netip.Addr, avoid int) (pathInfo, error)
+	// mainRoute is the main table's route to dst, leaving out our own
+	// routes and those through avoid.
+	mainRoute(dst netip.Addr, avoid int) (pathInfo, error)
 	routeAdd(r routeSpec) error
 	// routeDel deletes r; when r's interface is gone or is another
 	// interface by now it returns an error isGone accepts.
@@ -119,7 +125,13 @@ func (netlinkRoutes) linkIndex(name string) (int, error) {
 	return l.Attrs().Index, nil
 }
 
-func (netlinkRoutes) routeGet(dst netip.Addr) (pathInfo, error) {
+// routeGet looks up the underlay path to dst: the kernel's answer, unless
+// that goes through the interface avoid (our own tunnel, whose full-tunnel
+// routes cover everything) or comes from a table other than main (policy
+// routing of another IPsec stack: charon's table 220 routes the server into
+// ipsec0). Then the main table's longest match that is not one of our routes
+// and not through avoid is the underlay path.
+func (netlinkRoutes) routeGet(dst netip.Addr, avoid int) (pathInfo, error) {
 	rs, err := netlink.RouteGet(dst.AsSlice())
 	if err != nil {
 		return pathInfo{}, err
@@ -128,6 +140,17 @@ func (netlinkRoutes) routeGet(dst netip.Addr) (pathInfo, error) {
 		return pathInfo{}, syscall.ENETUNREACH
 	}
 	r := rs[0]
+	if r.Type != unix.RTN_LOCAL && ((avoid > 0 && r.LinkIndex == avoid) || (r.Table != 0 && r.Table != unix.RT_TABLE_MAIN)) {
+		m, err := mainTableMatch(dst, avoid)
+		if err != nil {
+			return pathInfo{}, err
+		}
+		r = m
+	}
+	return toPathInfo(r)
+}
+
+func toPathInfo(r netlink.Route) (pathInfo, error) {
 	var pi pathInfo
 	if r.Type == unix.RTN_LOCAL {
 		pi.Local = true
@@ -142,6 +165,58 @@ func (netlinkRoutes) routeGet(dst netip.Addr) (pathInfo, error) {
 		return pathInfo{}, fmt.Errorf("interface index %d: %w", r.LinkIndex, err)
 	}
 	return pi, nil
+}
+
+func (netlinkRoutes) mainRoute(dst netip.Addr, avoid int) (pathInfo, error) {
+	r, err := mainTableMatch(dst, avoid)
+	if err != nil {
+		return pathInfo{}, err
+	}
+	return toPathInfo(r)
+}
+
+// mainTableMatch is the main table's longest-prefix unicast route to dst
+// (lowest metric among equals), leaving out our own routes and those
+// through avoid.
+func mainTableMatch(dst netip.Addr, avoid int) (netlink.Route, error) {
+	family := netlink.FAMILY_V4
+	if dst.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	rs, err := netlink.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return netlink.Route{}, err
+	}
+	best, bestBits := -1, -1
+	for i, r := range rs {
+		if r.Type != unix.RTN_UNICAST || r.Protocol == RouteProtocol || r.LinkIndex <= 0 || r.LinkIndex == avoid {
+			continue
+		}
+		bits := 0
+		if r.Dst != nil {
+			p, ok := netipPrefix(r.Dst)
+			if !ok || !p.Contains(dst) {
+				continue
+			}
+			bits = p.Bits()
+		}
+		if bits > bestBits || bits == bestBits && r.Priority < rs[best].Priority {
+			best, bestBits = i, bits
+		}
+	}
+	if best < 0 {
+		return netlink.Route{}, syscall.ENETUNREACH
+	}
+	return rs[best], nil
+}
+
+func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	bits, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), bits), true
 }
 
 func (netlinkRoutes) routeAdd(r routeSpec) error {
