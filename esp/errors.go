@@ -32,6 +32,8 @@ var (
 	ErrKeyLength = errors.New("esp: wrong keying material length")
 	// ErrUDP means an inner UDP header is invalid.
 	ErrUDP = errors.New("esp: invalid udp header")
+	// ErrIPv4 means an inner IPv4 header cannot be written as asked.
+	ErrIPv4 = errors.New("esp: invalid inner ipv4 header")
 )
 
 // KeyLengthError reports keying material of the wrong length for a transform.

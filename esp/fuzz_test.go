@@ -109,3 +109,57 @@ func FuzzParseUDP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseIPv4UDP checks ParseIPv4UDP on any bytes: what it accepts is an
+// unfragmented UDP packet from the given source with a verifying header
+// checksum, the datagram it returns lies inside the packet where IHL and
+// Total Length put it, and writing our own header in front of that datagram
+// gives a packet that parses to the same bytes.
+func FuzzParseIPv4UDP(f *testing.F) {
+	for _, g := range goldenSAs {
+		f.Add(unhex(f, g.pkts[0].inner), g.src.AsSlice())
+	}
+	own := tunnelPacket(f, "golden-udp-1\n")
+	f.Add(own, ipv4Server.AsSlice())
+	f.Add(own[:IPv4HeaderLen+3], ipv4Server.AsSlice())
+	f.Add([]byte{0x46, 0, 0, 24, 0, 0, 0x20, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, 1, 1, 1, 0}, ipv4Server.AsSlice())
+	f.Fuzz(func(t *testing.T, b, src []byte) {
+		if len(src) != 4 {
+			return
+		}
+		from := netip.AddrFrom4([4]byte(src))
+		udp, ok := ParseIPv4UDP(b, from)
+		if !ok {
+			if udp != nil {
+				t.Fatal("datagram returned with a refusal")
+			}
+			return
+		}
+		ihl := int(b[0]&0x0f) * 4
+		total := int(b[2])<<8 | int(b[3])
+		switch {
+		case b[0]>>4 != 4 || ihl < IPv4HeaderLen || b[9] != 17:
+			t.Fatalf("accepted version/ihl/protocol % x", b[:10])
+		case b[6]&0x3f != 0 || b[7] != 0:
+			t.Fatalf("accepted a fragment % x", b[6:8])
+		case ipv4Checksum(b[:ihl]) != 0:
+			t.Fatal("accepted a bad checksum")
+		case netip.AddrFrom4([4]byte(b[12:16])) != from:
+			t.Fatal("accepted another source")
+		case len(udp) != total-ihl || (len(udp) > 0 && &udp[0] != &b[ihl]):
+			t.Fatalf("datagram of %d bytes at the wrong place (ihl %d, total %d)", len(udp), ihl, total)
+		}
+		if len(udp) < UDPHeaderLen {
+			return
+		}
+		re := make([]byte, IPv4HeaderLen+len(udp))
+		copy(re[IPv4HeaderLen:], udp)
+		dst := netip.AddrFrom4([4]byte(b[16:20]))
+		if err := PutIPv4UDP(re, from, dst, len(re)); err != nil {
+			t.Fatal(err)
+		}
+		if udp2, ok := ParseIPv4UDP(re, from); !ok || !bytes.Equal(udp2, udp) {
+			t.Fatalf("re-encoded packet: ok %v", ok)
+		}
+	})
+}

@@ -9,7 +9,6 @@ package vpn
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -26,7 +25,7 @@ const (
 	ikePort  = 500
 	nattPort = 4500
 	// ipv4HeaderLen is the inner IPv4 header of tunnel mode.
-	ipv4HeaderLen = 20
+	ipv4HeaderLen = esp.IPv4HeaderLen
 	// tunnelModeMTU keeps the server's inner packets within 1400 bytes.
 	tunnelModeMTU = 1400 - ipv4HeaderLen - esp.UDPHeaderLen - 6 - 4
 	// DefaultNATKeepalive is the NAT keepalive interval (RFC 3948 4).
@@ -274,7 +273,7 @@ func (c *Conn) decap(d []byte) ([]byte, uint16) {
 			p.drop(c)
 			return nil, 0
 		}
-		inner, ok := parseIPv4UDP(payload, p.server)
+		inner, ok := esp.ParseIPv4UDP(payload, p.server)
 		if !ok {
 			p.drop(c)
 			return nil, 0
@@ -330,7 +329,9 @@ func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
 		if start < 0 {
 			return nil, esp.ErrBufferSpace
 		}
-		putIPv4UDP(buf[start:], p.local, p.server, ipv4HeaderLen+esp.UDPHeaderLen+n)
+		if err := esp.PutIPv4UDP(buf[start:], p.local, p.server, ipv4HeaderLen+esp.UDPHeaderLen+n); err != nil {
+			return nil, err
+		}
 		nh = 4
 	}
 	pkt, err := sa.Seal(buf, start, off+n-start, nh)
@@ -353,57 +354,6 @@ func (c *Conn) sendSealed(d []byte) error {
 		return err
 	}
 	return c.sock.writeTo(pkt, c.ipsec.nattAddr)
-}
-
-// putIPv4UDP writes the inner IPv4 header of tunnel mode.
-func putIPv4UDP(b []byte, src, dst netip.Addr, total int) {
-	b[0] = 0x45
-	b[1] = 0
-	binary.BigEndian.PutUint16(b[2:], uint16(total))
-	binary.BigEndian.PutUint16(b[4:], 0)      // id
-	binary.BigEndian.PutUint16(b[6:], 0x4000) // DF
-	b[8] = 64
-	b[9] = 17
-	b[10], b[11] = 0, 0
-	s, d := src.As4(), dst.As4()
-	copy(b[12:16], s[:])
-	copy(b[16:20], d[:])
-	binary.BigEndian.PutUint16(b[10:], ipv4Checksum(b[:ipv4HeaderLen]))
-}
-
-func ipv4Checksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
-
-// parseIPv4UDP checks the inner IPv4 header of a tunnel-mode packet (from
-// the server, UDP, not fragmented, valid checksum) and returns the UDP
-// datagram inside.
-func parseIPv4UDP(b []byte, server netip.Addr) ([]byte, bool) {
-	if len(b) < ipv4HeaderLen || b[0]>>4 != 4 {
-		return nil, false
-	}
-	ihl := int(b[0]&0x0f) * 4
-	total := int(binary.BigEndian.Uint16(b[2:]))
-	if ihl < ipv4HeaderLen || total < ihl || total > len(b) || b[9] != 17 {
-		return nil, false
-	}
-	if binary.BigEndian.Uint16(b[6:])&0x3fff != 0 { // MF or a fragment offset
-		return nil, false
-	}
-	if ipv4Checksum(b[:ihl]) != 0 {
-		return nil, false
-	}
-	if netip.AddrFrom4([4]byte(b[12:16])) != server {
-		return nil, false
-	}
-	return b[ihl:total], true
 }
 
 // ipsecOverhead is the worst-case encapsulation overhead of the current
