@@ -81,35 +81,39 @@ func integName(a esp.IntegAlg) string {
 	return a.String()
 }
 
-// DefaultIKEProposals is what we offer in Main Mode unless configured
+// DefaultIKEProposals returns what we offer in Main Mode unless configured
 // otherwise, strongest first: the union of what Windows and macOS clients
-// offer.
-var DefaultIKEProposals = []IKEProposal{
-	{EncAESCBC, 256, HashSHA256, MODP2048},
-	{EncAESCBC, 128, HashSHA256, MODP2048},
-	{EncAESCBC, 256, HashSHA1, MODP2048},
-	{EncAESCBC, 128, HashSHA1, MODP2048},
-	{Enc3DES, 0, HashSHA1, MODP2048},
-	{EncAESCBC, 256, HashSHA256, ECP384},
-	{EncAESCBC, 128, HashSHA256, ECP256},
-	{EncAESCBC, 256, HashSHA1, MODP1024},
-	{EncAESCBC, 128, HashSHA1, MODP1024},
-	{Enc3DES, 0, HashSHA1, MODP1024},
+// offer. Each call returns a fresh slice the caller may change.
+func DefaultIKEProposals() []IKEProposal {
+	return []IKEProposal{
+		{EncAESCBC, 256, HashSHA256, MODP2048},
+		{EncAESCBC, 128, HashSHA256, MODP2048},
+		{EncAESCBC, 256, HashSHA1, MODP2048},
+		{EncAESCBC, 128, HashSHA1, MODP2048},
+		{Enc3DES, 0, HashSHA1, MODP2048},
+		{EncAESCBC, 256, HashSHA256, ECP384},
+		{EncAESCBC, 128, HashSHA256, ECP256},
+		{EncAESCBC, 256, HashSHA1, MODP1024},
+		{EncAESCBC, 128, HashSHA1, MODP1024},
+		{Enc3DES, 0, HashSHA1, MODP1024},
+	}
 }
 
-// DefaultESPProposals is what we offer in Quick Mode unless configured
-// otherwise, strongest first.
-var DefaultESPProposals = []ESPProposal{
-	{esp.AESGCM16, 256, esp.None, 0},
-	{esp.AESGCM16, 128, esp.None, 0},
-	{esp.AESCBC, 256, esp.HMACSHA256_128, 0},
-	{esp.AESCBC, 128, esp.HMACSHA256_128, 0},
-	{esp.AESCBC, 256, esp.HMACSHA1_96, 0},
-	{esp.AESCBC, 128, esp.HMACSHA1_96, 0},
-	{esp.TripleDES, 0, esp.HMACSHA1_96, 0},
-	{esp.AESCBC, 256, esp.HMACMD5_96, 0},
-	{esp.AESCBC, 128, esp.HMACMD5_96, 0},
-	{esp.TripleDES, 0, esp.HMACMD5_96, 0},
+// DefaultESPProposals returns what we offer in Quick Mode unless
+// configured otherwise, strongest first. Each call returns a fresh slice.
+func DefaultESPProposals() []ESPProposal {
+	return []ESPProposal{
+		{esp.AESGCM16, 256, esp.None, 0},
+		{esp.AESGCM16, 128, esp.None, 0},
+		{esp.AESCBC, 256, esp.HMACSHA256_128, 0},
+		{esp.AESCBC, 128, esp.HMACSHA256_128, 0},
+		{esp.AESCBC, 256, esp.HMACSHA1_96, 0},
+		{esp.AESCBC, 128, esp.HMACSHA1_96, 0},
+		{esp.TripleDES, 0, esp.HMACSHA1_96, 0},
+		{esp.AESCBC, 256, esp.HMACMD5_96, 0},
+		{esp.AESCBC, 128, esp.HMACMD5_96, 0},
+		{esp.TripleDES, 0, esp.HMACMD5_96, 0},
+	}
 }
 
 // FormatIKEProposals joins the proposals with commas.

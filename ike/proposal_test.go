@@ -13,12 +13,12 @@ func TestDefaultProposalStrings(t *testing.T) {
 	wantIKE := "aes256-sha256-modp2048,aes128-sha256-modp2048,aes256-sha1-modp2048,aes128-sha1-modp2048," +
 		"3des-sha1-modp2048,aes256-sha256-ecp384,aes128-sha256-ecp256,aes256-sha1-modp1024,aes128-sha1-modp1024," +
 		"3des-sha1-modp1024"
-	if got := FormatIKEProposals(DefaultIKEProposals); got != wantIKE {
+	if got := FormatIKEProposals(DefaultIKEProposals()); got != wantIKE {
 		t.Errorf("IKE defaults %s", got)
 	}
 	wantESP := "aes256gcm16,aes128gcm16,aes256-sha256,aes128-sha256,aes256-sha1,aes128-sha1,3des-sha1," +
 		"aes256-md5,aes128-md5,3des-md5"
-	if got := FormatESPProposals(DefaultESPProposals); got != wantESP {
+	if got := FormatESPProposals(DefaultESPProposals()); got != wantESP {
 		t.Errorf("ESP defaults %s", got)
 	}
 	ike, err := ParseIKEProposals(wantIKE)
@@ -106,7 +106,7 @@ func TestParseProposalErrors(t *testing.T) {
 
 func TestIKETransformRoundTrip(t *testing.T) {
 	for _, life := range []time.Duration{0, 3 * time.Hour, 8 * time.Hour, 70000 * time.Second} {
-		for i, p := range DefaultIKEProposals {
+		for i, p := range DefaultIKEProposals() {
 			tr := p.transform(uint8(i+1), life)
 			// Through the codec and back.
 			sa := SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{{
@@ -147,7 +147,7 @@ func TestIKETransformGolden(t *testing.T) {
 }
 
 func TestIKETransformErrors(t *testing.T) {
-	good := DefaultIKEProposals[0].transform(1, time.Hour)
+	good := DefaultIKEProposals()[0].transform(1, time.Hour)
 	mutate := func(f func(tr *Transform)) Transform {
 		tr := Transform{Number: good.Number, ID: good.ID, Attributes: append([]Attribute(nil), good.Attributes...)}
 		f(&tr)
@@ -206,7 +206,7 @@ func TestIKETransformErrors(t *testing.T) {
 }
 
 func TestESPTransformRoundTrip(t *testing.T) {
-	props := append([]ESPProposal(nil), DefaultESPProposals...)
+	props := append([]ESPProposal(nil), DefaultESPProposals()...)
 	props = append(props, ESPProposal{esp.AESCBC, 192, esp.HMACSHA384_192, MODP2048},
 		ESPProposal{esp.AESGCM16, 256, esp.None, ECP384}, ESPProposal{esp.AESCBC, 128, esp.HMACSHA512_256, 0})
 	encaps := []uint16{EncapTunnel, EncapTransport, EncapUDPTunnel, EncapUDPTransport, EncapUDPTunnelDraft, EncapUDPTransportDraft}
@@ -278,7 +278,7 @@ func TestESPTransformErrors(t *testing.T) {
 // TestParseProposalsTruncation parses every prefix of the default lists:
 // each either fails with a ProposalError or round-trips.
 func TestParseProposalsTruncation(t *testing.T) {
-	ike, espl := FormatIKEProposals(DefaultIKEProposals), FormatESPProposals(DefaultESPProposals)
+	ike, espl := FormatIKEProposals(DefaultIKEProposals()), FormatESPProposals(DefaultESPProposals())
 	for n := 0; n <= len(ike); n++ {
 		checkIKEList(t, ike[:n])
 	}
@@ -329,11 +329,11 @@ func checkESPList(t *testing.T, s string) {
 // wire body: each either fails cleanly or yields a proposal that round-trips.
 func TestTransformTruncation(t *testing.T) {
 	var bodies [][]byte
-	for i, p := range DefaultIKEProposals {
+	for i, p := range DefaultIKEProposals() {
 		tr := p.transform(uint8(i), 100000*time.Second)
 		bodies = append(bodies, tr.append(nil, PayloadNone)[genericHeaderLen:])
 	}
-	for i, p := range DefaultESPProposals {
+	for i, p := range DefaultESPProposals() {
 		tr := p.transform(uint8(i), EncapUDPTransport, time.Hour)
 		bodies = append(bodies, tr.append(nil, PayloadNone)[genericHeaderLen:])
 	}
@@ -358,8 +358,8 @@ func TestTransformTruncation(t *testing.T) {
 }
 
 func FuzzParseProposals(f *testing.F) {
-	f.Add(FormatIKEProposals(DefaultIKEProposals))
-	f.Add(FormatESPProposals(DefaultESPProposals))
+	f.Add(FormatIKEProposals(DefaultIKEProposals()))
+	f.Add(FormatESPProposals(DefaultESPProposals()))
 	f.Add("aes256gcm16-modp2048,3des-sha1-modp768!")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkIKEList(t, s)
@@ -370,11 +370,11 @@ func FuzzParseProposals(f *testing.F) {
 // FuzzProposalFromTransform decodes a transform body and reads it as a
 // phase-1 and as an ESP transform; whatever is accepted must round-trip.
 func FuzzProposalFromTransform(f *testing.F) {
-	for i, p := range DefaultIKEProposals {
+	for i, p := range DefaultIKEProposals() {
 		tr := p.transform(uint8(i), 100000*time.Second)
 		f.Add(tr.append(nil, PayloadNone)[genericHeaderLen:])
 	}
-	for i, p := range DefaultESPProposals {
+	for i, p := range DefaultESPProposals() {
 		tr := p.transform(uint8(i), EncapUDPTransport, time.Hour)
 		f.Add(tr.append(nil, PayloadNone)[genericHeaderLen:])
 	}

@@ -157,10 +157,10 @@ func (c *Config) validate() error {
 			return configError("psk", "is required with IPsec (--psk-env or --psk-file)")
 		}
 		if c.IKEProposals == nil {
-			c.IKEProposals = ike.DefaultIKEProposals
+			c.IKEProposals = ike.DefaultIKEProposals()
 		}
 		if c.ESPProposals == nil {
-			c.ESPProposals = ike.DefaultESPProposals
+			c.ESPProposals = ike.DefaultESPProposals()
 		}
 		if c.Strongswan {
 			if c.LocalPort != 0 && c.LocalPort != 1701 {

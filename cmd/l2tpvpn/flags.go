@@ -83,8 +83,8 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	// IPsec.
 	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP), strongswan (strongSwan's charon does IKE, the kernel ESP; driven over VICI) or off (plain L2TP)")
 	fs.StringVar(&o.viciSocket, "vici-socket", vici.DefaultSocket, "with --ipsec strongswan: charon's VICI socket")
-	fs.StringSliceVar(&o.ikeProps, "ike", strings.Split(ike.FormatIKEProposals(ike.DefaultIKEProposals), ","), "IKE (phase 1) proposals, strongSwan style, in order")
-	fs.StringSliceVar(&o.espProps, "esp", strings.Split(ike.FormatESPProposals(ike.DefaultESPProposals), ","), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
+	fs.StringSliceVar(&o.ikeProps, "ike", strings.Split(ike.FormatIKEProposals(ike.DefaultIKEProposals()), ","), "IKE (phase 1) proposals, strongSwan style, in order")
+	fs.StringSliceVar(&o.espProps, "esp", strings.Split(ike.FormatESPProposals(ike.DefaultESPProposals()), ","), "ESP (phase 2) proposals, strongSwan style, in order (PFS: append a group, e.g. aes128-sha1-modp2048)")
 	fs.StringVar(&o.espMode, "esp-mode", "transport", "ESP mode: transport (as Windows and macOS do) or tunnel")
 	fs.DurationVar(&o.ikeLifetime, "ike-lifetime", ike.DefaultIKELifetime, "ISAKMP SA lifetime proposed (rekeyed at about 90%)")
 	fs.DurationVar(&o.espLifetime, "esp-lifetime", ike.DefaultESPLifetime, "ESP SA lifetime proposed (rekeyed at about 90%)")
