@@ -317,7 +317,7 @@ func TestSealBufferSpace(t *testing.T) {
 	}
 	buf := make([]byte, hr+100+tr)
 	cases := []struct{ off, n int }{
-		{hr - 1, 10}, {-1, 10}, {hr, -1}, {hr, 100 + tr}, {len(buf) + 1, 0}, {hr, 1 << 62},
+		{hr - 1, 10}, {-1, 10}, {hr, -1}, {hr, 100 + tr}, {len(buf) + 1, 0}, {hr, int(^uint(0) >> 1)},
 	}
 	for _, c := range cases {
 		if _, err := out.Seal(buf, c.off, c.n, 17); !errors.Is(err, ErrBufferSpace) {

@@ -20,12 +20,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mmsghdr mirrors struct mmsghdr from <sys/socket.h> (linux, 64-bit).
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-	_   [4]byte
-}
+// mmsghdr is struct mmsghdr from <sys/socket.h>: a struct msghdr followed by
+// the unsigned int msg_len, padded to the pointer alignment, which makes it 64
+// bytes on 64-bit and 32 bytes on 32-bit linux (arm, 386, mips). x/sys/unix
+// generates it per GOARCH from the C headers; a hand-written copy with the
+// 64-bit padding builds everywhere but is 36 bytes on 32-bit, so the kernel,
+// striding by 32, reads and writes the wrong headers from the second one on.
+// The iovec and msghdr lengths (size_t on 64-bit, 32 bits on 32-bit) are set
+// with SetLen and SetIovlen, and sockaddr_in is 16 bytes everywhere.
+// TestMmsghdrLayout pins the sizes per GOARCH.
+type mmsghdr = unix.Mmsghdr
 
 // batchConn is one UDP socket read by one goroutine and written by one
 // goroutine at a time per direction (the receive and send state are separate).
@@ -69,15 +73,15 @@ func newBatchConn(conn *net.UDPConn, batch int) (*batchConn, error) {
 		siov:   make([]unix.Iovec, batch),
 	}
 	for i := range b.rhdrs {
-		b.rhdrs[i].hdr.Iov = &b.riov[i]
-		b.rhdrs[i].hdr.SetIovlen(1)
-		b.rhdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.rnames[i]))
+		b.rhdrs[i].Hdr.Iov = &b.riov[i]
+		b.rhdrs[i].Hdr.SetIovlen(1)
+		b.rhdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.rnames[i]))
 	}
 	for i := range b.shdrs {
-		b.shdrs[i].hdr.Iov = &b.siov[i]
-		b.shdrs[i].hdr.SetIovlen(1)
-		b.shdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.sname))
-		b.shdrs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		b.shdrs[i].Hdr.Iov = &b.siov[i]
+		b.shdrs[i].Hdr.SetIovlen(1)
+		b.shdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.sname))
+		b.shdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet4
 	}
 	b.rfn = b.recv
 	b.sfn = b.send
@@ -91,8 +95,8 @@ func (b *batchConn) readBatch(bufs [][]byte, sizes []int, from []netip.AddrPort)
 	for i := 0; i < n; i++ {
 		b.riov[i].Base = &bufs[i][0]
 		b.riov[i].SetLen(len(bufs[i]))
-		b.rhdrs[i].hdr.Namelen = unix.SizeofSockaddrInet4
-		b.rhdrs[i].hdr.Flags = 0
+		b.rhdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet4
+		b.rhdrs[i].Hdr.Flags = 0
 	}
 	b.rcount = n
 	b.rn, b.rerr = 0, nil
@@ -103,8 +107,8 @@ func (b *batchConn) readBatch(bufs [][]byte, sizes []int, from []netip.AddrPort)
 		return 0, b.rerr
 	}
 	for i := 0; i < b.rn; i++ {
-		sizes[i] = int(b.rhdrs[i].n)
-		if b.rhdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 {
+		sizes[i] = int(b.rhdrs[i].Len)
+		if b.rhdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
 			sizes[i] = -1 // larger than the buffer: the caller drops it
 		}
 		sa := &b.rnames[i]
