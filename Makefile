@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # (go.dev/issue/75804, fixed in Go 1.27). A count has no deadline to race.
 FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 60s
-FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike
+FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
 
 .PHONY: all build build-all deps test test-qemu unit fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
