@@ -2,10 +2,11 @@
 //
 // It has two halves:
 //
-//   - Codecs: the header (ParseHeader, Header.Append, PutDataHeader for the data
-//     path), AVPs including hidden ones (RFC 2661 4.1, 4.3) and control messages
-//     (ParseMessage, Message.Append). Decoders check every length before they
-//     index, never panic, and return slices that alias their input.
+//   - Codecs: the header (ParseHeader, Header.Append; PutDataHeader and
+//     PutDataHeaderSeq for the data path), AVPs including hidden ones (RFC
+//     2661 4.1, 4.3) and control messages (ParseMessage, Message.Append).
+//     Decoders check every length before they index, never panic, and return
+//     slices that alias their input.
 //   - The control connection: a Tunnel runs the reliable transport (5.8 and
 //     Appendix A), the tunnel and incoming-call state machines (7.2.1, 7.4.1),
 //     tunnel authentication (5.1.1) and the HELLO keepalive (5.5) in one
@@ -18,6 +19,8 @@
 //	                       └─ data ──────► (caller) PPP, by session ID
 //
 // Outbound control messages leave through the send func given to NewTunnel;
-// data messages get a 6-byte header from PutDataHeader in the caller's
-// headroom.
+// data messages get their header in the caller's headroom from the session's
+// DataSequence (PutHeader): 6 bytes, or 10 with Ns and Nr while the session is
+// sequenced (RFC 2661 5.4), which the DataSequence decides from Sequencing
+// Required and the server's own data messages (Received).
 package l2tp

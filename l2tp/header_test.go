@@ -172,6 +172,7 @@ func FuzzParseHeader(f *testing.F) {
 	d := make([]byte, 10)
 	PutDataHeader(d, 7, 8)
 	f.Add(d)
+	f.Add(bytes.Clone(seqDataGolden))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, p, err := ParseHeader(b)
 		if err != nil {

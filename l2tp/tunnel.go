@@ -21,7 +21,7 @@ import (
 //	go tun.Run(ctx)             // returns when the tunnel ends
 //	info, err := tun.Establish(ctx)   // SCCRQ → SCCRP → SCCCN
 //	sess, err := tun.OpenSession(ctx) // ICRQ → ICRP → ICCN
-//	... data path: ParseHeader / PutDataHeader with info.PeerID, sess.PeerID ...
+//	... data path: ParseHeader, DataSequence.Received / PutHeader with info.PeerID, sess.PeerID ...
 //	tun.Close(ctx)              // CDN, StopCCN, wait for the ack
 type Tunnel struct {
 	cfg  Config
@@ -61,8 +61,10 @@ type TunnelInfo struct {
 type SessionInfo struct {
 	LocalID, PeerID uint16
 	// SequencingRequired is set if the server asked for sequence numbers on the
-	// data channel (a Sequencing Required AVP in ICRP). Otherwise RFC 2661 5.4
-	// applies: send sequence numbers while the server does.
+	// data channel (a Sequencing Required AVP in ICRP): the data path then calls
+	// Require on the session's DataSequence. Otherwise RFC 2661 5.4 applies:
+	// send sequence numbers while the server does, which the DataSequence
+	// follows as it is handed the server's data headers (Received).
 	SequencingRequired bool
 }
 

@@ -37,6 +37,7 @@ type Conn struct {
 
 	localTunnel, localSession atomicID
 	peerTunnel, peerSession   atomicID
+	seq                       l2tp.DataSequence // data sequencing, sequence.go
 	tunnelUp                  atomic.Bool
 	lcpUp, authOK             atomic.Bool
 	linkStarted               bool
@@ -240,9 +241,7 @@ func (c *Conn) setup(ctx context.Context) error {
 	if err != nil {
 		return sessionError(err)
 	}
-	if si.SequencingRequired {
-		c.log.Warn("server asks for sequenced data messages; sending unsequenced (not supported yet)")
-	}
+	c.startSequencing(si)
 	c.peerSession.Store16(si.PeerID)
 	c.localSession.Store16(si.LocalID)
 	c.info.Session = si
@@ -423,10 +422,7 @@ func (c *Conn) sendControl(b []byte) error {
 // sendPPP sends a PPP control frame (protocol + information) in an L2TP
 // data message of our session. Control frames are rare: allocating is fine.
 func (c *Conn) sendPPP(frame []byte) error {
-	b := make([]byte, l2tp.DataHeaderLen+2+len(frame))
-	l2tp.PutDataHeader(b, c.peerTunnel.Load16(), c.peerSession.Load16())
-	b[l2tp.DataHeaderLen], b[l2tp.DataHeaderLen+1] = 0xff, 0x03
-	copy(b[l2tp.DataHeaderLen+2:], frame)
+	b := c.pppMessage(frame)
 	if c.ipsec != nil {
 		return c.sendSealed(b)
 	}

@@ -39,10 +39,12 @@ const (
 )
 
 // encap turns the IP packet at buf[off:off+n] into an L2TP data message by
-// writing the PPP and L2TP headers into the headroom before it. It returns
-// the datagram (aliasing buf), or false if the packet is not IPv4 or IPv6.
-func encap(buf []byte, off, n int, tunnelID, sessionID uint16) ([]byte, bool) {
-	if n < 1 || off < l2tp.DataHeaderLen+ppp.HeaderLen || off+n > len(buf) {
+// writing the PPP and L2TP headers into the headroom before it; the L2TP
+// header carries the session's next Ns while seq says it is sequenced (RFC
+// 2661 5.4). It returns the datagram (aliasing buf), or false if the packet is
+// not IPv4 or IPv6 or the headroom is shorter than the longest headers.
+func encap(buf []byte, off, n int, tunnelID, sessionID uint16, seq *l2tp.DataSequence) ([]byte, bool) {
+	if n < 1 || off < l2tp.DataHeaderSeqLen+ppp.HeaderLen || off+n > len(buf) {
 		return nil, false
 	}
 	var proto ppp.Protocol
@@ -54,9 +56,12 @@ func encap(buf []byte, off, n int, tunnelID, sessionID uint16) ([]byte, bool) {
 	default:
 		return nil, false
 	}
-	start := off - l2tp.DataHeaderLen - ppp.HeaderLen
-	l2tp.PutDataHeader(buf[start:], tunnelID, sessionID)
-	ppp.PutHeader(buf[start+l2tp.DataHeaderLen:], proto)
+	frame := off - ppp.HeaderLen
+	start := seq.PutHeader(buf, frame, tunnelID, sessionID)
+	if start < 0 {
+		return nil, false
+	}
+	ppp.PutHeader(buf[frame:], proto)
 	return buf[start : off+n], true
 }
 
@@ -69,12 +74,15 @@ const (
 	rxControl // an L2TP control message
 	rxIP      // an IPv4 or IPv6 packet: proto and payload are set
 	rxPPP     // another PPP protocol: proto and payload are set
+	rxLate    // sequenced data older than the newest received (RFC 2661 5.4)
 )
 
 // classify decodes one datagram from the server. localTunnel and
 // localSession are our ids; localSession 0 means the session is still being
-// set up, and then any session id of our tunnel is accepted. payload aliases d.
-func classify(d []byte, localTunnel, localSession uint16) (rxKind, ppp.Protocol, []byte) {
+// set up, and then any session id of our tunnel is accepted. A data message
+// of our session goes through seq, which follows the server's sequencing and
+// turns away late messages (RFC 2661 5.4). payload aliases d.
+func classify(d []byte, localTunnel, localSession uint16, seq *l2tp.DataSequence) (rxKind, ppp.Protocol, []byte) {
 	h, payload, err := l2tp.ParseHeader(d)
 	if err != nil {
 		return rxMalformed, 0, nil
@@ -84,6 +92,9 @@ func classify(d []byte, localTunnel, localSession uint16) (rxKind, ppp.Protocol,
 	}
 	if h.TunnelID != localTunnel || (localSession != 0 && h.SessionID != localSession) {
 		return rxWrongSession, 0, nil
+	}
+	if !seq.Received(&h) {
+		return rxLate, 0, nil
 	}
 	proto, info, err := ppp.ParseFrame(payload)
 	if err != nil {
@@ -169,12 +180,14 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 		// From here on the datagram is what the server's L2TP sent.
 		from = netip.AddrPortFrom(from.Addr(), sport)
 	}
-	kind, proto, payload := classify(d, c.localTunnel.Load16(), c.localSession.Load16())
+	kind, proto, payload := classify(d, c.localTunnel.Load16(), c.localSession.Load16(), &c.seq)
 	switch kind {
 	case rxMalformed:
 		st.drop(&st.rxMalformed)
 	case rxWrongSession:
 		st.drop(&st.rxWrongSession)
+	case rxLate:
+		st.rxDropped.Add(1) // by reason: c.seq.Late()
 	case rxControl:
 		if from.Port() != peer.Port() {
 			// RFC 2661 8.1: the server may answer the SCCRQ from another
@@ -229,7 +242,7 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 	out = out[:0]
 	var bytes uint64
 	for i := 0; i < n; i++ {
-		d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession)
+		d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession, &c.seq)
 		if !ok {
 			c.stats.txErrors.Add(1)
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 )
 
@@ -22,7 +23,7 @@ func TestEncapClassifyRoundTrip(t *testing.T) {
 	for _, pkt := range [][]byte{ipv4Packet(20), ipv4Packet(1400), append([]byte{0x60}, make([]byte, 59)...)} {
 		buf := make([]byte, txHeadroom+bufSize)
 		copy(buf[txHeadroom:], pkt)
-		d, ok := encap(buf, txHeadroom, len(pkt), 0x1234, 0x5678)
+		d, ok := encap(buf, txHeadroom, len(pkt), 0x1234, 0x5678, new(l2tp.DataSequence))
 		if !ok {
 			t.Fatalf("encap refused a valid packet")
 		}
@@ -31,7 +32,7 @@ func TestEncapClassifyRoundTrip(t *testing.T) {
 			t.Fatalf("headers % x, want % x", d[:8], want)
 		}
 		// The server's view: its tunnel/session ids are what we sent.
-		kind, proto, payload := classify(d, 0x1234, 0x5678)
+		kind, proto, payload := classify(d, 0x1234, 0x5678, new(l2tp.DataSequence))
 		if kind != rxIP || !bytes.Equal(payload, pkt) {
 			t.Fatalf("classify = %v %v, payload equal %v", kind, proto, bytes.Equal(payload, pkt))
 		}
@@ -44,14 +45,30 @@ func TestEncapClassifyRoundTrip(t *testing.T) {
 func TestEncapRejects(t *testing.T) {
 	buf := make([]byte, txHeadroom+bufSize)
 	buf[txHeadroom] = 0x20 // neither IPv4 nor IPv6
-	if _, ok := encap(buf, txHeadroom, 20, 1, 1); ok {
+	var seq l2tp.DataSequence
+	if _, ok := encap(buf, txHeadroom, 20, 1, 1, &seq); ok {
 		t.Error("encap accepted a version-2 packet")
 	}
-	if _, ok := encap(buf, 4, 20, 1, 1); ok {
+	if _, ok := encap(buf, 4, 20, 1, 1, &seq); ok {
 		t.Error("encap accepted an offset without headroom")
 	}
-	if _, ok := encap(buf, txHeadroom, 0, 1, 1); ok {
+	if _, ok := encap(buf, txHeadroom, 0, 1, 1, &seq); ok {
 		t.Error("encap accepted an empty packet")
+	}
+	// Sequencing can start at any time: the headroom must fit the longer
+	// header even while it is off.
+	short := l2tp.DataHeaderLen + ppp.HeaderLen
+	buf[short] = 0x45
+	if _, ok := encap(buf, short, 20, 1, 1, &seq); ok {
+		t.Error("encap accepted headroom without room for Ns and Nr")
+	}
+	seq.Require()
+	buf[txHeadroom] = 0x20
+	if _, ok := encap(buf, txHeadroom, 20, 1, 1, &seq); ok {
+		t.Error("encap accepted a version-2 packet")
+	}
+	if ns, _ := seq.Next(); ns != 0 {
+		t.Errorf("refused packets used up Ns 0 to %d", ns-1)
 	}
 }
 
@@ -75,50 +92,88 @@ func TestClassify(t *testing.T) {
 		{"control", []byte{0xc8, 0x02, 0x00, 0x0c, 0, 1, 0, 0, 0, 0, 0, 0}, rxControl},
 	}
 	for _, tc := range cases {
-		if got, _, _ := classify(tc.d, 1, 2); got != tc.want {
+		if got, _, _ := classify(tc.d, 1, 2, new(l2tp.DataSequence)); got != tc.want {
 			t.Errorf("%s: classify = %d, want %d", tc.name, got, tc.want)
 		}
 	}
 	// While the session is being set up any session id of our tunnel counts.
-	if got, _, _ := classify([]byte{0x00, 0x02, 0, 1, 0, 9, 0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}, 1, 0); got != rxPPP {
+	if got, _, _ := classify([]byte{0x00, 0x02, 0, 1, 0, 9, 0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}, 1, 0, new(l2tp.DataSequence)); got != rxPPP {
 		t.Errorf("setup phase: classify = %d, want rxPPP", got)
 	}
 }
 
+// Unsequenced and sequenced (RFC 2661 5.4): the sender's and the receiver's
+// sequencing state are separate, as on the wire.
 func TestDataPathAllocs(t *testing.T) {
-	buf := make([]byte, txHeadroom+bufSize)
-	copy(buf[txHeadroom:], ipv4Packet(1400))
-	allocs := testing.AllocsPerRun(1000, func() {
-		d, ok := encap(buf, txHeadroom, 1400, 7, 8)
-		if !ok {
-			t.Fatal("encap failed")
+	for _, sequenced := range []bool{false, true} {
+		var tx, rx l2tp.DataSequence
+		if sequenced {
+			tx.Require()
 		}
-		if k, _, _ := classify(d, 7, 8); k != rxIP {
-			t.Fatal("classify failed")
+		buf := make([]byte, txHeadroom+bufSize)
+		copy(buf[txHeadroom:], ipv4Packet(1400))
+		allocs := testing.AllocsPerRun(1000, func() {
+			d, ok := encap(buf, txHeadroom, 1400, 7, 8, &tx)
+			if !ok {
+				t.Fatal("encap failed")
+			}
+			if k, _, _ := classify(d, 7, 8, &rx); k != rxIP {
+				t.Fatalf("classify: %d", k)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("sequenced %v: encap+classify allocate %v times per packet, want 0", sequenced, allocs)
 		}
-	})
-	if allocs != 0 {
-		t.Fatalf("encap+classify allocate %v times per packet, want 0", allocs)
+		if rx.Sending() != sequenced {
+			t.Fatalf("sequenced %v: the receiver did not follow", sequenced)
+		}
 	}
 }
 
 func BenchmarkEncap1400(b *testing.B) {
 	buf := make([]byte, txHeadroom+bufSize)
 	copy(buf[txHeadroom:], ipv4Packet(1400))
+	var seq l2tp.DataSequence
 	b.SetBytes(1400)
 	b.ReportAllocs()
 	for b.Loop() {
-		encap(buf, txHeadroom, 1400, 7, 8)
+		encap(buf, txHeadroom, 1400, 7, 8, &seq)
+	}
+}
+
+func BenchmarkEncapSequenced1400(b *testing.B) {
+	buf := make([]byte, txHeadroom+bufSize)
+	copy(buf[txHeadroom:], ipv4Packet(1400))
+	var seq l2tp.DataSequence
+	seq.Require()
+	b.SetBytes(1400)
+	b.ReportAllocs()
+	for b.Loop() {
+		encap(buf, txHeadroom, 1400, 7, 8, &seq)
 	}
 }
 
 func BenchmarkClassify1400(b *testing.B) {
 	buf := make([]byte, txHeadroom+bufSize)
 	copy(buf[txHeadroom:], ipv4Packet(1400))
-	d, _ := encap(buf, txHeadroom, 1400, 7, 8)
+	var seq l2tp.DataSequence
+	d, _ := encap(buf, txHeadroom, 1400, 7, 8, &seq)
 	b.SetBytes(1400)
 	b.ReportAllocs()
 	for b.Loop() {
-		classify(d, 7, 8)
+		classify(d, 7, 8, &seq)
+	}
+}
+
+func BenchmarkClassifySequenced1400(b *testing.B) {
+	buf := make([]byte, txHeadroom+bufSize)
+	copy(buf[txHeadroom:], ipv4Packet(1400))
+	var tx, rx l2tp.DataSequence
+	tx.Require()
+	b.SetBytes(1400)
+	b.ReportAllocs()
+	for b.Loop() {
+		d, _ := encap(buf, txHeadroom, 1400, 7, 8, &tx) // a new Ns each time: none is late
+		classify(d, 7, 8, &rx)
 	}
 }

@@ -33,7 +33,7 @@ func FuzzClassifyL2TP(f *testing.F) {
 	for _, pkt := range [][]byte{ipv4Packet(20), ipv4Packet(100), append([]byte{0x60}, make([]byte, 39)...)} {
 		buf := make([]byte, txHeadroom+bufSize)
 		copy(buf[txHeadroom:], pkt)
-		d, _ := encap(buf, txHeadroom, len(pkt), 1, 2)
+		d, _ := encap(buf, txHeadroom, len(pkt), 1, 2, new(l2tp.DataSequence))
 		f.Add(bytes.Clone(d), uint16(1), uint16(2))
 	}
 	f.Add([]byte{0x00, 0x02, 0, 1, 0, 2, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0}, uint16(1), uint16(0))
@@ -41,7 +41,7 @@ func FuzzClassifyL2TP(f *testing.F) {
 	f.Add([]byte{0xc8, 0x02, 0x00, 0x0c, 0, 1, 0, 0, 0, 0, 0, 0}, uint16(1), uint16(2))
 	f.Add([]byte{0x4b, 0x02, 0x00, 0x10, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0x00, 0x21}, uint16(1), uint16(2))
 	f.Fuzz(func(t *testing.T, d []byte, tunnel, session uint16) {
-		kind, proto, payload := classify(d, tunnel, session)
+		kind, proto, payload := classify(d, tunnel, session, new(l2tp.DataSequence))
 		if kind != rxIP && kind != rxPPP && (proto != 0 || payload != nil) {
 			t.Fatalf("kind %d with protocol %v and a payload", kind, proto)
 		}
@@ -78,14 +78,14 @@ func FuzzClassifyL2TP(f *testing.F) {
 		}
 		buf := make([]byte, txHeadroom+bufSize)
 		copy(buf[txHeadroom:], payload)
-		d2, ok := encap(buf, txHeadroom, len(payload), h.TunnelID, h.SessionID)
+		d2, ok := encap(buf, txHeadroom, len(payload), h.TunnelID, h.SessionID, new(l2tp.DataSequence))
 		if !ok {
 			if v := payload[0] >> 4; v == 4 || v == 6 {
 				t.Fatalf("encap refused a version-%d packet", v)
 			}
 			return
 		}
-		kind2, proto2, payload2 := classify(d2, h.TunnelID, h.SessionID)
+		kind2, proto2, payload2 := classify(d2, h.TunnelID, h.SessionID, new(l2tp.DataSequence))
 		wantProto := map[byte]ppp.Protocol{4: ppp.ProtoIPv4, 6: ppp.ProtoIPv6}[payload[0]>>4]
 		if kind2 != rxIP || proto2 != wantProto || !bytes.Equal(payload2, payload) {
 			t.Fatalf("round trip: %d %v %x", kind2, proto2, payload2)
