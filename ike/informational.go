@@ -41,16 +41,22 @@ func (s *Session) sendDeleteChild(c *ChildSA, now time.Time) {
 }
 
 func (s *Session) sendDeleteISAKMP(sa *ikeSA) {
-	spi := append(sa.ckyI[:], sa.ckyR[:]...)
-	s.sendInformational(sa, "delete ISAKMP SA", &Delete{DOI: DOIIPsec, Protocol: ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+	s.sendInformational(sa, "delete ISAKMP SA", &Delete{DOI: DOIIPsec, Protocol: ProtoISAKMP, SPISize: 16, SPIs: [][]byte{sa.cookies()}})
 }
 
 func (s *Session) handleInformational(sa *ikeSA, m Message, now time.Time) error {
 	var ps []Payload
-	if m.Header.Flags&FlagEncryption == 0 {
-		if sa.established {
-			// Unauthenticated: anyone on the path could have sent it.
-			s.log.Debug("ike: ignoring an unencrypted informational message after phase 1")
+	authenticated := m.Header.Flags&FlagEncryption != 0
+	if !authenticated {
+		// Unauthenticated: anyone on the path could have sent it. Only
+		// the notifications answering our first Main Mode are taken (they
+		// say why it failed; there is nothing yet to lose).
+		switch {
+		case sa.established || sa.responder:
+			s.log.Debug("ike: ignoring an unencrypted informational message")
+			return nil
+		case sa.rekey:
+			s.rekeyHint(sa, m.Payloads, now)
 			return nil
 		}
 		ps = m.Payloads
@@ -85,7 +91,10 @@ func (s *Session) handleInformational(sa *ikeSA, m Message, now time.Time) error
 				return err
 			}
 		case *Delete:
-			if err := s.handleDelete(sa, p, now); err != nil {
+			if !authenticated {
+				continue
+			}
+			if err := s.handleDelete(sa, p); err != nil {
 				return err
 			}
 		}
@@ -105,6 +114,16 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 	case NotifyRUThereAck:
 		if sa.dpdOut != nil && len(n.Data) == 4 && binary.BigEndian.Uint32(n.Data) == sa.dpdSeq {
 			sa.dpdOut = nil
+		}
+		return nil
+	case NotifyResponderLifetime:
+		if sa.established {
+			s.responderLifetimeNotify(sa, n)
+		}
+		return nil
+	case NotifyConnected:
+		if sa.established {
+			s.connectedInformational(sa, n, now)
 		}
 		return nil
 	}
@@ -162,7 +181,8 @@ func otherMode(m string) string {
 	return "tunnel"
 }
 
-func (s *Session) handleDelete(sa *ikeSA, d *Delete, now time.Time) error {
+// handleDelete takes an authenticated Delete payload received under sa.
+func (s *Session) handleDelete(sa *ikeSA, d *Delete) error {
 	switch d.Protocol {
 	case ProtoESP:
 		for _, spi := range d.SPIs {
@@ -171,81 +191,26 @@ func (s *Session) handleDelete(sa *ikeSA, d *Delete, now time.Time) error {
 			}
 		}
 	case ProtoISAKMP:
-		if sa != s.ike {
-			return nil
+		// The SPI names the ISAKMP SA by its cookies (RFC 2408 3.15),
+		// whichever SA carries the message: after a rekey the server may
+		// delete the old SA under the new one. Without a usable SPI, the
+		// SA that carried it is meant.
+		targets := []*ikeSA{sa}
+		if len(d.SPIs) > 0 && len(d.SPIs[0]) == 16 {
+			targets = targets[:0]
+			for _, spi := range d.SPIs {
+				if t := s.saByCookies(spi); t != nil {
+					targets = append(targets, t)
+				} else {
+					s.log.Debug("ike: the server deleted an ISAKMP SA we do not know")
+				}
+			}
 		}
-		s.ike = nil
-		if len(s.children) == 0 {
-			return failf(ErrPeerGone, "the server deleted the IPsec connection (its ISAKMP and ESP SAs)")
-		}
-		// The children still work; get a new ISAKMP SA for their rekeys.
-		s.log.Info("ike: the server deleted the ISAKMP SA; negotiating a new one")
-		if s.mm == nil {
-			return s.startMainMode(now)
+		for _, t := range targets {
+			if err := s.isakmpDeleted(t); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
-}
-
-// dpd runs dead peer detection on the established SA and returns when it
-// must run next.
-func (s *Session) dpd(now time.Time) (time.Time, error) {
-	sa := s.ike
-	if !sa.peerDPD || s.cfg.DPDDelay < 0 || sa.dpdOut != nil {
-		s.restartHint = false
-		return time.Time{}, nil
-	}
-	fast := s.restartHint
-	s.restartHint = false
-	last := time.Unix(0, s.lastRx.Load())
-	due := last.Add(s.cfg.DPDDelay)
-	if now.Before(due) && !fast {
-		return due, nil
-	}
-	if sa.dpdSeq == 0 {
-		sa.dpdSeq = binary.BigEndian.Uint32(s.randBytes(4)) >> 1
-	}
-	sa.dpdSeq++
-	var seq [4]byte
-	binary.BigEndian.PutUint32(seq[:], sa.dpdSeq)
-	n := &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyRUThere, SPI: append(sa.ckyI[:], sa.ckyR[:]...), Data: seq[:]}
-	msg := s.sendInformational(sa, "R_U_THERE", n)
-	if msg == nil {
-		return time.Time{}, nil
-	}
-	sa.dpdOut = &pending{msg: msg, what: "R_U_THERE", natt: s.natt, deadline: now.Add(s.cfg.RetransmitTimeout),
-		giveUp: func() error {
-			return failf(ErrPeerGone, "the server stopped answering dead peer detection (no R-U-THERE-ACK after %d tries, "+
-				"nothing received for %s)", s.cfg.Retransmits+1, time.Since(time.Unix(0, s.lastRx.Load())).Round(time.Second))
-		}}
-	if fast {
-		sa.dpdOut.fast, sa.dpdOut.deadline = true, now.Add(fastProbeInterval)
-		sa.dpdOut.giveUp = func() error {
-			return failf(ErrPeerGone, "the server no longer knows our SAs (it answered with INVALID-SPI/INVALID-COOKIE "+
-				"and not with an R-U-THERE-ACK after %d tries): it has most likely restarted", fastProbeTries)
-		}
-	}
-	return sa.dpdOut.deadline, nil
-}
-
-// unknownSAHint looks at a clear informational message for an SA we do
-// not know: a restarted server answers our ESP and IKE packets with
-// INVALID-SPI or INVALID-COOKIE notifications. They are not authenticated,
-// so they prove nothing by themselves; they only make the next dead peer
-// detection probe go out now, on a short schedule. A live server answers
-// it at once; one that lost our SAs cannot.
-func (s *Session) unknownSAHint(msg *Message) {
-	if s.ike == nil || !s.ike.established || msg.Header.Exchange != ExchangeInformational ||
-		msg.Header.Flags&FlagEncryption != 0 || s.ike.dpdOut != nil {
-		return
-	}
-	for _, p := range msg.Payloads {
-		if n, ok := p.(*Notify); ok && (n.MessageType == NotifyInvalidSPI || n.MessageType == NotifyInvalidCookie) {
-			if !s.restartHint {
-				s.log.Info("ike: the server reports an unknown SA; probing whether it restarted", "notify", n.MessageType)
-			}
-			s.restartHint = true
-			return
-		}
-	}
 }

@@ -20,162 +20,13 @@ import (
 	"time"
 )
 
-// Main Mode states of an ikeSA.
-const (
-	mmSent1 = iota + 1
-	mmSent3
-	mmSent5
-	mmDone
-)
-
-// ikeSA is one ISAKMP SA, from its first message to its deletion.
-type ikeSA struct {
-	ckyI, ckyR [8]byte
-	state      int
-	rekey      bool // replaces an established SA
-
-	prop     IKEProposal
-	life     time.Duration
-	draft    bool // NAT-T negotiated with a draft, not RFC 3947
-	peerDPD  bool
-	vendors  []string
-	peerID   string
-	saib     []byte // our SA payload body, for HASH_I/HASH_R
-	dh       *DH
-	ni, nr   []byte
-	gxi, gxr []byte
-	keys     Phase1Keys
-	iv       []byte // CBC chaining during Main Mode
-	// lastBlock is the last CBC block of Main Mode, the seed of every
-	// phase 2 IV (RFC 2409 appendix B).
-	lastBlock []byte
-
-	badMM6      bool // a message 6 arrived that did not verify
-	established bool
-	rekeyAt     time.Time
-	out         *pending // the Main Mode message awaiting its answer
-	qms         map[uint32]*quickMode
-	dpdSeq      uint32
-	dpdOut      *pending
-}
-
-// pending is a sent message awaiting its answer.
-type pending struct {
-	msg      []byte
-	what     string
-	natt     bool
-	tries    int
-	deadline time.Time
-	giveUp   func() error // returns the failure, or nil after cleaning up
-	// fast, for a probe after a hint that the server restarted: a fixed
-	// interval and try count instead of the configured backoff.
-	fast bool
-}
-
-// A fast probe is sent fastProbeTries times, fastProbeInterval apart: a live
-// server answers an R-U-THERE within milliseconds.
-const (
-	fastProbeInterval = time.Second
-	fastProbeTries    = 3
-)
-
-func (sa *ikeSA) pendings() []*pending {
-	var ps []*pending
-	if sa.out != nil {
-		ps = append(ps, sa.out)
-	}
-	for _, q := range sa.qms {
-		if q.out != nil {
-			ps = append(ps, q.out)
-		}
-	}
-	if sa.dpdOut != nil {
-		ps = append(ps, sa.dpdOut)
-	}
-	return ps
-}
-
-func (sa *ikeSA) quickModePending() bool {
-	for _, q := range sa.qms {
-		if !q.done {
-			return true
-		}
-	}
-	return false
-}
-
-func (sa *ikeSA) rekeying(c *ChildSA) bool {
-	for _, q := range sa.qms {
-		if !q.done && q.rekeyOf == c {
-			return true
-		}
-	}
-	return false
-}
-
-// sendPending sends a message that expects an answer and arms its
-// retransmission.
-func (s *Session) sendPending(msg []byte, what string, now time.Time, giveUp func() error) *pending {
-	p := &pending{msg: msg, what: what, natt: s.natt, deadline: now.Add(s.cfg.RetransmitTimeout), giveUp: giveUp}
-	s.log.Debug("ike: sending " + what)
-	s.send(msg, what)
-	return p
-}
-
-func (s *Session) retransmit(sa *ikeSA, p *pending, now time.Time) error {
-	limit := s.cfg.Retransmits
-	if p.fast {
-		limit = fastProbeTries - 1
-	}
-	if p.tries >= limit {
-		if sa.out == p {
-			sa.out = nil
-		}
-		if sa.dpdOut == p {
-			sa.dpdOut = nil
-		}
-		for mid, q := range sa.qms {
-			if q.out == p {
-				q.out = nil
-				delete(sa.qms, mid)
-			}
-		}
-		return p.giveUp()
-	}
-	p.tries++
-	t := s.cfg.RetransmitTimeout << p.tries
-	if t > retransmitCap || t <= 0 {
-		t = retransmitCap
-	}
-	if p.fast {
-		t = fastProbeInterval
-	}
-	p.deadline = now.Add(t)
-	s.log.Debug("ike: retransmitting "+p.what, "try", p.tries)
-	if err := s.cfg.Send(p.msg, p.natt); err != nil {
-		s.log.Debug("ike: send failed", "message", p.what, "err", err)
-	}
-	return nil
-}
-
-// waited is how long a message goes unanswered before we give up.
-func (s *Session) waited() time.Duration {
-	var total time.Duration
-	for i := 0; i <= s.cfg.Retransmits; i++ {
-		t := s.cfg.RetransmitTimeout << i
-		if t > retransmitCap || t <= 0 {
-			t = retransmitCap
-		}
-		total += t
-	}
-	return total
-}
-
 // natVendors are the NAT-T vendor IDs we send, newest first.
 var natVendors = []Vendor{VendorNATTRFC3947, VendorNATTDraft03, VendorNATTDraft02N, VendorNATTDraft02}
 
-func (s *Session) startMainMode(now time.Time) error {
-	sa := &ikeSA{state: mmSent1, rekey: s.ike != nil, qms: map[uint32]*quickMode{}}
+// startMainMode starts a Main Mode of ours: the session's first, or a
+// rekey (which also replaces an ISAKMP SA the server deleted).
+func (s *Session) startMainMode(now time.Time) {
+	sa := &ikeSA{state: mmSent1, rekey: s.everUp, qms: map[uint32]*quickMode{}}
 	copy(sa.ckyI[:], s.randBytes(8))
 	p := &Proposal{Number: 1, Protocol: ProtoISAKMP}
 	for i, ip := range s.cfg.IKE {
@@ -191,24 +42,36 @@ func (s *Session) startMainMode(now time.Time) error {
 	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeIDProt}, Payloads: payloads}
 	s.mm = sa
 	sa.out = s.sendPending(m.Append(nil), "ID_PROT request 0 [ SA V V V V V ] (main mode 1/6)", now, func() error {
-		return s.mainModeGiveUp(sa, 1)
+		return s.mainModeFailed(sa, s.mainModeGiveUp(sa, 1))
 	})
+	if sa.rekey {
+		s.log.Info("ike: rekeying the ISAKMP SA (main mode)", "attempt", s.p1Failures+1)
+		return
+	}
 	s.log.Info("ike: phase 1 (main mode) started", "server", s.cfg.Remote, "offer", FormatIKEProposals(s.cfg.IKE))
-	return nil
 }
 
+// mainModeGiveUp is the failure of a Main Mode of ours whose message msg
+// went unanswered.
 func (s *Session) mainModeGiveUp(sa *ikeSA, msg int) error {
-	s.mm = nil
 	prefix := ""
 	if sa.rekey {
 		prefix = "phase 1 rekey failed: "
 	}
+	if sa.hint != 0 {
+		kind := ErrRejected
+		if sa.hint == NotifyNoProposalChosen {
+			kind = ErrNoProposalChosen
+		}
+		return failf(kind, "%sthe only answer to Main Mode message %d was an unencrypted %s notification "+
+			"(unauthenticated: it may be forged)", prefix, msg, sa.hint)
+	}
 	switch msg {
 	case 1:
-		return failf(ErrNoResponse, "%sno answer to Main Mode message 1 from %s port 500 after %d tries over %s: "+
+		return failf(ErrNoResponse, "%sno answer to Main Mode message 1 from %s port %d after %d tries over %s: "+
 			"check the server address, that UDP ports 500 and 4500 reach it, and that it has L2TP/IPsec enabled "+
 			"(a server may also stay silent when it accepts none of the proposals: %s)",
-			prefix, s.cfg.Remote, s.cfg.Retransmits+1, s.waited().Round(time.Second), FormatIKEProposals(s.cfg.IKE))
+			prefix, s.cfg.Remote, s.serverPort(), s.cfg.Retransmits+1, s.waited().Round(time.Second), FormatIKEProposals(s.cfg.IKE))
 	case 3:
 		return failf(ErrNoResponse, "%sno answer to Main Mode message 3 (key exchange, %s) after %d tries: "+
 			"the server may not support that Diffie-Hellman group", prefix, sa.prop.Group, s.cfg.Retransmits+1)
@@ -245,8 +108,38 @@ func hasPayload[T Payload](ps []Payload) bool {
 	return ok
 }
 
+// peerVendors reads the server's vendor IDs: their names (hex for unknown
+// ones), whether it does RFC 3947 NAT-T, the NAT-T draft it names (0 for
+// none) and whether it does DPD.
+func peerVendors(ps []Payload) (names []string, rfc bool, draft Vendor, dpd bool) {
+	for _, p := range ps {
+		v, ok := p.(*VendorID)
+		if !ok {
+			continue
+		}
+		name := v.Vendor()
+		if name == VendorUnknown {
+			names = append(names, hex.EncodeToString(v.Data))
+		} else {
+			names = append(names, name.String())
+		}
+		switch name {
+		case VendorNATTRFC3947:
+			rfc = true
+		case VendorNATTDraft02, VendorNATTDraft02N, VendorNATTDraft03:
+			if draft == 0 {
+				draft = name
+			}
+		case VendorDPD:
+			dpd = true
+		}
+	}
+	return names, rfc, draft, dpd
+}
+
 func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	sa.ckyR = m.Header.ResponderCookie
+	sa.hint = 0
 	sap, _ := FindPayload[*SA](m.Payloads)
 	s.log.Debug("ike: received ID_PROT response 0 " + summary(m.Payloads) + " (main mode 2/6)")
 	if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 {
@@ -264,31 +157,14 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 		life = s.cfg.IKELifetime
 	}
 	sa.prop, sa.life = prop, life
-	rfc, draft := false, false
-	for _, p := range m.Payloads {
-		v, ok := p.(*VendorID)
-		if !ok {
-			continue
-		}
-		name := v.Vendor()
-		if name == VendorUnknown {
-			sa.vendors = append(sa.vendors, hex.EncodeToString(v.Data))
-		} else {
-			sa.vendors = append(sa.vendors, name.String())
-		}
-		switch name {
-		case VendorNATTRFC3947:
-			rfc = true
-		case VendorNATTDraft02, VendorNATTDraft02N, VendorNATTDraft03:
-			draft = true
-		case VendorDPD:
-			sa.peerDPD = true
-		}
-	}
+	s.phase1Notifies(sa, m.Payloads)
+	var rfc bool
+	var draft Vendor
+	sa.vendors, rfc, draft, sa.peerDPD = peerVendors(m.Payloads)
 	if len(sa.vendors) > 0 {
 		s.log.Debug("ike: server vendor IDs: " + strings.Join(sa.vendors, ", "))
 	}
-	if !rfc && !draft {
+	if !rfc && draft == 0 {
 		return failf(ErrRejected, "Main Mode message 2: the server does not support NAT traversal (RFC 3947 or its drafts), "+
 			"which this client always uses to carry ESP over UDP")
 	}
@@ -304,7 +180,7 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	// Ours is deliberately a random value, so the server always sees a NAT
 	// and both sides use UDP encapsulation (like strongSwan's encap=yes):
 	// no raw ESP socket, no privileged port.
-	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote.As4(), 500)
+	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote.As4(), s.serverPort())
 	local := s.randBytes(len(remote))
 	payloads := []Payload{
 		&KeyExchange{Data: sa.gxi},
@@ -315,9 +191,33 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	msg := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}
 	sa.state = mmSent3
 	sa.out = s.sendPending(msg.Append(nil), "ID_PROT request 0 [ KE No NAT-D NAT-D ] (main mode 3/6)", now, func() error {
-		return s.mainModeGiveUp(sa, 3)
+		return s.mainModeFailed(sa, s.mainModeGiveUp(sa, 3))
 	})
 	return nil
+}
+
+// deriveKeys computes the keys of sa (RFC 2409 5) from the Diffie-Hellman
+// secret gxy, in either role: ni, gxi and ckyI are always the initiator's.
+func (s *Session) deriveKeys(sa *ikeSA, gxy []byte) error {
+	keyLen, err := sa.prop.Enc.KeyLen(sa.prop.KeyBits)
+	if err != nil {
+		return err
+	}
+	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK, sa.ni, sa.nr, gxy,
+		sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
+	sa.iv = sa.keys.IV
+	if s.cfg.KeyLog != nil {
+		s.cfg.KeyLog.ike(sa.ckyI, sa.keys.Ka)
+	}
+	return nil
+}
+
+// serverPort is the server's port we talk to: 4500 once NAT-T floated.
+func (s *Session) serverPort() uint16 {
+	if s.natt {
+		return 4500
+	}
+	return 500
 }
 
 func natdHash(h HashAlg, ckyI, ckyR [8]byte, ip [4]byte, port uint16) []byte {
@@ -332,6 +232,7 @@ func natdHash(h HashAlg, ckyI, ckyR [8]byte, ip [4]byte, port uint16) []byte {
 }
 
 func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
+	sa.hint = 0
 	s.log.Debug("ike: received ID_PROT response 0 " + summary(m.Payloads) + " (main mode 4/6)")
 	ke, _ := FindPayload[*KeyExchange](m.Payloads)
 	nonce, ok := FindPayload[*Nonce](m.Payloads)
@@ -344,15 +245,9 @@ func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
 	}
 	sa.gxr = bytes.Clone(ke.Data)
 	sa.nr = bytes.Clone(nonce.Data)
-	keyLen, err := sa.prop.Enc.KeyLen(sa.prop.KeyBits)
-	if err != nil {
+	s.phase1Notifies(sa, m.Payloads)
+	if err := s.deriveKeys(sa, gxy); err != nil {
 		return failf(ErrNoProposalChosen, "Main Mode message 4: %v", err)
-	}
-	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK, sa.ni, sa.nr, gxy,
-		sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
-	sa.iv = sa.keys.IV
-	if s.cfg.KeyLog != nil {
-		s.cfg.KeyLog.ike(sa.ckyI, sa.keys.Ka)
 	}
 	s.natt = true // float to port 4500 (RFC 3947 4)
 
@@ -375,7 +270,7 @@ func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
 	msg := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt,
 		Flags: FlagEncryption, NextPayload: PayloadID}, Ciphertext: ct}
 	sa.state = mmSent5
-	sa.out = s.sendPending(msg.Append(nil), what, now, func() error { return s.mainModeGiveUp(sa, 5) })
+	sa.out = s.sendPending(msg.Append(nil), what, now, func() error { return s.mainModeFailed(sa, s.mainModeGiveUp(sa, 5)) })
 	return nil
 }
 
@@ -410,32 +305,11 @@ func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
 	sa.iv = nil
 	sa.lastBlock = next
 	sa.out = nil
-	sa.state = mmDone
-	sa.established = true
-	sa.rekeyAt = now.Add(rekeyTime(sa.life, s.rand))
 	sa.peerID = idString(id)
 	sa.dh = nil
-	info := Phase1Info{Proposal: sa.prop, Lifetime: sa.life, NATT: "rfc3947", PeerID: sa.peerID, Vendors: sa.vendors, DPD: sa.peerDPD}
-	if sa.draft {
-		info.NATT = "draft"
-	}
-	s.mu.Lock()
-	s.info = info
-	s.mu.Unlock()
+	s.phase1Notifies(sa, ps)
 	s.mm = nil
-	old := s.ike
-	s.ike = sa
-	s.log.Info("ike: phase 1 up", "ike", sa.prop.String(), "lifetime", sa.life, "nat_t", info.NATT, "peer_id", sa.peerID)
-	if old != nil {
-		// Children are independent of the ISAKMP SA that made them; Quick
-		// Modes still running on the old SA are abandoned and restarted on
-		// the new one by tick.
-		s.sendDeleteISAKMP(old)
-		s.emit(Event{Kind: Phase1Rekeyed, Phase1: info})
-		return nil
-	}
-	s.emit(Event{Kind: Phase1Up, Phase1: info})
-	s.startQuickMode(nil, now)
+	s.phase1Up(sa, now)
 	return nil
 }
 

@@ -34,8 +34,12 @@ type quickMode struct {
 	rekeyOf   *ChildSA
 	out       *pending
 	done      bool
-	lastIn    []byte // the last message received, to spot retransmissions
-	reply     []byte // our answer to lastIn
+	// commit: the server set the commit bit in QM2; child is the pair
+	// that waits for its CONNECTED notification (commit.go).
+	commit bool
+	child  *ChildSA
+	lastIn []byte // the last message received, to spot retransmissions
+	reply  []byte // our answer to lastIn
 }
 
 // encapMode is the encapsulation mode attribute for the configured mode.
@@ -185,6 +189,9 @@ func (s *Session) handleQuickMode(sa *ikeSA, m Message, raw []byte, now time.Tim
 	if q.done {
 		return nil
 	}
+	if q.commit {
+		return s.connectedQuickMode(sa, q, m, now)
+	}
 	ps, hash, rest, next, err := decryptHashed(sa, m, q.iv)
 	if err != nil {
 		s.log.Debug("ike: dropping undecryptable quick mode message", "err", err)
@@ -192,7 +199,7 @@ func (s *Session) handleQuickMode(sa *ikeSA, m Message, raw []byte, now time.Tim
 	}
 	q.lastIn = bytes.Clone(raw[:m.Header.Length])
 	if q.initiator {
-		return s.quickMode2(sa, q, ps, hash, rest, next, now)
+		return s.quickMode2(sa, q, ps, hash, rest, next, m.Header.Flags&FlagCommit != 0, now)
 	}
 	// Responder: QM3.
 	want := quickHash3(sa.prop.Hash, sa.keys.SKEYIDa, mid, q.ni, q.nr)
@@ -209,7 +216,7 @@ func (s *Session) handleQuickMode(sa *ikeSA, m Message, raw []byte, now time.Tim
 	return s.finishQuickMode(sa, q, now)
 }
 
-func (s *Session) quickMode2(sa *ikeSA, q *quickMode, ps []Payload, hash, rest, next []byte, now time.Time) error {
+func (s *Session) quickMode2(sa *ikeSA, q *quickMode, ps []Payload, hash, rest, next []byte, commit bool, now time.Time) error {
 	if !hmac.Equal(hash, quickHash2(sa.prop.Hash, sa.keys.SKEYIDa, q.mid, q.ni, rest)) {
 		s.log.Debug("ike: dropping quick mode message 2 with a wrong HASH(2)")
 		q.lastIn = nil
@@ -250,15 +257,18 @@ func (s *Session) quickMode2(sa *ikeSA, q *quickMode, ps []Payload, hash, rest, 
 	q.spiOut = binary.BigEndian.Uint32(sap.Proposals[0].SPI)
 	q.prop, q.encap, q.life = prop, encap, life
 	hash3 := quickHash3(sa.prop.Hash, sa.keys.SKEYIDa, q.mid, q.ni, q.nr)
-	msg, _, err := s.encrypt(sa, ExchangeQuickMode, q.mid, next, []Payload{&Hash{Data: hash3}})
+	msg, next, err := s.encrypt(sa, ExchangeQuickMode, q.mid, next, []Payload{&Hash{Data: hash3}})
 	if err != nil {
 		return s.quickModeFailed(q, failf(ErrRejected, "Quick Mode message 3: %v", err))
 	}
 	q.reply = msg
 	q.out = nil
-	q.done = true
 	s.log.Debug(fmt.Sprintf("ike: sending QUICK_MODE request %#08x [ HASH ]", q.mid))
 	s.send(msg, "QUICK_MODE 3")
+	if commit {
+		return s.awaitConnected(sa, q, msg, next, now)
+	}
+	q.done = true
 	return s.finishQuickMode(sa, q, now)
 }
 
@@ -294,130 +304,40 @@ func responderLifetime(data []byte) time.Duration {
 	return 0
 }
 
-// quickModeRespond answers a Quick Mode the server started.
-func (s *Session) quickModeRespond(sa *ikeSA, m Message, raw []byte, now time.Time) {
-	mid := m.Header.MessageID
-	ps, hash, rest, next, err := decryptHashed(sa, m, phase2IV(sa.prop.Hash, sa.prop.Enc, sa.lastBlock, mid))
-	if err != nil {
-		s.log.Debug("ike: dropping undecryptable quick mode message", "err", err)
-		return
-	}
-	if !hmac.Equal(hash, quickHash1(sa.prop.Hash, sa.keys.SKEYIDa, mid, rest)) {
-		s.log.Debug("ike: dropping quick mode message 1 with a wrong HASH(1)")
-		return
-	}
-	s.log.Debug(fmt.Sprintf("ike: received QUICK_MODE request %#08x %s", mid, summary(ps)))
-	sap, ok1 := FindPayload[*SA](ps)
-	nonce, ok2 := FindPayload[*Nonce](ps)
-	if !ok1 || !ok2 {
-		s.log.Debug("ike: dropping quick mode message 1 without SA or nonce")
-		return
-	}
-	want := s.encapMode(sa)
-	var chosen *Proposal
-	var tr Transform
-	for _, p := range sap.Proposals {
-		if p.Protocol != ProtoESP || len(p.SPI) != 4 {
-			continue
-		}
-		for _, t := range p.Transforms {
-			ep, encap, life, err := espProposalFromTransform(t)
-			if err != nil || encap != want || !acceptableESP(s.cfg.ESP, ep) {
-				continue
-			}
-			pp := p
-			chosen, tr = &pp, t
-			if life <= 0 {
-				life = s.cfg.ESPLifetime
-			}
-			q := &quickMode{mid: mid, ni: bytes.Clone(nonce.Data), nr: s.randBytes(32), spiIn: s.randUint32(),
-				spiOut: binary.BigEndian.Uint32(p.SPI), prop: ep, encap: encap, life: life, iv: next,
-				lastIn: bytes.Clone(raw[:m.Header.Length])}
-			s.quickModeAnswer(sa, q, ps, chosen, tr, now)
-			return
-		}
-	}
-	s.log.Info("ike: declined a quick mode from the server: none of its proposals matches ours",
-		"mode", s.cfg.Mode.String(), "encapsulation", want)
-}
-
-func (s *Session) quickModeAnswer(sa *ikeSA, q *quickMode, ps []Payload, p *Proposal, t Transform, now time.Time) {
-	var spi [4]byte
-	binary.BigEndian.PutUint32(spi[:], q.spiIn)
-	answer := Proposal{Number: p.Number, Protocol: ProtoESP, SPI: spi[:], Transforms: []Transform{t}}
-	rest := []Payload{&SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{answer}}, &Nonce{Data: q.nr}}
-	if q.prop.Group != 0 {
-		ke, ok := FindPayload[*KeyExchange](ps)
-		if !ok {
-			s.log.Debug("ike: dropping quick mode with PFS but no KE")
-			return
-		}
-		dh, err := NewDH(q.prop.Group, s.rand)
-		if err != nil {
-			s.log.Debug("ike: dropping quick mode", "err", err)
-			return
-		}
-		if q.gxy, err = dh.Shared(ke.Data); err != nil {
-			s.log.Debug("ike: dropping quick mode with an invalid KE", "err", err)
-			return
-		}
-		rest = append(rest, &KeyExchange{Data: dh.Public()})
-	}
-	// Echo the server's traffic selectors and answer its NAT-OA with ours.
-	natoa := false
-	for _, p := range ps {
-		switch p := p.(type) {
-		case *Identification:
-			rest = append(rest, p)
-		case *NATOA:
-			natoa = true
-		}
-	}
-	if natoa {
-		rest = append(rest, &NATOA{Draft: sa.draft, Addr: s.cfg.Remote}, &NATOA{Draft: sa.draft, Addr: s.cfg.Local})
-	}
-	restBytes := AppendPayloads(nil, rest)
-	hash := quickHash2(sa.prop.Hash, sa.keys.SKEYIDa, q.mid, q.ni, restBytes)
-	msg, next, err := s.encrypt(sa, ExchangeQuickMode, q.mid, q.iv, append([]Payload{&Hash{Data: hash}}, rest...))
-	if err != nil {
-		s.log.Debug("ike: quick mode answer", "err", err)
-		return
-	}
-	q.iv = next
-	q.reply = msg
-	sa.qms[q.mid] = q
-	what := fmt.Sprintf("QUICK_MODE response %#08x %s", q.mid, summary(append([]Payload{&Hash{}}, rest...)))
-	q.out = s.sendPending(msg, what, now, func() error {
-		s.log.Debug("ike: the server did not finish its quick mode", "mid", fmt.Sprintf("%#08x", q.mid))
-		return nil
-	})
-}
-
 // finishQuickMode derives the keys and installs the pair.
 func (s *Session) finishQuickMode(sa *ikeSA, q *quickMode, now time.Time) error {
+	c, err := s.newChild(sa, q)
+	if err != nil {
+		return s.quickModeFailed(q, err)
+	}
+	s.installChild(c, q.rekeyOf != nil, now)
+	return nil
+}
+
+// newChild derives the keys of a finished Quick Mode and builds the pair.
+func (s *Session) newChild(sa *ikeSA, q *quickMode) (*ChildSA, *Error) {
 	n := espKeyLen(q.prop)
 	t := esp.Transform{Enc: q.prop.Enc, Integ: q.prop.Integ}
 	kin := keymat(sa.prop.Hash, sa.keys.SKEYIDd, q.gxy, uint8(ProtoESP), q.spiIn, q.ni, q.nr, n)
 	kout := keymat(sa.prop.Hash, sa.keys.SKEYIDd, q.gxy, uint8(ProtoESP), q.spiOut, q.ni, q.nr, n)
+	defer clear(kin)
+	defer clear(kout)
 	mode := modeOf(q.encap)
 	in, err := esp.NewSA(q.spiIn, t, kin, mode, s.rand)
 	if err != nil {
-		return s.quickModeFailed(q, failf(ErrNoProposalChosen, "child SA %s: %v", q.prop, err))
+		return nil, failf(ErrNoProposalChosen, "child SA %s: %v", q.prop, err)
 	}
 	out, err := esp.NewSA(q.spiOut, t, kout, mode, s.rand)
 	if err != nil {
-		return s.quickModeFailed(q, failf(ErrNoProposalChosen, "child SA %s: %v", q.prop, err))
+		return nil, failf(ErrNoProposalChosen, "child SA %s: %v", q.prop, err)
 	}
 	if s.cfg.KeyLog != nil {
 		s.cfg.KeyLog.esp(s.cfg.Remote, s.cfg.Local, q.spiIn, t, kin)
 		s.cfg.KeyLog.esp(s.cfg.Local, s.cfg.Remote, q.spiOut, t, kout)
 	}
-	clear(kin)
-	clear(kout)
 	q.dh, q.gxy = nil, nil
-	s.installChild(&ChildSA{In: in, Out: out, Proposal: q.prop, Mode: mode, Encap: q.encap, Lifetime: q.life,
-		Initiator: q.initiator}, q.rekeyOf != nil, now)
-	return nil
+	return &ChildSA{In: in, Out: out, Proposal: q.prop, Mode: mode, Encap: q.encap, Lifetime: q.life,
+		Initiator: q.initiator}, nil
 }
 
 // espKeyLen is the KEYMAT length of an ESP proposal: cipher key (+ salt for

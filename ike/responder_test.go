@@ -41,6 +41,12 @@ type respConfig struct {
 	MalformedOnBadMM5 bool
 	// QMAfterMM6: start its own Quick Mode right after MM6 (SoftEther).
 	QMAfterMM6 bool
+	// P1Lifetime, QMLifetime: send RESPONDER-LIFETIME with this lifetime
+	// in MM6 and QM2 (RFC 2407 4.6.3.1).
+	P1Lifetime, QMLifetime time.Duration
+	// Commit: set the commit bit in QM2 and send CONNECTED after QM3
+	// (unless HoldConnected: the test calls sendConnected).
+	Commit, HoldConnected bool
 }
 
 // maxDupAnswers bounds how often the fake answers retransmissions, so an
@@ -75,6 +81,8 @@ type fakeIKE struct {
 	lastBlock   []byte
 	established bool
 	qms         map[uint32]*fakeQM
+	fakeInit    bool // the fake started this Main Mode (fakeinit_test.go)
+	istate      int  // its Main Mode message last sent: 1, 3, 5, 6 when done
 
 	// observations
 	offered        []Transform
@@ -121,7 +129,9 @@ type fakeResponder struct {
 	replies   map[string][]byte // received message -> our answer, for retransmissions
 	dpdAnswer bool
 	badMM5    int
-	dups      int // retransmissions of the session answered again
+	dups      int  // retransmissions of the session answered again
+	mmMute    bool // answer no new Main Mode (phase 1 rekeys go unanswered)
+	dropQM1   int  // lose the session's next dropQM1 Quick Mode message 1s
 	// junk, if set, returns messages to feed the session before each of
 	// our replies (robustness tests).
 	junk func(reply []byte) [][]byte
@@ -173,14 +183,22 @@ func (r *fakeResponder) send(msg []byte, natt bool) error {
 	switch m.Header.Exchange {
 	case ExchangeIDProt:
 		switch {
+		case sa != nil && sa.fakeInit:
+			r.initiatorMainMode(sa, m, natt)
 		case sa == nil && !enc:
-			r.mainMode1(m, b, natt)
+			if !r.mmMute {
+				r.mainMode1(m, b, natt)
+			}
 		case sa != nil && !enc && hasPayload[*KeyExchange](m.Payloads):
 			r.mainMode3(sa, m, b, natt)
 		case sa != nil && enc && !sa.established:
 			r.mainMode5(sa, m, b, natt)
 		}
 	case ExchangeQuickMode:
+		if sa != nil && sa.established && sa.qms[m.Header.MessageID] == nil && r.dropQM1 > 0 {
+			r.dropQM1--
+			return nil
+		}
 		if sa != nil && sa.established {
 			r.quickMode(sa, m, b, natt)
 		}
@@ -341,7 +359,11 @@ func (r *fakeResponder) mainMode5(sa *fakeIKE, m Message, raw []byte, natt bool)
 		id = IDAddr(netip.IPv4Unspecified(), 17, 500)
 	}
 	hr := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))
-	ct, last, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, AppendPayloads(nil, []Payload{id, &Hash{Data: hr}}))
+	mm6 := []Payload{id, &Hash{Data: hr}}
+	if r.cfg.P1Lifetime > 0 {
+		mm6 = append(mm6, lifetimeNotify(ProtoISAKMP, append(sa.ckyI[:], sa.ckyR[:]...), AttrLifeType, AttrLifeDuration, r.cfg.P1Lifetime))
+	}
+	ct, last, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, AppendPayloads(nil, mm6))
 	if err != nil {
 		r.t.Errorf("fake: MM6: %v", err)
 		return
@@ -462,6 +484,10 @@ func (r *fakeResponder) quickMode(sa *fakeIKE, m Message, raw []byte, natt bool)
 			return
 		}
 		r.finishQuickMode(sa, q, q.spiR, q.spiI)
+		q.iv = next
+		if r.cfg.Commit && !r.cfg.HoldConnected {
+			r.sendConnectedLocked(sa, q, false)
+		}
 		return
 	}
 	// QM2 answering our QM1.
@@ -579,8 +605,14 @@ func (r *fakeResponder) quickMode1(sa *fakeIKE, m Message, raw []byte, natt bool
 	for _, id := range q.ids {
 		out = append(out, id)
 	}
+	if r.cfg.QMLifetime > 0 {
+		out = append(out, lifetimeNotify(ProtoESP, spi[:], AttrSALifeType, AttrSALifeDuration, r.cfg.QMLifetime))
+	}
 	msg, nx := r.encrypt(sa, ExchangeQuickMode, mid, next, func(rest []byte) []byte { return quickHash2(h, ka, mid, q.ni, rest) }, out)
 	q.iv = nx
+	if r.cfg.Commit {
+		msg[19] |= byte(FlagCommit) // the header's flags
+	}
 	r.answer(raw, msg, natt)
 }
 

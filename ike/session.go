@@ -6,9 +6,11 @@ package ike
 // Mode (5.5), always UDP-encapsulated (RFC 3947/3948): the NAT-D hash of our
 // own address is deliberately wrong, so the server believes we are behind a
 // NAT and floats to port 4500. It answers Quick Modes the server starts (the
-// server's own first SA, or its rekeys), rekeys both phases before their
-// lifetimes end, runs dead peer detection (RFC 3706) and deletes its SAs when
-// closed.
+// server's own first SA, or its rekeys) and Main Modes it starts once phase 1
+// is up (a server that rekeys phase 1 itself), rekeys both phases before
+// their lifetimes end, runs dead peer detection (RFC 3706) and deletes its
+// SAs when closed. The life of the ISAKMP SAs (rekeys, their failures and
+// retries, deletes) is in lifecycle.go, that of the child SAs in children.go.
 
 import (
 	"context"
@@ -87,13 +89,17 @@ const (
 	ChildUp                            // a child SA pair is ready: install it
 	ChildDown                          // a child SA pair must no longer be used
 	Phase1Rekeyed                      // a new ISAKMP SA replaced the old one
+	// ChildInbound: the server set the commit bit (RFC 2408 3.1): the
+	// pair's inbound SA may receive now, its outbound SA waits for ChildUp
+	// (or the pair is dropped with ChildDown).
+	ChildInbound
 )
 
 // Event is a Session event.
 type Event struct {
 	Kind   EventKind
 	Phase1 Phase1Info // for Phase1Up and Phase1Rekeyed
-	Child  *ChildSA   // for ChildUp and ChildDown
+	Child  *ChildSA   // for ChildUp, ChildDown and ChildInbound
 	Rekey  bool       // ChildUp: it replaces an earlier pair
 }
 
@@ -148,10 +154,18 @@ type Session struct {
 	info Phase1Info
 
 	// Owned by the Run goroutine.
-	ike      *ikeSA // established ISAKMP SA
-	mm       *ikeSA // Main Mode in progress (first, or a rekey)
+	ike      *ikeSA   // the established ISAKMP SA we use
+	mm       *ikeSA   // our Main Mode in progress (the first, or a rekey)
+	peerMM   *ikeSA   // a Main Mode the server started, in progress
+	old      []*ikeSA // ISAKMP SAs the server replaced and has not deleted yet
 	children []*ChildSA
 	natt     bool // talk to port 4500
+	everUp   bool // phase 1 has been up: every later Main Mode is a rekey
+	// Failed phase 1 rekeys in a row, when the next try is due and why the
+	// last one failed (lifecycle.go).
+	p1Failures int
+	p1RetryAt  time.Time
+	p1Err      error
 }
 
 type inbound struct {
@@ -264,9 +278,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		s.doneOnce.Do(func() { close(s.done) })
 	}()
 	s.lastRx.Store(time.Now().UnixNano())
-	if err := s.startMainMode(time.Now()); err != nil {
-		return err
-	}
+	s.startMainMode(time.Now())
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -302,67 +314,33 @@ func (s *Session) tick(now time.Time) (time.Time, error) {
 		}
 	}
 	// Retransmissions.
-	for _, sa := range []*ikeSA{s.mm, s.ike} {
-		if sa == nil {
-			continue
-		}
+	for _, sa := range s.allSAs() {
 		for _, p := range sa.pendings() {
 			if !now.Before(p.deadline) {
 				if err := s.retransmit(sa, p, now); err != nil {
 					return next, err
 				}
 			}
-			earlier(p.deadline)
 		}
 	}
-	// Child lifetimes.
-	kept := s.children[:0]
-	for _, c := range s.children {
-		switch {
-		case c.superseded && !c.deleteAt.IsZero() && !now.Before(c.deleteAt):
-			s.sendDeleteChild(c, now)
-			s.emit(Event{Kind: ChildDown, Child: c})
-			continue
-		case !now.Before(c.expireAt):
-			s.log.Info("ike: child SA expired", "spi_in", spiHex(c.In.SPI()))
-			s.emit(Event{Kind: ChildDown, Child: c})
-			continue
-		}
-		kept = append(kept, c)
+	s.expireChildren(now)
+	if err := s.phase1Tick(now, earlier); err != nil {
+		return next, err
 	}
-	clear(s.children[len(kept):])
-	s.children = kept
-	for _, c := range s.children {
-		if !c.superseded && !now.Before(c.rekeyAt) && s.ike != nil && !s.ike.rekeying(c) {
-			s.startQuickMode(c, now)
-		}
-		if !c.superseded && (s.ike == nil || !s.ike.rekeying(c)) {
-			earlier(c.rekeyAt)
-		}
-		earlier(c.expireAt)
-		earlier(c.deleteAt)
-	}
+	s.childTimers(now, earlier)
 	if s.ike != nil {
-		// No child and none being negotiated (the server deleted them, or
-		// they expired): negotiate a new one.
-		if len(s.children) == 0 && !s.ike.quickModePending() {
-			s.startQuickMode(nil, now)
-		}
-		// Phase 1 rekey: a fresh Main Mode; the old SA goes once it is up.
-		if s.mm == nil && !now.Before(s.ike.rekeyAt) {
-			s.log.Info("ike: rekeying the ISAKMP SA")
-			if err := s.startMainMode(now); err != nil {
-				return next, err
-			}
-		}
-		if s.mm == nil {
-			earlier(s.ike.rekeyAt)
-		}
 		t, err := s.dpd(now)
 		if err != nil {
 			return next, err
 		}
 		earlier(t)
+	}
+	// The retransmission deadlines, including those of the exchanges
+	// just started.
+	for _, sa := range s.allSAs() {
+		for _, p := range sa.pendings() {
+			earlier(p.deadline)
+		}
 	}
 	return next, nil
 }
@@ -376,24 +354,37 @@ func (s *Session) handle(m inbound, now time.Time) error {
 	}
 	h := msg.Header
 	var sa *ikeSA
-	for _, c := range []*ikeSA{s.mm, s.ike} {
-		if c != nil && c.ckyI == h.InitiatorCookie {
+	for _, c := range s.allSAs() {
+		if c.ckyI == h.InitiatorCookie {
 			sa = c
 			break
 		}
 	}
 	if sa == nil {
+		if h.Exchange == ExchangeIDProt && h.ResponderCookie == ([8]byte{}) && h.Flags&FlagEncryption == 0 && s.everUp {
+			s.peerMainMode1(msg, m, now)
+			return nil
+		}
 		s.log.Debug("ike: dropping message for an unknown SA", "exchange", h.Exchange)
 		s.unknownSAHint(&msg)
 		return nil
 	}
+	// A failure of a rekey Main Mode of ours, whatever message reports it,
+	// is retried later rather than ending the session.
+	if sa == s.mm {
+		if err := s.handleOwnMainMode(sa, msg, now); err != nil {
+			return s.mainModeFailed(sa, err)
+		}
+		return nil
+	}
 	switch h.Exchange {
 	case ExchangeIDProt:
-		if sa != s.mm {
-			s.log.Debug("ike: ignoring main mode message for an established SA")
+		if sa.responder {
+			s.peerMainMode(sa, msg, m, now)
 			return nil
 		}
-		return s.handleMainMode(sa, msg, now)
+		s.log.Debug("ike: ignoring main mode message for an established SA")
+		return nil
 	case ExchangeInformational:
 		return s.handleInformational(sa, msg, now)
 	case ExchangeQuickMode:
@@ -404,6 +395,18 @@ func (s *Session) handle(m inbound, now time.Time) error {
 		return s.handleQuickMode(sa, msg, m.b, now)
 	}
 	s.log.Debug("ike: ignoring exchange", "exchange", h.Exchange)
+	return nil
+}
+
+// handleOwnMainMode handles a message for our Main Mode in progress.
+func (s *Session) handleOwnMainMode(sa *ikeSA, m Message, now time.Time) error {
+	switch m.Header.Exchange {
+	case ExchangeIDProt:
+		return s.handleMainMode(sa, m, now)
+	case ExchangeInformational:
+		return s.handleInformational(sa, m, now)
+	}
+	s.log.Debug("ike: ignoring exchange during main mode", "exchange", m.Header.Exchange)
 	return nil
 }
 
@@ -422,91 +425,6 @@ func (s *Session) emit(e Event) {
 	if s.cfg.Events != nil {
 		s.cfg.Events(e)
 	}
-}
-
-// rekeyNow starts a Quick Mode replacing the newest child.
-func (s *Session) rekeyNow(now time.Time) {
-	if s.ike == nil || len(s.children) == 0 {
-		return
-	}
-	c := s.children[len(s.children)-1]
-	if !c.superseded && !s.ike.rekeying(c) {
-		s.startQuickMode(c, now)
-	}
-}
-
-// installChild adds a freshly negotiated pair; older pairs are superseded.
-func (s *Session) installChild(c *ChildSA, rekey bool, now time.Time) {
-	c.established = now
-	c.expireAt = now.Add(c.Lifetime)
-	c.rekeyAt = now.Add(rekeyTime(c.Lifetime, s.rand))
-	if !c.Initiator {
-		// The server started this pair, so it rekeys it (charon does, at
-		// its own rekey time). Two rekeys at once would leave duplicate
-		// pairs; we step in only if the server has not rekeyed shortly
-		// before the pair expires.
-		c.rekeyAt = c.expireAt.Add(-responderRekeyMargin(c.Lifetime))
-	}
-	for _, old := range s.children {
-		if old.superseded {
-			continue
-		}
-		old.superseded = true
-		// The side that started the rekey deletes the old pair (RFC 2409
-		// leaves it open; charon and Windows do it that way). A pair the
-		// server started is left for the server to delete, or to expire.
-		if c.Initiator {
-			old.deleteAt = now.Add(supersededGrace)
-		}
-		rekey = true
-	}
-	s.children = append(s.children, c)
-	s.log.Info("ike: child SA up", "esp", c.Proposal.String(), "mode", c.Mode.String(),
-		"spi_in", spiHex(c.In.SPI()), "spi_out", spiHex(c.Out.SPI()), "lifetime", c.Lifetime, "rekey", rekey)
-	s.emit(Event{Kind: ChildUp, Child: c, Rekey: rekey})
-}
-
-// removeChildByOutSPI drops the pair whose outbound SPI the server deleted.
-func (s *Session) removeChildByOutSPI(spi uint32) bool {
-	for i, c := range s.children {
-		if c.Out.SPI() == spi {
-			s.children = append(s.children[:i], s.children[i+1:]...)
-			s.emit(Event{Kind: ChildDown, Child: c})
-			return true
-		}
-	}
-	return false
-}
-
-// deleteAll tells the server we are leaving: Delete payloads for every
-// child and for the ISAKMP SAs. Best effort, no answer expected.
-func (s *Session) deleteAll() {
-	now := time.Now()
-	for _, c := range s.children {
-		s.sendDeleteChild(c, now)
-		s.emit(Event{Kind: ChildDown, Child: c})
-	}
-	s.children = nil
-	for _, sa := range []*ikeSA{s.ike, s.mm} {
-		if sa != nil && sa.established {
-			s.sendDeleteISAKMP(sa)
-		}
-	}
-}
-
-// responderRekeyMargin is how long before expiry we rekey a pair the server
-// started: 3% of its lifetime, at least 2 s.
-func responderRekeyMargin(life time.Duration) time.Duration {
-	return max(life*3/100, 2*time.Second)
-}
-
-// rekeyTime is about 90% of life, less up to 5% random jitter so both
-// sides rarely start a rekey at once.
-func rekeyTime(life time.Duration, r io.Reader) time.Duration {
-	var b [2]byte
-	_, _ = io.ReadFull(r, b[:])
-	jitter := time.Duration(binary.BigEndian.Uint16(b[:])) * (life / 20) / 65536
-	return life*9/10 - jitter
 }
 
 func (s *Session) randBytes(n int) []byte {
