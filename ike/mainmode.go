@@ -203,7 +203,7 @@ func (s *Session) deriveKeys(sa *ikeSA, gxy []byte) error {
 	if err != nil {
 		return err
 	}
-	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK, sa.ni, sa.nr, gxy,
+	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK.Bytes(), sa.ni, sa.nr, gxy,
 		sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
 	sa.iv = sa.keys.IV
 	if s.cfg.KeyLog != nil {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // L2TPPort is the UDP port of L2TP, the traffic selector of every child SA.
@@ -44,7 +45,7 @@ const (
 
 // Config configures a Session.
 type Config struct {
-	PSK []byte
+	PSK secret.Secret
 	// IKE and ESP are the proposals offered, in order of preference.
 	IKE []IKEProposal
 	ESP []ESPProposal
@@ -175,7 +176,7 @@ type inbound struct {
 
 // NewSession checks cfg and returns a Session.
 func NewSession(cfg Config) (*Session, error) {
-	if len(cfg.PSK) == 0 {
+	if cfg.PSK.IsZero() {
 		return nil, errors.New("ike: no pre-shared key")
 	}
 	if len(cfg.IKE) == 0 || len(cfg.ESP) == 0 {

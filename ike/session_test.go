@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 var (
@@ -58,11 +59,11 @@ func mustESP(t testing.TB, s string) []ESPProposal {
 // proposals and the knobs of the test; rc.PSK defaults to the session's.
 func newHarness(t *testing.T, cfg Config, rc respConfig) *harness {
 	t.Helper()
-	if cfg.PSK == nil {
-		cfg.PSK = testPSK
+	if cfg.PSK.IsZero() {
+		cfg.PSK = secret.New(testPSK)
 	}
 	if rc.PSK == nil {
-		rc.PSK = cfg.PSK
+		rc.PSK = cfg.PSK.Bytes()
 	}
 	if rc.AcceptIKE == nil {
 		rc.AcceptIKE = cfg.IKE

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 var testSecret = []byte("s3cret-tunnel-key")
@@ -16,7 +18,7 @@ var testSecret = []byte("s3cret-tunnel-key")
 // server challenges us (SCCRP Challenge, SCCCN Challenge Response), 5.1.1.
 func TestTunnelAuthBothWays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newLNS(t, Config{Secret: testSecret})
+		f := newLNS(t, Config{Secret: secret.New(testSecret)})
 		rq, res := f.startEstablish()
 		ch, ok := rq.Find(AVPChallenge)
 		if !ok || len(ch.Value) != 16 || !ch.Mandatory {
@@ -84,7 +86,7 @@ func TestWrongChallengeResponse(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var logs bytes.Buffer
 				log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				f := newLNS(t, Config{Secret: testSecret, Logger: log})
+				f := newLNS(t, Config{Secret: secret.New(testSecret), Logger: log})
 				_, res := f.startEstablish()
 				f.deliver(f.sccrp(tt.avp...))
 				r := <-res
@@ -110,7 +112,7 @@ func TestWrongChallengeResponse(t *testing.T) {
 // The server hides AVPs (4.3): revealed with the shared secret.
 func TestHiddenAVPsFromServer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newLNS(t, Config{Secret: testSecret})
+		f := newLNS(t, Config{Secret: secret.New(testSecret)})
 		rq, res := f.startEstablish()
 		ch, _ := rq.Find(AVPChallenge)
 		resp := ChallengeResponse(SCCRP, testSecret, ch.Value)
@@ -132,7 +134,7 @@ func TestDebugLog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		f := newLNS(t, Config{Secret: testSecret, Logger: log})
+		f := newLNS(t, Config{Secret: secret.New(testSecret), Logger: log})
 		rq, res := f.startEstablish()
 		ch, _ := rq.Find(AVPChallenge)
 		resp := ChallengeResponse(SCCRP, testSecret, ch.Value)

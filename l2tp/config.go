@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // Config configures a Tunnel. The zero value is usable: every zero field gets
@@ -15,9 +17,9 @@ type Config struct {
 	FirmwareRevision uint16 // Firmware Revision AVP; default 0x0100
 
 	// Secret is the tunnel authentication shared secret (RFC 2661 5.1.1), also
-	// used to reveal hidden AVPs (4.3). nil or empty means none: we send no Challenge and
+	// used to reveal hidden AVPs (4.3). Empty means none: we send no Challenge and
 	// fail with ErrTunnelAuth if the server challenges us. Never logged.
-	Secret []byte
+	Secret secret.Secret
 
 	ReceiveWindow     uint16        // our Receive Window Size AVP; default 16
 	HelloInterval     time.Duration // quiet time before a HELLO; default 60s, < 0 disables
@@ -92,9 +94,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
-	}
-	if c.Secret != nil {
-		c.Secret = append([]byte(nil), c.Secret...)
 	}
 	return c
 }

@@ -22,7 +22,7 @@ func (l *loop) establish(reply chan result) {
 		reply <- result{err: err}
 		return
 	}
-	if l.cfg.Secret != nil {
+	if l.secret != nil {
 		if l.challenge, err = l.randomBytes(16); err != nil {
 			reply <- result{err: err}
 			return
@@ -109,7 +109,7 @@ func (l *loop) onSCCRP(m *Message) {
 				Result{Code: 4})
 			return
 		}
-		want := ChallengeResponse(SCCRP, l.cfg.Secret, l.challenge)
+		want := ChallengeResponse(SCCRP, l.secret, l.challenge)
 		if a.Hidden || subtle.ConstantTimeCompare(a.Value, want[:]) != 1 {
 			l.abort(fmt.Errorf("%w: the server's Challenge Response is wrong: the tunnel secrets differ", ErrTunnelAuth),
 				Result{Code: 4})
@@ -119,7 +119,7 @@ func (l *loop) onSCCRP(m *Message) {
 	}
 	var response []byte
 	if a, ok := m.Find(AVPChallenge); ok {
-		if l.cfg.Secret == nil {
+		if l.secret == nil {
 			l.abort(fmt.Errorf("%w: the server requires a tunnel secret (its SCCRP carries a Challenge) but none is configured", ErrTunnelAuth),
 				Result{Code: 2, ErrorCode: 6, Message: "no tunnel secret configured"})
 			return
@@ -128,7 +128,7 @@ func (l *loop) onSCCRP(m *Message) {
 			l.abort(malformed("empty Challenge in SCCRP"), Result{Code: 2, ErrorCode: 2, Message: "bad Challenge"})
 			return
 		}
-		r := ChallengeResponse(SCCCN, l.cfg.Secret, a.Value)
+		r := ChallengeResponse(SCCCN, l.secret, a.Value)
 		response = r[:]
 		info.Authenticated = true
 	}

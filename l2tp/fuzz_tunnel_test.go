@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // fuzzDatagrams packs messages for FuzzTunnelInput: a mode byte (bit 0: with
@@ -49,7 +51,7 @@ func FuzzTunnelInput(f *testing.F) {
 		synctest.Test(t, func(t *testing.T) {
 			cfg := Config{Rand: replayRand(t, 0xd56c, "", 0xf46c)}
 			if data[0]&1 != 0 {
-				cfg = Config{Secret: []byte("pgtunnelsecret"),
+				cfg = Config{Secret: secret.FromString("pgtunnelsecret"),
 					Rand: replayRand(t, 0xf8ae, "7525d467f1a615b466c6a8161fa6473c", 0xdac1)}
 			}
 			tun := NewTunnel(cfg, func([]byte) error { return nil })

@@ -51,6 +51,7 @@ type loop struct {
 	peerID    uint16 // 0 until the SCCRP
 	info      TunnelInfo
 	challenge []byte // ours, sent in the SCCRQ when a secret is configured
+	secret    []byte // cfg.Secret revealed once; nil without one
 
 	tx                             transport
 	rtxTimer, ackTimer, helloTimer *time.Timer
@@ -76,6 +77,7 @@ func newLoop(t *Tunnel) *loop {
 		st:       &t.stats,
 		sessions: make(map[uint16]*session),
 		closeCh:  t.closeCh,
+		secret:   t.cfg.Secret.Bytes(),
 	}
 	l.tx.init()
 	l.rtxTimer = stoppedTimer()
@@ -192,7 +194,7 @@ func (l *loop) input(b []byte) {
 		l.debugf("dropping control message: no tunnel yet")
 		return
 	}
-	m, err := ParseMessage(b, l.cfg.Secret)
+	m, err := ParseMessage(b, l.secret)
 	if err != nil {
 		l.st.malformed.Add(1)
 		l.debugf("dropping control message: %v", err)

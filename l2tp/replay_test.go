@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // Replays of the captured servers: the Tunnel gets the IDs (and challenge)
@@ -111,7 +113,7 @@ func TestReplayL2tpns(t *testing.T) {
 // challenge is the probe's, so l2tpns's real Challenge Response must verify.
 func TestReplayL2tpnsSecret(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := Config{Secret: []byte("pgtunnelsecret"), Rand: replayRand(t, 0xf8ae, "7525d467f1a615b466c6a8161fa6473c", 0xdac1)}
+		cfg := Config{Secret: secret.FromString("pgtunnelsecret"), Rand: replayRand(t, 0xf8ae, "7525d467f1a615b466c6a8161fa6473c", 0xdac1)}
 		f := newLNS(t, cfg)
 		f.id = 3
 		rq, res := f.startEstablish()

@@ -73,8 +73,7 @@ const inputQueueLen = 64
 
 // NewTunnel returns a tunnel that sends with send. send gets one whole UDP
 // payload per call and must not keep the slice after it returns; an error
-// counts as a lost datagram (retransmission takes care of it). The secret in
-// cfg is copied.
+// counts as a lost datagram (retransmission takes care of it).
 func NewTunnel(cfg Config, send func(payload []byte) error) *Tunnel {
 	return &Tunnel{
 		cfg:      cfg.withDefaults(),

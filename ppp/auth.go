@@ -79,7 +79,7 @@ func (l *Link) authRetransmit() {
 func (l *Link) papSend() {
 	a := &l.auth
 	a.papID++
-	p := PAPPacket{Code: PAPAuthenticateRequest, ID: a.papID, PeerID: []byte(l.cfg.User), Password: []byte(l.cfg.Password)}
+	p := PAPPacket{Code: PAPAuthenticateRequest, ID: a.papID, PeerID: []byte(l.cfg.User), Password: l.cfg.Password.Bytes()}
 	l.sendFrame(ProtoPAP, p.Append([]byte{byte(ProtoPAP >> 8), byte(ProtoPAP & 0xff)}))
 	a.retx.start(l.cfg.RestartTimer)
 }
@@ -173,7 +173,7 @@ func (l *Link) chapChallenge(p CHAPPacket) {
 	resp := CHAPPacket{Code: CHAPResponse, ID: p.ID, Name: []byte(l.cfg.User)}
 	switch a.method {
 	case AuthCHAPMD5:
-		v := chapMD5Response(p.ID, l.cfg.Password, p.Value)
+		v := chapMD5Response(p.ID, string(l.cfg.Password.Bytes()), p.Value)
 		resp.Value = v[:]
 	case AuthMSCHAPv2:
 		if len(p.Value) != 16 {
@@ -183,8 +183,9 @@ func (l *Link) chapChallenge(p CHAPPacket) {
 		authChallenge := [16]byte(p.Value)
 		var peerChallenge [16]byte
 		l.randBytes(peerChallenge[:])
-		nt := generateNTResponse(&authChallenge, &peerChallenge, l.cfg.User, l.cfg.Password)
-		a.wantAuthResponse = generateAuthenticatorResponse(l.cfg.Password, &nt, &peerChallenge, &authChallenge, l.cfg.User)
+		pw := string(l.cfg.Password.Bytes())
+		nt := generateNTResponse(&authChallenge, &peerChallenge, l.cfg.User, pw)
+		a.wantAuthResponse = generateAuthenticatorResponse(pw, &nt, &peerChallenge, &authChallenge, l.cfg.User)
 		// RFC 2759 section 4: Peer-Challenge, 8 reserved zeros, NT-Response, Flags.
 		v := make([]byte, 0, mschapv2ResponseLen)
 		v = append(v, peerChallenge[:]...)

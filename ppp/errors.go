@@ -62,6 +62,7 @@ func (e *AuthError) Unwrap() error { return ErrAuthFailed }
 // method we are not allowed to use.
 type NoAuthMethodError struct {
 	Requested string       // what the server asked for, e.g. "EAP" or "CHAP-MD5"
+	Method    AuthMethod   // the same if it is a method we implement (PAP: it is not allowed here), else 0
 	Allowed   []AuthMethod // what the configuration allows
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // Script records for FuzzLinkInput: kind, length, payload.
@@ -119,7 +121,7 @@ func runLinkScript(t *testing.T, script []byte) {
 		}
 		return nil
 	}
-	l := NewLink(Config{User: "u", Password: "p", IPv6: true, Rand: rand.NewChaCha8([32]byte{7})}, send)
+	l := NewLink(Config{User: "u", Password: secret.FromString("p"), IPv6: true, Rand: rand.NewChaCha8([32]byte{7})}, send)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()

@@ -3,6 +3,7 @@ package ppp
 // LCP options (RFC 1661 section 6) and the LCP-only codes (sections 5.7-5.9).
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -42,6 +43,11 @@ type lcpLayer struct {
 	peerMRU   uint16     // the MRU the peer asked for
 	peerMagic uint32     // 0 if none
 	auth      AuthMethod // what the peer asked us to do, 0 = none
+
+	// The peer's last Authentication-Protocol that we Nak'd, and how many
+	// times in a row it asked for it again: picks the method we suggest.
+	nakedAuth []byte
+	authNaks  int
 }
 
 func newLCPLayer(l *Link) *lcpLayer {
@@ -107,15 +113,17 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 			m, name := authOption(o.Data)
 			if m != 0 && containsMethod(h.l.cfg.Auth, m) {
 				h.auth = m
+				h.nakedAuth, h.authNaks = h.nakedAuth[:0], 0
 				break
 			}
 			if rejectNaks {
 				// Rejecting the option would only make the server give up
 				// later; say now what went wrong.
-				return 0, nil, &NoAuthMethodError{Requested: name, Allowed: h.l.cfg.Auth}
+				return 0, nil, &NoAuthMethodError{Requested: name, Method: m, Allowed: h.l.cfg.Auth}
 			}
-			h.l.log.Debug("ppp: lcp: server asks for an authentication method we do not allow", "asked", name, "allowed", authList(h.l.cfg.Auth))
-			nak = h.preferredAuth().Append(nak)
+			suggest := h.suggestAuth(o.Data)
+			h.l.log.Debug("ppp: lcp: server asks for an authentication method we do not allow", "asked", name, "allowed", authList(h.l.cfg.Auth), "suggested", suggest)
+			nak = authMethodOption(suggest).Append(nak)
 		case lcpMagicNumber:
 			if len(o.Data) != 4 {
 				rej = o.Append(rej)
@@ -184,15 +192,30 @@ func authOption(d []byte) (AuthMethod, string) {
 	return 0, proto.String()
 }
 
-// preferredAuth is the Authentication-Protocol option we suggest in a Nak:
-// the strongest allowed method (MS-CHAPv2, CHAP-MD5, PAP).
-func (h *lcpLayer) preferredAuth() Option {
+// suggestAuth is the method we suggest in a Nak of the peer's
+// Authentication-Protocol option data asked: the strongest allowed one
+// (MS-CHAPv2, CHAP-MD5, PAP), and when the peer asks again for the same
+// method, the next allowed one, in turn. A server that cannot do the method
+// we name asks again for what it asked before, and some accept a Nak only
+// towards a method they know: l2tpns ignores a Nak towards MS-CHAPv2 and
+// accepts one towards CHAP-MD5, so naming only the strongest would never
+// get there.
+func (h *lcpLayer) suggestAuth(asked []byte) AuthMethod {
+	allowed := make([]AuthMethod, 0, len(authPreference))
 	for _, m := range authPreference {
 		if containsMethod(h.l.cfg.Auth, m) {
-			return authMethodOption(m)
+			allowed = append(allowed, m)
 		}
 	}
-	return authMethodOption(AuthPAP)
+	if len(allowed) == 0 { // withDefaults never leaves Auth empty
+		return AuthPAP
+	}
+	if len(h.nakedAuth) > 0 && bytes.Equal(asked, h.nakedAuth) {
+		h.authNaks++
+	} else {
+		h.nakedAuth, h.authNaks = append(h.nakedAuth[:0], asked...), 0
+	}
+	return allowed[h.authNaks%len(allowed)]
 }
 
 func authMethodOption(m AuthMethod) Option {

@@ -10,14 +10,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // Config configures a Link. The zero value of each field means its default.
 type Config struct {
 	User     string
-	Password string       // secret: never logged, never in an error
-	Auth     []AuthMethod // allowed methods; nil/empty = all three
-	MRU      uint16       // MRU we ask for; 0 = 1500 (then the option is not sent)
+	Password secret.Secret // never logged, never in an error
+	Auth     []AuthMethod  // allowed methods; nil/empty = all three
+	MRU      uint16        // MRU we ask for; 0 = 1500 (then the option is not sent)
 
 	EchoInterval time.Duration // LCP Echo-Request interval once LCP is open; 0 = 20s; <0 disables
 	EchoFailures int           // unanswered echoes in a row that declare the link dead; 0 = 5

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 func TestLinkWrongPassword(t *testing.T) {
@@ -32,7 +34,7 @@ func TestLinkWrongPassword(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := startLink(t, tc.profile, Config{User: "pfuser", Password: "Xyzzy-pw", Auth: []AuthMethod{tc.auth}})
+				r := startLink(t, tc.profile, Config{User: "pfuser", Password: secret.FromString("Xyzzy-pw"), Auth: []AuthMethod{tc.auth}})
 				_, werr := r.link.WaitUp(context.Background())
 				err := r.wait()
 				var ae *AuthError

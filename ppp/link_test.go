@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // linkRun is one Link running against a fakeServer inside a synctest bubble.
@@ -32,7 +34,7 @@ func startLink(t *testing.T, p serverProfile, cfg Config) *linkRun {
 	t.Helper()
 	srv := newFakeServer(t, p)
 	if cfg.User == "" {
-		cfg.User, cfg.Password = p.user, p.pass
+		cfg.User, cfg.Password = p.user, secret.FromString(p.pass)
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.NewChaCha8([32]byte{1, 2, 3})

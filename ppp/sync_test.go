@@ -5,13 +5,15 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // A frame queued before Sync has been handled when Sync returns: a peer's
 // Terminate-Request queued first is visible through Err afterwards.
 func TestSyncOrdersInput(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := NewLink(Config{User: "u", Password: "p"}, func([]byte) error { return nil })
+		l := NewLink(Config{User: "u", Password: secret.FromString("p")}, func([]byte) error { return nil })
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan error, 1)

@@ -89,7 +89,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 
 // attemptOnce runs one connection attempt.
 func (cl *Client) attemptOnce(ctx context.Context) (*Conn, error) {
-	return dial(ctx, cl.cfg, cl.attach)
+	c, err := dial(ctx, cl.cfg, cl.attach)
+	return c, cl.cfg.explainAuth(err)
 }
 
 // attemptEvent passes an attempt's events on, keeping what status needs.

@@ -23,6 +23,7 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 )
 
@@ -31,13 +32,15 @@ import (
 type Config struct {
 	// Server is HOST or HOST:PORT of the L2TP server (port default 1701).
 	Server string
-	// User and Password are the PPP credentials. Password is a secret.
+	// User and Password are the PPP credentials.
 	User     string
-	Password string
-	// Auth lists the PPP authentication methods we allow; nil allows all.
+	Password secret.Secret
+	// Auth lists the PPP authentication methods we allow. nil: MS-CHAPv2
+	// and CHAP-MD5, and PAP too with IPsec; PAP sends the password in
+	// clear, so without IPsec it must be named here (see authPolicy).
 	Auth []ppp.AuthMethod
-	// L2TPSecret is the L2TP tunnel authentication secret; nil disables it.
-	L2TPSecret []byte
+	// L2TPSecret is the L2TP tunnel authentication secret; empty disables it.
+	L2TPSecret secret.Secret
 	// Interface is the TUN device name (default "l2tp0").
 	Interface string
 	// MTU of the TUN device; 0 derives it from the peer's MRU and the
@@ -65,8 +68,8 @@ type Config struct {
 	// IPsec runs L2TP inside ESP, negotiated by our own IKEv1 (PSK is then
 	// required). Without it L2TP goes to the server in the clear.
 	IPsec bool
-	// PSK is the IKE pre-shared key. It is a secret.
-	PSK []byte
+	// PSK is the IKE pre-shared key.
+	PSK secret.Secret
 	// IKEProposals and ESPProposals are offered in order (nil: the ike
 	// package defaults).
 	IKEProposals []ike.IKEProposal
@@ -140,7 +143,7 @@ func (c *Config) validate() error {
 	if c.User == "" {
 		return configError("user", "is required")
 	}
-	if c.Password == "" {
+	if c.Password.IsZero() {
 		return configError("password", "is required")
 	}
 	if c.MTU != 0 && (c.MTU < 576 || c.MTU > 1500-plainOverhead) {
@@ -153,7 +156,7 @@ func (c *Config) validate() error {
 		return configError("local-port", fmt.Sprintf("%d is not a port", c.LocalPort))
 	}
 	if c.IPsec {
-		if len(c.PSK) == 0 {
+		if c.PSK.IsZero() {
 			return configError("psk", "is required with IPsec (--psk-env or --psk-file)")
 		}
 		if c.IKEProposals == nil {
@@ -180,6 +183,7 @@ func (c *Config) validate() error {
 	if c.Strongswan && !c.IPsec {
 		return configError("ipsec", "strongswan needs IPsec on")
 	}
+	c.authPolicy()
 	if c.Name == "" {
 		c.Name = "l2tpvpn"
 	}

@@ -13,8 +13,9 @@ import (
 
 // hook runs a user command (sh -c) with the connection described in
 // L2TPVPN_* variables, like pppd's ip-up and ip-down scripts. Its output
-// goes to the log; a failure is logged and changes nothing else. The
-// environment never holds a secret.
+// goes to the log; a failure is logged and changes nothing else. Its
+// environment is hookEnviron: PATH and the L2TPVPN_* variables, nothing we
+// inherited (which could hold a secret, e.g. one given as env:VAR).
 func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, reconnects int) {
 	if command == "" {
 		return
@@ -22,7 +23,7 @@ func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, rec
 	ctx, cancel := context.WithTimeout(context.Background(), cl.cfg.HookTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	cmd.Env = append(os.Environ(), hookEnv(event, cl.cfg.Name, info, hs, reconnects)...)
+	cmd.Env = hookEnviron(os.Getenv("PATH"), hookEnv(event, cl.cfg.Name, info, hs, reconnects))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -37,6 +38,18 @@ func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, rec
 	} else {
 		log.Info("hook done")
 	}
+}
+
+// defaultHookPath is the hooks' PATH when ours is unset.
+const defaultHookPath = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+// hookEnviron is the whole environment of a hook: PATH (ours, else
+// defaultHookPath) and vars, the L2TPVPN_* variables.
+func hookEnviron(path string, vars []string) []string {
+	if path == "" {
+		path = defaultHookPath
+	}
+	return append([]string{"PATH=" + path}, vars...)
 }
 
 // hookEnv is the documented environment of the up and down hooks.

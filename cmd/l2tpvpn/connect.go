@@ -13,13 +13,18 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/l2tpvpn/l2tpvpn/secret"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
 
-// Files descriptors the detached half of --background inherits.
+// File descriptors the detached half of --background inherits. The secrets
+// go through a pipe, never through its arguments or environment (which other
+// processes can read in /proc/PID/cmdline and, as the same user, environ):
+// the foreground half resolves them, which also removes an env:VAR variable
+// from its environment before the child is started.
 const (
 	readyFD   = 3 // it writes one readyMsg line here
-	secretsFD = 4 // it reads the resolved secrets here (JSON), once
+	secretsFD = 4 // it reads the resolved secrets here (secretsWire), once
 )
 
 // readyMsg tells the waiting foreground half how the first connect ended.
@@ -163,7 +168,7 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io
 	}
 	readyW.Close()
 	secR.Close()
-	json.NewEncoder(secW).Encode(s)
+	writeSecrets(secW, s)
 	secW.Close()
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
@@ -197,6 +202,18 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io
 	return exitOK
 }
 
+// secretsWire is the form of the resolved secrets in the pipe to the
+// detached half: the one place they are written, revealed on purpose.
+type secretsWire struct {
+	Password   []byte `json:"password"`
+	PSK        []byte `json:"psk,omitempty"`
+	L2TPSecret []byte `json:"l2tp_secret,omitempty"`
+}
+
+func writeSecrets(w io.Writer, s *resolvedSecrets) error {
+	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes()})
+}
+
 // readSecretsFD reads what the foreground half resolved.
 func readSecretsFD() (*resolvedSecrets, error) {
 	f := os.NewFile(secretsFD, "secrets")
@@ -204,9 +221,14 @@ func readSecretsFD() (*resolvedSecrets, error) {
 		return nil, errors.New("--daemon-child is internal to --background")
 	}
 	defer f.Close()
-	var s resolvedSecrets
-	if err := json.NewDecoder(f).Decode(&s); err != nil {
-		return nil, fmt.Errorf("reading the secrets from the foreground process: %w", err)
+	var w secretsWire
+	if err := json.NewDecoder(f).Decode(&w); err != nil {
+		// Not %w: a syntax error could quote a byte of the input.
+		return nil, errors.New("reading the secrets from the foreground process: malformed or missing")
 	}
-	return &s, nil
+	s := &resolvedSecrets{Password: secret.New(w.Password), PSK: secret.New(w.PSK), L2TPSecret: secret.New(w.L2TPSecret)}
+	clear(w.Password)
+	clear(w.PSK)
+	clear(w.L2TPSecret)
+	return s, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/ike/vici"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
@@ -91,7 +92,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.dpdDelay, "dpd-delay", ike.DefaultDPDDelay, "idle time before a dead peer detection probe (0 disables)")
 	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
 	// PPP and the interface.
-	fs.StringSliceVar(&o.auth, "auth", []string{"pap", "chap", "mschapv2"}, "PPP authentication methods allowed")
+	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
 	fs.IntVar(&o.mtu, "mtu", 0, "TUN MTU (0: from the server's MRU and the encapsulation overhead)")
 	fs.IntVar(&o.mru, "mru", 0, "PPP MRU to ask for (0: PPP default)")
@@ -246,10 +247,7 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		secrets = s
 	}
 	o.secrets = secrets
-	cfg.Password = secrets.Password
-	if secrets.L2TPSecret != "" {
-		cfg.L2TPSecret = []byte(secrets.L2TPSecret)
-	}
+	cfg.Password, cfg.L2TPSecret = secrets.Password, secrets.L2TPSecret
 	auth, err := ppp.ParseAuthMethods(strings.Join(o.auth, ","))
 	if err != nil {
 		return cfg, o.keyErr("auth", err)
@@ -330,12 +328,12 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 }
 
 // ipsecConfig fills the IPsec part of cfg.
-func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk string) error {
-	if psk == "" {
+func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk secret.Secret) error {
+	if psk.IsZero() {
 		return o.keyErrf("psk", "IPsec is on by default and needs the pre-shared key: psk = env:VAR, file:PATH or prompt (or ipsec = off for plain L2TP)")
 	}
 	var err error
-	cfg.PSK = []byte(psk)
+	cfg.PSK = psk
 	if cfg.IKEProposals, err = ike.ParseIKEProposals(strings.Join(o.ikeProps, ",")); err != nil {
 		return o.keyErr("ike", err)
 	}
@@ -377,21 +375,23 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk string) error {
 	return nil
 }
 
-// resolvedSecrets are the secret values (never printed, never written).
+// resolvedSecrets are the secret values (never printed, never written but
+// to the detached half of --background: see writeSecrets).
 type resolvedSecrets struct {
-	Password   string `json:"password"`
-	PSK        string `json:"psk,omitempty"`
-	L2TPSecret string `json:"l2tp_secret,omitempty"`
+	Password, PSK, L2TPSecret secret.Secret
 }
 
-// resolveSecrets reads password, psk and l2tp-secret from their specs.
+// resolveSecrets reads password, psk and l2tp-secret from their specs. An
+// env: variable is read once and then removed from the environment; a
+// second secret naming the same variable gets the same value.
 func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSecrets, error) {
 	var s resolvedSecrets
+	fromEnv := map[string]secret.Secret{} // by spec "env:VAR"
 	for _, x := range []struct {
 		key       string
 		v         *secretValue
 		env, file string
-		dst       *string
+		dst       *secret.Secret
 		required  bool
 	}{
 		{"password", o.password, o.passwordEnv, o.passwordFile, &s.Password, true},
@@ -424,12 +424,19 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 		}
 		req := SecretRequest{What: x.key, Spec: spec, Prompt: fmt.Sprintf("%s for %s@%s: ", x.key, o.user, o.server)}
 		if o.profile.Has(x.key) && x.env == "" && x.file == "" {
-			req.FromProfile, req.ProfilePath, req.ProfileMode = true, o.profile.Path, o.profile.Mode
+			req.FromProfile, req.ProfilePath, req.ProfileMode, req.ProfileUID = true, o.profile.Path, o.profile.Mode, o.profile.UID
 		}
-		v, err := ResolveSecret(req, os.LookupEnv, os.Stdin, stderr)
+		if v, ok := fromEnv[spec]; ok {
+			*x.dst = v
+			continue
+		}
+		v, err := ResolveSecret(req, nil, os.Stdin, stderr)
 		if err != nil {
 			// The message already starts with the key's name.
 			return nil, o.keyErr(x.key, errors.New(strings.TrimPrefix(err.Error(), x.key+": ")))
+		}
+		if strings.HasPrefix(spec, "env:") {
+			fromEnv[spec] = v
 		}
 		*x.dst = v
 	}

@@ -63,6 +63,7 @@ func TestConnectUsageErrors(t *testing.T) {
 		{[]string{"--no-such-flag"}, "unknown flag"},
 	}
 	for _, tc := range cases {
+		t.Setenv("L2V_UNIT_PW", "s3cret-value") // a run that reads it removes it
 		var out, errOut bytes.Buffer
 		code := run(append([]string{"connect"}, tc.args...), &out, &errOut)
 		if code != exitUsage {
@@ -119,6 +120,7 @@ func TestProfileErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("L2V_UNIT_PW", "s3cret-value")
 			p := filepath.Join(t.TempDir(), "work.toml")
 			mode := os.FileMode(0o600)
 			if tc.name == "world-readable literal" {

@@ -71,6 +71,7 @@ type Profile struct {
 	Path  string
 	Name  string         // base name without .toml
 	Mode  fs.FileMode    // permission bits of the file (for the literal-secret check)
+	UID   int            // its owner, -1 if unknown (likewise)
 	Lines map[string]int // canonical key (flag name) -> 1-based line
 	Set   []string       // keys applied to the flag set (not overridden by a command-line flag)
 }
@@ -170,6 +171,7 @@ func LoadProfile(path string, fset *pflag.FlagSet) (*Profile, error) {
 		Path:  path,
 		Name:  strings.TrimSuffix(filepath.Base(path), ".toml"),
 		Mode:  fi.Mode().Perm(),
+		UID:   fileOwner(fi),
 		Lines: make(map[string]int, len(entries)),
 	}
 	for _, e := range entries {

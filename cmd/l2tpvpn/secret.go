@@ -2,8 +2,11 @@ package main
 
 // Secrets (password, psk, l2tp-secret) are given as a spec: "env:VAR",
 // "file:PATH", "prompt", or a literal. A literal is only accepted from a
-// profile that other users cannot read; on the command line every user sees
-// it in ps. No error or String() here ever contains a secret's value.
+// private profile (see private.go); on the command line every user sees it
+// in ps. A file: secret must be private too. An env: variable is removed
+// from our environment once read, so no child process (hooks, the detached
+// half of --background) inherits it. No error or String() here ever
+// contains a secret's value.
 
 import (
 	"bufio"
@@ -15,6 +18,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // SecretSource says where a secret comes from.
@@ -98,29 +103,22 @@ type SecretRequest struct {
 	FromProfile bool        // the spec came from the profile, not the command line
 	ProfilePath string      // the profile, for the literal-secret check
 	ProfileMode fs.FileMode // its permission bits
+	ProfileUID  int         // its owner (-1: unknown; 0, root, is always fine)
 }
 
 // ResolveSecret returns the secret's value. env looks up environment
-// variables (nil: os.LookupEnv); in is the terminal for prompt (nil:
-// os.Stdin); the prompt goes to out.
-func ResolveSecret(r SecretRequest, env func(string) (string, bool), in *os.File, out io.Writer) (string, error) {
+// variables; nil means the process environment, and then a variable is
+// removed from it once read (os.Unsetenv), so that no child process
+// inherits it. in is the terminal for prompt (nil: os.Stdin); the prompt
+// goes to out.
+func ResolveSecret(r SecretRequest, env func(string) (string, bool), in *os.File, out io.Writer) (secret.Secret, error) {
 	src, arg, err := ParseSecretSpec(r.Spec)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", r.What, err)
+		return secret.Secret{}, fmt.Errorf("%s: %w", r.What, err)
 	}
 	switch src {
 	case SecretEnv:
-		if env == nil {
-			env = os.LookupEnv
-		}
-		v, ok := env(arg)
-		if !ok {
-			return "", fmt.Errorf("%s: environment variable %s is not set", r.What, arg)
-		}
-		if v == "" {
-			return "", fmt.Errorf("%s: environment variable %s is empty", r.What, arg)
-		}
-		return v, nil
+		return secretFromEnv(r.What, arg, env)
 	case SecretFile:
 		return secretFromFile(r.What, arg)
 	case SecretPrompt:
@@ -128,54 +126,73 @@ func ResolveSecret(r SecretRequest, env func(string) (string, bool), in *os.File
 	}
 	// A literal.
 	if !r.FromProfile {
-		return "", fmt.Errorf("%s: a literal secret on the command line is visible to every user in ps; use env:VAR, file:PATH or prompt", r.What)
+		return secret.Secret{}, fmt.Errorf("%s: a literal secret on the command line is visible to every user in ps; use env:VAR, file:PATH or prompt", r.What)
 	}
-	if r.ProfileMode&0o004 != 0 {
-		return "", fmt.Errorf("%s: key %s holds a literal secret but the file is readable by everyone: chmod 600 %s, or use env:/file:",
-			r.ProfilePath, r.What, r.ProfilePath)
+	if problem, fix := privacy(r.ProfilePath, r.ProfileMode, r.ProfileUID, os.Geteuid()); problem != "" {
+		return secret.Secret{}, fmt.Errorf("%s: key %s holds a literal secret but the file %s: %s, or use env:/file:",
+			r.ProfilePath, r.What, problem, fix)
 	}
-	return r.Spec, nil
+	return secret.FromString(r.Spec), nil
+}
+
+// secretFromEnv reads variable name; see ResolveSecret for env.
+func secretFromEnv(what, name string, env func(string) (string, bool)) (secret.Secret, error) {
+	lookup := env
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v, ok := lookup(name)
+	if !ok {
+		return secret.Secret{}, fmt.Errorf("%s: environment variable %s is not set", what, name)
+	}
+	if env == nil {
+		os.Unsetenv(name)
+	}
+	if v == "" {
+		return secret.Secret{}, fmt.Errorf("%s: environment variable %s is empty", what, name)
+	}
+	return secret.FromString(v), nil
 }
 
 // secretFromFile reads the first line of path (trailing \r\n stripped). The
-// file must not be readable by everyone.
-func secretFromFile(what, path string) (string, error) {
+// file must be private (see private.go).
+func secretFromFile(what, path string) (secret.Secret, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return secret.Secret{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return secret.Secret{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("%s: file %s is a directory", what, path)
+		return secret.Secret{}, fmt.Errorf("%s: file %s is a directory", what, path)
 	}
-	if fi.Mode().Perm()&0o004 != 0 {
-		return "", fmt.Errorf("%s: file %s is readable by everyone: chmod 600 %s", what, path, path)
+	if problem, fix := privacy(path, fi.Mode().Perm(), fileOwner(fi), os.Geteuid()); problem != "" {
+		return secret.Secret{}, fmt.Errorf("%s: file %s %s: %s", what, path, problem, fix)
 	}
 	line, err := bufio.NewReaderSize(io.LimitReader(f, secretFileMax), 4096).ReadString('\n')
 	if err != nil && err != io.EOF {
 		// The error comes from the read itself, not from the content.
-		return "", fmt.Errorf("%s: read %s: %w", what, path, err)
+		return secret.Secret{}, fmt.Errorf("%s: read %s: %w", what, path, err)
 	}
 	line = strings.TrimSuffix(line, "\n")
 	line = strings.TrimSuffix(line, "\r")
 	if line == "" {
-		return "", fmt.Errorf("%s: file %s is empty (the secret is its first line)", what, path)
+		return secret.Secret{}, fmt.Errorf("%s: file %s is empty (the secret is its first line)", what, path)
 	}
-	return line, nil
+	return secret.FromString(line), nil
 }
 
 // secretPrompt reads the secret from the terminal without echo.
-func secretPrompt(r SecretRequest, in *os.File, out io.Writer) (string, error) {
+func secretPrompt(r SecretRequest, in *os.File, out io.Writer) (secret.Secret, error) {
 	if in == nil {
 		in = os.Stdin
 	}
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
-		return "", fmt.Errorf("%s: prompt needs a terminal; use env:VAR or file:PATH", r.What)
+		return secret.Secret{}, fmt.Errorf("%s: prompt needs a terminal; use env:VAR or file:PATH", r.What)
 	}
 	prompt := r.Prompt
 	if prompt == "" {
@@ -185,12 +202,14 @@ func secretPrompt(r SecretRequest, in *os.File, out io.Writer) (string, error) {
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(out)
 	if err != nil {
-		return "", fmt.Errorf("%s: read from terminal: %w", r.What, err)
+		return secret.Secret{}, fmt.Errorf("%s: read from terminal: %w", r.What, err)
 	}
 	if len(b) == 0 {
-		return "", fmt.Errorf("%s: nothing entered", r.What)
+		return secret.Secret{}, fmt.Errorf("%s: nothing entered", r.What)
 	}
-	return string(b), nil
+	s := secret.New(b)
+	clear(b)
+	return s, nil
 }
 
 // secretValue is a pflag.Value holding a secret spec. Its String() never

@@ -33,6 +33,7 @@ import (
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // DefaultSocket is where charon's vici plugin listens by default.
@@ -52,9 +53,8 @@ type Config struct {
 	// Name names the connection; the conn and the shared key are loaded as
 	// "l2tpvpn-" + Name.
 	Name string
-	// PSK is the pre-shared key. It is a secret: it goes to charon and
-	// nowhere else.
-	PSK []byte
+	// PSK is the pre-shared key: it goes to charon and nowhere else.
+	PSK secret.Secret
 	// IKE and ESP are the proposals, in order of preference.
 	IKE []ike.IKEProposal
 	ESP []ike.ESPProposal
@@ -148,7 +148,7 @@ func (c *Config) check() error {
 		c.RemoteTS = DefaultTS
 	}
 	switch {
-	case len(c.PSK) == 0:
+	case c.PSK.IsZero():
 		return errors.New("vici: a pre-shared key is required")
 	case len(c.IKE) == 0 || len(c.ESP) == 0:
 		return errors.New("vici: IKE and ESP proposals are required")
@@ -322,7 +322,7 @@ func (d *Delegate) sharedMessage() *govici.Message {
 	m := govici.NewMessage()
 	set(m, "id", d.conn)
 	set(m, "type", "IKE")
-	set(m, "data", string(d.cfg.PSK))
+	set(m, "data", string(d.cfg.PSK.Bytes()))
 	set(m, "owners", []string{d.cfg.Local.String(), d.cfg.Remote.String()})
 	return m
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 const testPSK = "Tr0ub4dor&3-psk-9f2c"
@@ -54,7 +55,7 @@ func testConfig(socket string, rec recorder) Config {
 	cfg := Config{
 		Socket: socket,
 		Name:   "office",
-		PSK:    []byte(testPSK),
+		PSK:    secret.FromString(testPSK),
 		IKE: []ike.IKEProposal{
 			{Enc: ike.EncAESCBC, KeyBits: 256, Hash: ike.HashSHA256, Group: ike.MODP2048},
 			{Enc: ike.Enc3DES, Hash: ike.HashSHA1, Group: ike.MODP1024},
