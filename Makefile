@@ -11,7 +11,7 @@ FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 60s
 FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
 
-.PHONY: all build build-all deps test test-qemu unit fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+.PHONY: all build build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
 all: build
 
@@ -52,7 +52,11 @@ vet:
 
 # test: everything, as CI runs it. Integration needs root and fails loudly without it.
 test: deps
-	$(MAKE) --no-print-directory vet build-all unit fuzz-smoke integration
+	$(MAKE) --no-print-directory vet build-all unit hostroot fuzz-smoke integration
+
+# hostroot: root-only unit tests against the kernel, each in a namespace of its own.
+hostroot:
+	$(GO) test -race -count=1 -tags hostroot ./tun/
 
 unit:
 	$(GO) test -race -count=1 ./...

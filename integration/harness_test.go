@@ -34,18 +34,53 @@ func TestMain(m *testing.M) {
 	}
 	wd, _ := os.Getwd()
 	root = filepath.Dir(wd)
-	bin = filepath.Join(root, "bin", "l2tpvpn")
+	// The client under test is built with the race detector: every
+	// integration run is also a race test of the real connection code.
+	// A report goes to raceDir (the client may run detached), and any
+	// report fails the run.
+	bin = filepath.Join(root, "bin", "l2tpvpn-race")
 	labtool = filepath.Join(root, "bin", "labtool")
-	for _, b := range [][2]string{{bin, "./cmd/l2tpvpn"}, {labtool, "./integration/labtool"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+	for _, b := range [][3]string{{bin, "./cmd/l2tpvpn", "race"}, {labtool, "./integration/labtool", ""}} {
+		args := []string{"build", "-o", b[0]}
+		env := append(os.Environ(), "CGO_ENABLED=0")
+		if b[2] == "race" {
+			args = append(args, "-race")
+			env = append(os.Environ(), "CGO_ENABLED=1")
+		}
+		cmd := exec.Command("go", append(args, b[1])...)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
 			os.Exit(1)
 		}
 	}
-	os.Exit(m.Run())
+	raceDir, err := os.MkdirTemp("", "l2tpvpn-race-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("GORACE", "log_path="+filepath.Join(raceDir, "report")+" exitcode=66")
+	code := m.Run()
+	if reports := raceReports(raceDir); reports != "" {
+		fmt.Fprintf(os.Stderr, "FAIL: the client binary reported data races:\n%s", reports)
+		code = 1
+	}
+	os.RemoveAll(raceDir)
+	os.Exit(code)
+}
+
+// raceReports returns every race detector report written to dir.
+func raceReports(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "report*"))
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil && len(data) > 0 {
+			fmt.Fprintf(&b, "== %s\n%s\n", filepath.Base(f), data)
+		}
+	}
+	return b.String()
 }
 
 // A lab is one server and its client namespace (addresses in scripts/lab.sh).
@@ -187,6 +222,8 @@ type event struct {
 		ESPAuthFailed uint64 `json:"esp_auth_failed"`
 		ESPReplayed   uint64 `json:"esp_replayed"`
 		ESPInvalid    uint64 `json:"esp_invalid"`
+		ESPUnknownSPI uint64 `json:"esp_unknown_spi"`
+		NATKeepalives uint64 `json:"nat_keepalives_rx"`
 		ChildRekeys   uint64 `json:"child_sa_rekeys"`
 	} `json:"stats"`
 }

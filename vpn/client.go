@@ -24,6 +24,7 @@ import (
 type Client struct {
 	cfg Config
 	log *slog.Logger
+	res *resolver // used by one attempt at a time
 
 	cur       atomic.Pointer[Conn] // nil while reconnecting
 	closing   atomic.Bool
@@ -44,6 +45,7 @@ type Client struct {
 
 	closeOnce sync.Once
 	closeReq  chan struct{}
+	devFail   chan error // the TUN device failed: the client ends
 	done      chan struct{}
 	err       error
 }
@@ -72,7 +74,13 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl := &Client{cfg: cfg, log: log, state: StateConnecting, closeReq: make(chan struct{}), done: make(chan struct{})}
+	// The resolvers the host has before we change its DNS.
+	res, err := newResolver(cfg.Server, cfg.ResolvConf)
+	if err != nil {
+		return nil, configError("server", err.Error())
+	}
+	cl := &Client{cfg: cfg, log: log, res: res, state: StateConnecting,
+		closeReq: make(chan struct{}), devFail: make(chan error, 1), done: make(chan struct{})}
 	// Attempts report through the client, which adds its own state.
 	user := cfg.OnEvent
 	cl.cfg.OnEvent = func(ev Event) { cl.attemptEvent(ev, user) }
@@ -89,7 +97,14 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 
 // attemptOnce runs one connection attempt.
 func (cl *Client) attemptOnce(ctx context.Context) (*Conn, error) {
-	c, err := dial(ctx, cl.cfg, cl.attach)
+	server, err := cl.serverFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dial(ctx, cl.cfg, server, cl.attach)
+	if err == nil {
+		cl.res.lastGood = server
+	}
 	return c, cl.cfg.explainAuth(err)
 }
 
@@ -124,6 +139,7 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	defer cl.mu.Unlock()
 	mtu := c.mtu(ipi)
 	c.info.MTU = mtu
+	c.tunMTU.Store(uint32(mtu))
 	if cl.dev != nil {
 		if err := cl.dev.Readdress(ipi.Local, peer, mtu); err != nil {
 			return nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err}
@@ -201,6 +217,9 @@ func (cl *Client) run() {
 		case <-cl.closeReq:
 			cl.finish(nil, c)
 			return
+		case err := <-cl.devFail:
+			cl.finish(err, c)
+			return
 		case <-c.Done():
 		}
 		cause := c.Wait()
@@ -254,6 +273,9 @@ func (cl *Client) reconnect(cause error) (*Conn, error) {
 		case <-cl.closeReq:
 			t.Stop()
 			return nil, nil
+		case err := <-cl.devFail:
+			t.Stop()
+			return nil, err
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -296,6 +318,18 @@ func retryable(err error) bool {
 // come back in step.
 func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// deviceFailed ends the client: the TUN device can no longer be read, so
+// nothing the host sends would leave through the tunnel any more (staying
+// "up" would black-hole it). Called by the transmit loop, which then ends.
+func (cl *Client) deviceFailed(err error) {
+	cl.log.Error("the TUN device failed; ending the connection", "err", err)
+	select {
+	case cl.devFail <- &Error{Phase: "tun", Reason: ReasonHost, Err: fmt.Errorf("tun: read failed: %w", err),
+		Hint: "the TUN device failed or was removed (check 'ip link'); connect again"}:
+	default:
+	}
 }
 
 // finish ends the client: the down hook, the connection's clean close (if
@@ -397,7 +431,7 @@ func addStats(a, b Stats) Stats {
 		TxErrors: a.TxErrors + b.TxErrors, RxDropped: a.RxDropped + b.RxDropped,
 		RxMalformed: a.RxMalformed + b.RxMalformed, RxForeign: a.RxForeign + b.RxForeign,
 		RxWrongSession: a.RxWrongSession + b.RxWrongSession, RxNotReady: a.RxNotReady + b.RxNotReady,
-		RxQueueFull: a.RxQueueFull + b.RxQueueFull, L2TPMalformed: a.L2TPMalformed + b.L2TPMalformed,
+		RxQueueFull: a.RxQueueFull + b.RxQueueFull, RxErrors: a.RxErrors + b.RxErrors, MSSClamped: a.MSSClamped + b.MSSClamped, L2TPMalformed: a.L2TPMalformed + b.L2TPMalformed,
 		PPPMalformed: a.PPPMalformed + b.PPPMalformed, ESPAuthFailed: a.ESPAuthFailed + b.ESPAuthFailed,
 		ESPReplayed: a.ESPReplayed + b.ESPReplayed, ESPUnknownSPI: a.ESPUnknownSPI + b.ESPUnknownSPI,
 		ESPInvalid: a.ESPInvalid + b.ESPInvalid, NATKeepalives: a.NATKeepalives + b.NATKeepalives,

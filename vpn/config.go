@@ -127,7 +127,15 @@ type Config struct {
 	Logger *slog.Logger
 	// OnEvent receives every event; it must not block for long.
 	OnEvent func(Event)
+
+	// Seams for the package's own tests: the server's IKE ports, and a
+	// function called right before the receive loop starts.
+	ports     *serverPorts
+	rxStarted func(*Conn)
 }
+
+// serverPorts are the server's IKE and NAT-T ports (500 and 4500).
+type serverPorts struct{ ike, natt uint16 }
 
 // DefaultStateDir holds the control sockets, logs and undo journals.
 const DefaultStateDir = "/run/l2tpvpn"
@@ -241,17 +249,4 @@ func splitServer(s string) ([2]string, error) {
 func CheckServer(s string) error {
 	_, err := splitServer(s)
 	return err
-}
-
-func resolveServer(s string) (netip.AddrPort, error) {
-	hp, err := splitServer(s)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ua, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(hp[0], hp[1]))
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", hp[0], err)
-	}
-	ap := ua.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
@@ -121,15 +122,24 @@ func (c *Conn) rxLoop() {
 	sizes := make([]int, udpBatch)
 	from := make([]netip.AddrPort, udpBatch)
 	out := make([][]byte, 0, udpBatch)
+	var rxErr rxErrors
 	for {
 		n, err := c.sock.readBatch(views, sizes, from)
 		if err != nil {
 			if c.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			c.log.Warn("udp receive failed", "err", err)
+			c.stats.rxErrors.Add(1)
+			if fatal := rxErr.failed(err, time.Now(), c.log); fatal != nil {
+				c.fail(fatal)
+				return
+			}
+			if !c.sleep(rxErr.backoff) {
+				return
+			}
 			continue
 		}
+		rxErr.ok()
 		out = out[:0]
 		for i := 0; i < n; i++ {
 			if p := c.receive(views[i], sizes[i], from[i]); p != nil {
@@ -191,13 +201,13 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 	case rxControl:
 		if from.Port() != peer.Port() {
 			// RFC 2661 8.1: the server may answer the SCCRQ from another
-			// port; everything after goes there.
-			if !c.tunnelUp.Load() {
-				c.peer.Store(&from)
-			} else {
+			// port; everything after goes there. Only a well-formed SCCRP
+			// moves us, and only before the tunnel is up.
+			if c.tunnelUp.Load() || !isSCCRP(d) {
 				st.drop(&st.rxForeign)
 				return nil
 			}
+			c.peer.Store(&from)
 		}
 		if !c.tunnel.Input(d) {
 			st.drop(&st.rxQueueFull)
@@ -213,10 +223,15 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 		}
 		st.rxPackets.Add(1)
 		st.rxBytes.Add(uint64(len(payload)))
+		c.clamp(payload)
 		return payload
 	case rxPPP:
 		if from != peer {
 			st.drop(&st.rxForeign)
+			return nil
+		}
+		if !c.tunnelUp.Load() { // no session yet, and no link to give it to
+			st.drop(&st.rxNotReady)
 			return nil
 		}
 		if !c.link.Input(proto, payload) {
@@ -224,6 +239,31 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 		}
 	}
 	return nil
+}
+
+// clamp lowers the MSS of a TCP SYN in either direction so that its
+// segments fit the tunnel's MTU (what pppd and strongSwan users do by hand
+// with iptables TCPMSS): hosts behind us and servers that ignore our MRU
+// would otherwise send segments that do not fit.
+func (c *Conn) clamp(pkt []byte) {
+	mtu := int(c.tunMTU.Load())
+	if mtu == 0 || len(pkt) == 0 {
+		return
+	}
+	hdr := 40 // IPv4 + TCP
+	if pkt[0]>>4 == 6 {
+		hdr = 60
+	}
+	if clampMSS(pkt, uint16(mtu-hdr)) {
+		c.stats.mssClamped.Add(1)
+	}
+}
+
+// isSCCRP says whether d is a well-formed SCCRP (control path only: it
+// allocates).
+func isSCCRP(d []byte) bool {
+	m, err := l2tp.ParseMessage(d, nil)
+	return err == nil && m.Type == l2tp.SCCRP && m.Header.TunnelID != 0
 }
 
 // transmit encapsulates the batch of IP packets read from the TUN device
@@ -242,6 +282,7 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 	out = out[:0]
 	var bytes uint64
 	for i := 0; i < n; i++ {
+		c.clamp(bufs[i][txHeadroom : txHeadroom+sizes[i]])
 		d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession, &c.seq)
 		if !ok {
 			c.stats.txErrors.Add(1)
@@ -290,7 +331,7 @@ func (cl *Client) txLoop(dev *tun.Device) {
 				cl.txDropped.Add(1)
 				continue
 			}
-			cl.log.Warn("tun read failed", "err", err)
+			cl.deviceFailed(err)
 			return
 		}
 		c := cl.cur.Load()

@@ -100,6 +100,11 @@ type Stats struct {
 	RxWrongSession uint64 `json:"rx_wrong_session"` // data for another tunnel/session
 	RxNotReady     uint64 `json:"rx_not_ready"`     // IP before the interface was up
 	RxQueueFull    uint64 `json:"rx_queue_full"`    // control queue full
+	// RxErrors counts failed receive calls on the socket.
+	RxErrors uint64 `json:"rx_errors,omitempty"`
+	// MSSClamped counts TCP SYNs (both directions) whose MSS was lowered
+	// to fit the tunnel.
+	MSSClamped uint64 `json:"mss_clamped"`
 	// L2TP and PPP control-plane counters.
 	L2TPMalformed uint64 `json:"l2tp_malformed"`
 	PPPMalformed  uint64 `json:"ppp_malformed"`

@@ -46,7 +46,7 @@ type ipsecPath struct {
 	mu       sync.Mutex // guards children
 	children []*ike.ChildSA
 
-	done   chan error // the session's Run result
+	loop   *engine // the session's Run; nil until runIPsec
 	cancel context.CancelFunc
 	keylog *ike.KeyLog
 
@@ -54,15 +54,19 @@ type ipsecPath struct {
 	rekeys                                                    atomic.Uint64
 }
 
-// startIPsec runs IKE until the first child SA is installed.
-func (c *Conn) startIPsec(ctx context.Context, local netip.Addr) error {
+// newIPsec builds the IKE session and the IPsec state of the connection;
+// runIPsec starts it.
+func (c *Conn) newIPsec(local netip.Addr) error {
 	server := c.peer.Load().Addr()
 	p := &ipsecPath{
 		local: local, server: server,
 		ikeAddr:  netip.AddrPortFrom(server, ikePort),
 		nattAddr: netip.AddrPortFrom(server, nattPort),
 		mode:     c.cfg.ESPMode,
-		done:     make(chan error, 1),
+	}
+	if c.cfg.ports != nil {
+		p.ikeAddr = netip.AddrPortFrom(server, c.cfg.ports.ike)
+		p.nattAddr = netip.AddrPortFrom(server, c.cfg.ports.natt)
 	}
 	if c.cfg.KeyLogDir != "" {
 		kl, err := ike.OpenKeyLog(c.cfg.KeyLogDir, true)
@@ -80,27 +84,31 @@ func (c *Conn) startIPsec(ctx context.Context, local netip.Addr) error {
 		Send: c.ikeSend, Events: c.ikeEvent, Logger: c.log.With("layer", "ike"), KeyLog: p.keylog,
 	})
 	if err != nil {
+		if p.keylog != nil {
+			p.keylog.Close()
+		}
 		return &Error{Phase: "config", Reason: ReasonConfig, Err: err}
 	}
 	p.session = s
 	c.ipsec = p
+	return nil
+}
+
+// runIPsec runs IKE until the first child SA is installed.
+func (c *Conn) runIPsec(ctx context.Context) error {
+	p := c.ipsec
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		p.done <- s.Run(runCtx)
-	}()
+	p.loop = c.startEngine(func() error { return p.session.Run(runCtx) })
 	if c.cfg.NATKeepalive >= 0 {
 		c.wg.Add(1)
 		go c.keepaliveLoop(runCtx)
 	}
 	select {
-	case <-s.Up():
+	case <-p.session.Up():
 		return nil
-	case err := <-p.done:
-		p.done <- err
-		return ikeError(err)
+	case <-p.loop.Done():
+		return ikeError(p.loop.Err())
 	case <-ctx.Done():
 		return &Error{Phase: "ike", Reason: ReasonUnreachable, Err: ctx.Err()}
 	}
@@ -130,9 +138,10 @@ func (c *Conn) stopIPsec() {
 	if p == nil {
 		return
 	}
-	p.cancel()
-	err := <-p.done
-	p.done <- err
+	if p.cancel != nil {
+		p.cancel()
+		<-p.loop.Done()
+	}
 	if p.keylog != nil {
 		if err := p.keylog.Close(); err != nil {
 			c.log.Warn("key log", "err", err)

@@ -15,6 +15,8 @@ type connStats struct {
 	rxMalformed, rxForeign       atomic.Uint64
 	rxWrongSession, rxNotReady   atomic.Uint64
 	rxQueueFull                  atomic.Uint64
+	rxErrors                     atomic.Uint64 // failed receive calls
+	mssClamped                   atomic.Uint64 // TCP SYNs whose MSS was lowered
 }
 
 // drop counts one discarded datagram under reason.
@@ -29,6 +31,7 @@ func (s *connStats) snapshot() Stats {
 		RxPackets: s.rxPackets.Load(), RxBytes: s.rxBytes.Load(),
 		RxDropped: s.rxDropped.Load(), RxMalformed: s.rxMalformed.Load(), RxForeign: s.rxForeign.Load(),
 		RxWrongSession: s.rxWrongSession.Load(), RxNotReady: s.rxNotReady.Load(), RxQueueFull: s.rxQueueFull.Load(),
+		RxErrors: s.rxErrors.Load(), MSSClamped: s.mssClamped.Load(),
 	}
 }
 

@@ -5,6 +5,9 @@
 //	labtool get ADDR SIZE SEED         download SIZE bytes and verify them
 //	labtool put ADDR SIZE SEED         upload SIZE bytes; the server verifies
 //	labtool garbage SRC DST TUNNEL N   send N malformed L2TP datagrams with a raw socket
+//	labtool esp-garbage SRC DST SPI N  send N bad NAT-T datagrams (ESP with the
+//	                                   SPI and a bad ICV, unknown SPIs, cut IKE,
+//	                                   keepalives, random) with a raw socket
 //
 // The bytes of a transfer are a ChaCha8 stream from SEED, so both ends know
 // what must arrive without storing it.
@@ -50,6 +53,11 @@ func run(args []string) error {
 			return fmt.Errorf("bad SIZE or SEED")
 		}
 		return transfer(args[0], args[1], size, seed)
+	case "esp-garbage":
+		if len(args) != 5 {
+			return fmt.Errorf("usage: labtool esp-garbage SRC:PORT DST:PORT SPI N")
+		}
+		return espGarbage(args[1], args[2], args[3], args[4])
 	case "garbage":
 		if len(args) != 5 {
 			return fmt.Errorf("usage: labtool garbage SRC:PORT DST:PORT TUNNELID N")
@@ -243,4 +251,68 @@ func checksum(b []byte, sum uint32) uint16 {
 		sum = (sum & 0xffff) + sum>>16
 	}
 	return ^uint16(sum)
+}
+
+// espGarbage sends n datagrams that a NAT-T receiver must drop: ESP with a
+// valid SPI (hex) but random contents (the ICV fails), ESP with unknown
+// SPIs, short ESP, IKE behind the non-ESP marker cut short, and NAT
+// keepalives, in turn, spaced so they mix with a running transfer.
+func espGarbage(srcS, dstS, spiS, nS string) error {
+	src, err := netip.ParseAddrPort(srcS)
+	if err != nil {
+		return err
+	}
+	dst, err := netip.ParseAddrPort(dstS)
+	if err != nil {
+		return err
+	}
+	spi, err := strconv.ParseUint(spiS, 16, 32)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(nS)
+	if err != nil {
+		return err
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	sa := &syscall.SockaddrInet4{Addr: dst.Addr().As4()}
+	rng := rand.New(rand.NewPCG(3, 4))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for i := 0; i < n; i++ {
+		var p []byte
+		switch i % 6 {
+		case 0, 1: // our SPI, a plausible sequence number, garbage after
+			p = binary.BigEndian.AppendUint32(nil, uint32(spi))
+			p = binary.BigEndian.AppendUint32(p, uint32(1+rng.IntN(1<<20)))
+			p = append(p, random(48+16*rng.IntN(60))...)
+		case 2: // an SPI nobody uses
+			p = binary.BigEndian.AppendUint32(nil, uint32(spi)^0x5a5a0000|1)
+			p = append(p, random(100)...)
+		case 3: // non-ESP marker, IKE header cut short
+			p = append([]byte{0, 0, 0, 0}, random(1+rng.IntN(27))...)
+		case 4: // NAT keepalive
+			p = []byte{0xff}
+		case 5: // too short for ESP
+			p = random(1 + rng.IntN(7))
+			p[0] |= 1
+		}
+		if err := syscall.Sendto(fd, ipUDP(src, dst, p), 0, sa); err != nil {
+			return err
+		}
+		if i%50 == 49 {
+			time.Sleep(time.Millisecond) // let the transfer's packets interleave
+		}
+	}
+	fmt.Printf("sent %d bad NAT-T datagrams\n", n)
+	return nil
 }

@@ -1,0 +1,291 @@
+package vpn
+
+// The set-up of one connection attempt, as straight-line code: socket,
+// IPsec (our IKE, or charon's), L2TP tunnel and session, PPP, device.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"github.com/l2tpvpn/l2tpvpn/ppp"
+)
+
+func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
+	for _, r := range c.cfg.Routes {
+		if r.Contains(server.Addr()) {
+			return &Error{Phase: "config", Reason: ReasonConfig,
+				Err:  fmt.Errorf("route %s contains the server address %s: the tunnel would be routed into itself", r, server.Addr()),
+				Hint: "leave the server's address out of --route"}
+		}
+	}
+	c.peer.Store(&server)
+	delegated := c.cfg.IPsec && c.cfg.Strongswan
+	src, srcErr := sourceAddr(server.Addr())
+	if srcErr != nil && c.cfg.IPsec {
+		return &Error{Phase: "socket", Reason: ReasonUnreachable, Err: srcErr, Hint: "is there a route to the server?"}
+	}
+	var udp *net.UDPConn
+	var err error
+	if delegated {
+		// The kernel encrypts what matches the child's traffic selectors:
+		// our address, port 1701, to the server's port 1701.
+		udp, err = charonSocket(src)
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err,
+				Hint: "delegated IPsec needs UDP port 1701 (the traffic selector): is another L2TP client using it?"}
+		}
+	} else {
+		udp, err = net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
+		if err != nil {
+			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
+		}
+	}
+	if c.sock, err = newBatchConn(udp, udpBatch); err != nil {
+		udp.Close()
+		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
+	}
+	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	c.info.Source = src
+	if srcErr == nil {
+		local = netip.AddrPortFrom(src, local.Port())
+	}
+	c.info.Server, c.info.Local = server, local
+	c.emit(Event{Event: EventConnecting, Server: server.String(), Local: local.String()})
+	c.log.Info("connecting", "server", server, "local", local)
+
+	// Every engine the receive loop hands datagrams to exists before the
+	// loop starts: a datagram may arrive at any time once the socket is
+	// bound (a fixed --local-port, a server still retransmitting to the
+	// previous attempt). The PPP link is made once IPsec is up (its MRU
+	// depends on the ESP transform); the receive loop hands it nothing
+	// before the tunnel is up, which is published after the link exists.
+	if c.cfg.IPsec && !delegated {
+		if err := c.newIPsec(src); err != nil {
+			return err
+		}
+	}
+	c.tunnel = l2tp.NewTunnel(l2tp.Config{
+		Secret:            c.cfg.L2TPSecret,
+		HelloInterval:     c.cfg.HelloInterval,
+		RetransmitTimeout: c.cfg.RetransmitTimeout,
+		MaxRetransmits:    c.cfg.MaxRetransmits,
+		Logger:            c.log.With("layer", "l2tp"),
+	}, c.sendControl)
+	if c.cfg.rxStarted != nil {
+		c.cfg.rxStarted(c)
+	}
+	c.wg.Add(1)
+	go c.rxLoop()
+
+	if delegated {
+		if err := c.startCharon(ctx, src); err != nil {
+			return err
+		}
+	} else if c.ipsec != nil {
+		if err := c.runIPsec(ctx); err != nil {
+			return err
+		}
+	}
+
+	c.link = ppp.NewLink(ppp.Config{
+		User:         c.cfg.User,
+		Password:     c.cfg.Password,
+		Auth:         c.cfg.Auth,
+		MRU:          uint16(c.mru()),
+		EchoInterval: c.cfg.EchoInterval,
+		EchoFailures: c.cfg.EchoFailures,
+		IPv6:         c.cfg.IPv6,
+		Logger:       c.log.With("layer", "ppp"),
+		OnEvent:      c.pppEvent,
+	}, c.sendPPP)
+
+	loopCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.tunnelLoop = c.startEngine(func() error { return c.tunnel.Run(loopCtx) })
+
+	// L2TP control connection and session.
+	ti, err := waitFor(ctx, c.tunnelLoop, c.tunnel.Establish)
+	if err != nil {
+		return tunnelError(err, server)
+	}
+	c.localTunnel.Store16(ti.LocalID)
+	c.peerTunnel.Store16(ti.PeerID)
+	c.tunnelUp.Store(true)
+	c.info.Tunnel = ti
+	c.info.Server = *c.peer.Load()
+	c.log.Info("l2tp tunnel up", "tunnel", ti.LocalID, "peer_tunnel", ti.PeerID, "peer_vendor", ti.PeerVendor, "peer_host", ti.PeerHostName)
+	c.emit(Event{Event: EventTunnelUp, Server: c.info.Server.String(), Local: local.String(), TunnelID: ti.LocalID,
+		PeerTunnelID: ti.PeerID, PeerHost: ti.PeerHostName, PeerVendor: ti.PeerVendor})
+
+	si, err := waitFor(ctx, c.tunnelLoop, c.tunnel.OpenSession)
+	if err != nil {
+		return sessionError(err)
+	}
+	c.startSequencing(si)
+	c.peerSession.Store16(si.PeerID)
+	c.localSession.Store16(si.LocalID)
+	c.info.Session = si
+	c.log.Info("l2tp session up", "session", si.LocalID, "peer_session", si.PeerID)
+	c.emit(Event{Event: EventSessionUp, TunnelID: ti.LocalID, SessionID: si.LocalID, PeerSessionID: si.PeerID})
+
+	// PPP: LCP, authentication, IPCP.
+	linkCtx, linkCancel := context.WithCancel(loopCtx)
+	c.linkCancel = linkCancel
+	c.linkLoop = c.startEngine(func() error { return c.link.Run(linkCtx) })
+	ipi, err := c.waitPPP(ctx)
+	if err != nil {
+		return err
+	}
+	c.info.IP, c.info.Peer, c.info.DNS, c.info.Auth = ipi.Local, ipi.Peer, ipi.DNS, ipi.Auth
+	c.info.MTU = c.mtu(ipi)
+	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
+	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU})
+
+	// The TUN device (the client keeps one across reconnects).
+	// Some servers (l2tpns) name their own public address as the PPP peer.
+	// A point-to-point peer route to it would send the tunnel into itself,
+	// so the server's address keeps its current path.
+	peer := ipi.Peer
+	if peer == c.info.Server.Addr() {
+		c.log.Info("ppp peer address is the server's own address: not routing it into the tunnel", "peer", peer)
+		peer = netip.Addr{}
+	}
+	c.devMu.Lock()
+	var ll netip.Addr
+	if p := c.ipv6.Load(); p != nil {
+		ll = *p
+	}
+	dev, err := c.attach(c, ipi, peer, ll)
+	if err == nil {
+		c.dev.Store(dev)
+	}
+	c.devMu.Unlock()
+	if err != nil {
+		return err
+	}
+	c.info.Interface = dev.Name()
+	c.info.UpAfter = time.Since(c.start)
+	c.log.Info("ppp link attached", "interface", dev.Name(), "ip", ipi.Local, "after", c.info.UpAfter.Round(time.Millisecond))
+	return nil
+}
+
+// waitFor runs step while watching the tunnel loop: if the loop ends first,
+// its error is the step's error.
+func waitFor[T any](ctx context.Context, loop *engine, step func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := step(ctx)
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-loop.Done():
+		cancel()
+		<-ch
+		var zero T
+		err := loop.Err()
+		if err == nil {
+			err = errors.New("l2tp: control connection ended")
+		}
+		return zero, err
+	}
+}
+
+func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.tunnel.SessionDone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	ipi, err := c.link.WaitUp(ctx)
+	if err == nil {
+		return ipi, nil
+	}
+	serr := c.tunnel.SessionErr()
+	if serr == nil {
+		return ipi, pppError(err)
+	}
+	// The session ended. Servers often send their CHAP/PAP failure and the
+	// CDN back to back: PPP frames that arrived before the CDN are already
+	// queued at the link, so let it handle them before deciding.
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	c.link.Sync(sctx)
+	scancel()
+	if lerr := c.link.Err(); lerr != nil {
+		return ipi, pppError(lerr)
+	}
+	if c.lcpUp.Load() && !c.authOK.Load() {
+		return ipi, &Error{Phase: "ppp", Reason: ReasonAuth,
+			Err:  fmt.Errorf("authentication failed: the server closed the session during authentication: %w", serr),
+			Hint: "most likely a wrong user name or password; check them and the allowed methods (--auth)"}
+	}
+	return ipi, sessionError(serr)
+}
+
+// mtu is the TUN MTU: the largest IP packet that fits into one datagram on
+// the path to the server after encapsulation, and that the peer can
+// receive (its MRU), unless configured.
+func (c *Conn) mtu(ipi ppp.IPInfo) int {
+	if c.cfg.MTU != 0 {
+		return c.cfg.MTU
+	}
+	m := c.maxPayload()
+	if ipi.PeerMRU != 0 && int(ipi.PeerMRU) < m {
+		m = int(ipi.PeerMRU)
+	}
+	return m
+}
+
+// mru is the MRU we ask the server for: the configured one, else the
+// largest IP packet that reaches us without fragmenting the outer datagram.
+func (c *Conn) mru() int {
+	if c.cfg.MRU != 0 {
+		return c.cfg.MRU
+	}
+	return c.maxPayload()
+}
+
+// maxPayload is what one PPP frame may carry on the path to the server:
+// the underlay's MTU less the outer IPv4 and UDP headers, NAT-T and ESP
+// (header, IV, padding, trailer and ICV of the negotiated transform), the
+// inner IPv4 header in tunnel mode, the inner UDP, L2TP and PPP headers.
+func (c *Conn) maxPayload() int {
+	// Frames larger than Ethernet's would surprise servers, whatever the
+	// underlay (loopback, jumbo frames) could carry.
+	path := min(pathMTU(c.info.Server.Addr()), 1500)
+	m := path - plainOverhead
+	if c.charon != nil {
+		m = delegatedMTU(c.cfg.ESPMode) - (1500 - path)
+	}
+	if c.ipsec != nil {
+		m = path - c.ipsec.overhead()
+		// In tunnel mode the server decapsulates into an interface of its
+		// own (strongSwan's kernel-libipsec: MTU 1400) and fragments our
+		// L2TP datagrams (inner IPv4 + UDP + L2TP + PPP = 38 bytes more)
+		// above that; inner fragments are not reassembled, so stay below.
+		if c.ipsec.mode == esp.Tunnel && m > tunnelModeMTU {
+			m = tunnelModeMTU
+		}
+	}
+	return max(m, minMTU)
+}
+
+// minMTU is the smallest MTU IPv4 guarantees (RFC 791).
+const minMTU = 576
