@@ -1,9 +1,13 @@
-//go:build integration
+//go:build integration && survival
 
 package integration
 
 // The client survives real networks: loss, rekeys under load, a server
 // named by a host name that restarts, a roaming client, garbage under load.
+//
+// These tests were written in the session that made the fixes and have not
+// yet had a green run: they build with the "survival" tag (make
+// integration-survival) until they have, then join make test.
 
 import (
 	"fmt"
@@ -329,4 +333,32 @@ func TestSurviveRoaming(t *testing.T) {
 		t.Errorf("pinned server route after the roam: %q", pinned)
 	}
 	disconnectOK(t, ns, "l2v-rm")
+}
+
+// TestStrongSwanDelegatedFullTunnel is issue 10 defect 8.
+func TestStrongSwanDelegatedFullTunnel(t *testing.T) {
+	labSW.up(t)
+	script(t, nil, "up", "swc")
+	t.Cleanup(func() { exec.Command(filepath.Join(root, "scripts", "lab.sh"), "down", "swc").Run() })
+		// Full tunnel (the default routing): the server's pinned route
+		// must follow the underlay, not charon's table 220 into ipsec0,
+		// or charon's own ESP loops into the tunnel right after "up".
+		c := startClient(t, labSW, pskEnv, charonArgs("--esp-mode", "tunnel", "--routing", "full", "--name", "l2v-dfull")...)
+		c.waitEvent("up", 30*time.Second)
+		if r := routeGet(t, labSW.clientNS, labSW.service); !strings.Contains(r, "dev l2v-tun0") {
+			t.Fatalf("full tunnel does not route the service into the tunnel: %s", r)
+		}
+		pinned, _ := exec.Command("ip", "-n", labSW.clientNS, "route", "show", "proto", "76", labSW.server).CombinedOutput()
+		if !strings.Contains(string(pinned), "dev l2v-sw-c0") {
+			t.Errorf("server route pinned to %q, want the underlay l2v-sw-c0", pinned)
+		}
+		// Traffic keeps flowing well after "up" (DPD and keepalives pass).
+		for i := 0; i < 3; i++ {
+			if out, err := inNS(labSW.clientNS, "ping", "-c", "3", "-W", "2", labSW.service); err != nil {
+				t.Fatalf("ping %d through the full tunnel: %v\n%s", i, err, out)
+			}
+		}
+		c.disconnect()
+		noReconnects(t, c)
+		nothingOfOurs(t)
 }
