@@ -3,6 +3,7 @@ package vpn
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +193,42 @@ func FuzzClampMSS(f *testing.F) {
 		}
 		if validAfter, _ := tcpChecksumOK(pkt); validAfter != validBefore {
 			t.Fatalf("checksum verified %v before, %v after", validBefore, validAfter)
+		}
+	})
+}
+
+// FuzzParseNameservers reads any resolv.conf for the server's resolver: the
+// result is, in order, the valid address after "nameserver" on each line
+// that starts with it (IPv4-mapped addresses unmapped), and written out
+// again it reads back the same.
+func FuzzParseNameservers(f *testing.F) {
+	f.Add([]byte("# generated\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.com\n"))
+	f.Add([]byte("nameserver 192.0.2.53\r\nnameserver 2001:db8::53 # v6\nnameserver ::ffff:192.0.2.54\nnameserver bogus\nnameserver\n  nameserver 198.51.100.1"))
+	f.Add([]byte("nameserver fe80::1%eth0\n;nameserver 192.0.2.1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := parseNameservers(b)
+		if len(b) < 60000 { // bufio.Scanner's line limit is 64 KiB
+			var want []netip.Addr
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" {
+					if a, err := netip.ParseAddr(f[1]); err == nil {
+						want = append(want, a.Unmap())
+					}
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q: %v, want %v", b, got, want)
+			}
+		}
+		var out []byte
+		for _, a := range got {
+			if a.Is4In6() {
+				t.Fatalf("%v not unmapped", a)
+			}
+			out = append(out, "nameserver "+a.String()+"\n"...)
+		}
+		if again := parseNameservers(out); !slices.Equal(again, got) {
+			t.Fatalf("%v written and read back: %v", got, again)
 		}
 	})
 }
