@@ -294,7 +294,10 @@ func espGarbage(srcS, dstS, spiS, nS string) error {
 		case 0, 1: // our SPI, a plausible sequence number, garbage after
 			p = binary.BigEndian.AppendUint32(nil, uint32(spi))
 			p = binary.BigEndian.AppendUint32(p, uint32(1+rng.IntN(1<<20)))
-			p = append(p, random(48+16*rng.IntN(60))...)
+			// IV 16 + whole AES blocks + a 12-byte HMAC-SHA1-96 ICV
+			// (SoftEther's default choice): the length is valid, so it
+			// is the ICV check that must refuse it.
+			p = append(p, random(16+16*(1+rng.IntN(60))+12)...)
 		case 2: // an SPI nobody uses
 			p = binary.BigEndian.AppendUint32(nil, uint32(spi)^0x5a5a0000|1)
 			p = append(p, random(100)...)
