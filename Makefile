@@ -11,7 +11,7 @@ FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 60s
 FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
 
-.PHONY: all build build-all deps test test-qemu unit hostroot integration-survival fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+.PHONY: all build build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
 all: build
 
@@ -75,12 +75,6 @@ fuzz:
 
 integration: build
 	$(GO) test -tags integration -count=1 -v -timeout 20m ./integration/
-
-# integration-survival: the survival and secrets tests (loss, garbage, rekeys under load,
-# host name + restart, roaming, delegated full tunnel, no secrets anywhere). Not yet in
-# make test: they join it once they have had a green run.
-integration-survival: build
-	$(GO) test -tags 'integration survival' -count=1 -v -timeout 30m ./integration/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./esp/

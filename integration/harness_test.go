@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -242,9 +243,13 @@ type client struct {
 
 func startClient(t *testing.T, l lab, extraEnv []string, args ...string) *client {
 	t.Helper()
-	full := append([]string{"netns", "exec", l.clientNS, bin, "connect", "--ipsec=off", "--json",
-		"--server", l.server, "--user", user, "--password-env", "L2V_TEST_PASSWORD",
-		"--interface", "l2v-tun0", "--route", l.service + "/32"}, args...)
+	full := []string{"netns", "exec", l.clientNS, bin, "connect", "--ipsec=off", "--json",
+		"--server", l.server, "--user", user, "--password-env", "L2V_TEST_PASSWORD", "--interface", "l2v-tun0"}
+	// A split tunnel to the service address, unless the test chooses the routing.
+	if !slices.Contains(args, "--routing") {
+		full = append(full, "--route", l.service+"/32")
+	}
+	full = append(full, args...)
 	cmd := exec.Command("ip", full...)
 	cmd.Env = append(append(os.Environ(), "L2V_TEST_PASSWORD="+password), extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -158,6 +158,22 @@ func resolvConf(t *testing.T, ns string) string {
 
 // pingOnce expects the very first ping to get through (no retries: the
 // background connect promised that traffic flows).
+// trafficBack waits until the background connection name has reconnected
+// and addr answers a ping through it, at most 30 s from start, and returns
+// how long that took.
+func trafficBack(t *testing.T, ns, name, addr string, start time.Time) time.Duration {
+	t.Helper()
+	for time.Since(start) < 30*time.Second {
+		if _, err := inNS(ns, "ping", "-c", "1", "-W", "1", addr); err == nil {
+			if st, _ := statusOf(t, ns, name); st.Reconnect.Count >= 1 {
+				return time.Since(start)
+			}
+		}
+	}
+	t.Fatalf("%s: no traffic through a reconnected tunnel within 30 s", name)
+	return 0
+}
+
 func pingOnce(t *testing.T, ns, addr string) {
 	t.Helper()
 	if out, err := inNS(ns, "ping", "-c", "1", "-W", "2", addr); err != nil {
@@ -245,20 +261,7 @@ func TestLifecycle(t *testing.T) {
 		routesUp := ourRoutes()
 		start := time.Now()
 		script(t, nil, "restart-server", "se")
-		// Traffic must flow again within 30 s of the restart, by itself.
-		var back time.Duration
-		for time.Since(start) < 30*time.Second {
-			if _, err := inNS(ns, "ping", "-c", "1", "-W", "1", labSE.service); err == nil {
-				st, _ := statusOf(t, ns, "l2v-rec")
-				if st.Reconnect.Count >= 1 {
-					back = time.Since(start)
-					break
-				}
-			}
-		}
-		if back == 0 {
-			t.Fatalf("no traffic through a reconnected tunnel within 30 s of the server restart")
-		}
+		back := trafficBack(t, ns, "l2v-rec", labSE.service, start)
 		t.Logf("traffic flows again %v after the restart began", back.Round(time.Millisecond))
 		st, _ := statusOf(t, ns, "l2v-rec")
 		if st.State != "up" || st.Reconnect.Count != 1 {

@@ -1,4 +1,4 @@
-//go:build integration && survival
+//go:build integration
 
 package integration
 

@@ -1,13 +1,9 @@
-//go:build integration && survival
+//go:build integration
 
 package integration
 
 // The client survives real networks: loss, rekeys under load, a server
 // named by a host name that restarts, a roaming client, garbage under load.
-//
-// These tests were written in the session that made the fixes and have not
-// yet had a green run: they build with the "survival" tag (make
-// integration-survival) until they have, then join make test.
 
 import (
 	"fmt"
@@ -253,18 +249,7 @@ func TestSurviveHostNameRestart(t *testing.T) {
 	before := queries(dnsLog)
 	start := time.Now()
 	script(t, nil, "restart-server", "se")
-	var back time.Duration
-	for time.Since(start) < 30*time.Second {
-		if _, err := inNS(ns, "ping", "-c", "1", "-W", "1", labSE.service); err == nil {
-			if st, _ := statusOf(t, ns, "l2v-hn"); st.Reconnect.Count >= 1 {
-				back = time.Since(start)
-				break
-			}
-		}
-	}
-	if back == 0 {
-		t.Fatalf("no traffic within 30 s of the server restart")
-	}
+	back := trafficBack(t, ns, "l2v-hn", labSE.service, start)
 	t.Logf("traffic flows again %v after the restart began", back.Round(time.Millisecond))
 	if after := queries(dnsLog); after <= before {
 		t.Errorf("the reconnect did not ask the lab's DNS for vpn.lab.example again (queries %d -> %d)", before, after)
@@ -312,18 +297,7 @@ func TestSurviveRoaming(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	var back time.Duration
-	for time.Since(start) < 30*time.Second {
-		if _, err := inNS(ns, "ping", "-c", "1", "-W", "1", l.service); err == nil {
-			if st, _ := statusOf(t, ns, "l2v-rm"); st.Reconnect.Count >= 1 {
-				back = time.Since(start)
-				break
-			}
-		}
-	}
-	if back == 0 {
-		t.Fatalf("no traffic within 30 s of the roam")
-	}
+	back := trafficBack(t, ns, "l2v-rm", l.service, start)
 	t.Logf("traffic flows again %v after the roam", back.Round(time.Millisecond))
 	if r := routeGet(t, ns, l.server); !strings.Contains(r, "via 192.0.2.81 dev l2v-rm-c0") {
 		t.Errorf("the server route did not follow the roam: %s", r)
@@ -340,25 +314,25 @@ func TestStrongSwanDelegatedFullTunnel(t *testing.T) {
 	labSW.up(t)
 	script(t, nil, "up", "swc")
 	t.Cleanup(func() { exec.Command(filepath.Join(root, "scripts", "lab.sh"), "down", "swc").Run() })
-		// Full tunnel (the default routing): the server's pinned route
-		// must follow the underlay, not charon's table 220 into ipsec0,
-		// or charon's own ESP loops into the tunnel right after "up".
-		c := startClient(t, labSW, pskEnv, charonArgs("--esp-mode", "tunnel", "--routing", "full", "--name", "l2v-dfull")...)
-		c.waitEvent("up", 30*time.Second)
-		if r := routeGet(t, labSW.clientNS, labSW.service); !strings.Contains(r, "dev l2v-tun0") {
-			t.Fatalf("full tunnel does not route the service into the tunnel: %s", r)
+	// Full tunnel (the default routing): the server's pinned route
+	// must follow the underlay, not charon's table 220 into ipsec0,
+	// or charon's own ESP loops into the tunnel right after "up".
+	c := startClient(t, labSW, pskEnv, charonArgs("--esp-mode", "tunnel", "--routing", "full", "--name", "l2v-dfull")...)
+	c.waitEvent("up", 30*time.Second)
+	if r := routeGet(t, labSW.clientNS, labSW.service); !strings.Contains(r, "dev l2v-tun0") {
+		t.Fatalf("full tunnel does not route the service into the tunnel: %s", r)
+	}
+	pinned, _ := exec.Command("ip", "-n", labSW.clientNS, "route", "show", "proto", "76", labSW.server).CombinedOutput()
+	if !strings.Contains(string(pinned), "dev l2v-sw-c0") {
+		t.Errorf("server route pinned to %q, want the underlay l2v-sw-c0", pinned)
+	}
+	// Traffic keeps flowing well after "up" (DPD and keepalives pass).
+	for i := 0; i < 3; i++ {
+		if out, err := inNS(labSW.clientNS, "ping", "-c", "3", "-W", "2", labSW.service); err != nil {
+			t.Fatalf("ping %d through the full tunnel: %v\n%s", i, err, out)
 		}
-		pinned, _ := exec.Command("ip", "-n", labSW.clientNS, "route", "show", "proto", "76", labSW.server).CombinedOutput()
-		if !strings.Contains(string(pinned), "dev l2v-sw-c0") {
-			t.Errorf("server route pinned to %q, want the underlay l2v-sw-c0", pinned)
-		}
-		// Traffic keeps flowing well after "up" (DPD and keepalives pass).
-		for i := 0; i < 3; i++ {
-			if out, err := inNS(labSW.clientNS, "ping", "-c", "3", "-W", "2", labSW.service); err != nil {
-				t.Fatalf("ping %d through the full tunnel: %v\n%s", i, err, out)
-			}
-		}
-		c.disconnect()
-		noReconnects(t, c)
-		nothingOfOurs(t)
+	}
+	c.disconnect()
+	noReconnects(t, c)
+	nothingOfOurs(t)
 }

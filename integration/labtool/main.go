@@ -158,28 +158,15 @@ func transfer(mode, addr string, size int64, seed uint64) error {
 // garbage sends n malformed datagrams from src to dst using a raw socket
 // (so the source can be the server's own address and port).
 func garbage(srcS, dstS, tunnelS, nS string) error {
-	src, err := netip.ParseAddrPort(srcS)
-	if err != nil {
-		return err
-	}
-	dst, err := netip.ParseAddrPort(dstS)
-	if err != nil {
-		return err
-	}
 	tid, err := strconv.ParseUint(tunnelS, 10, 16)
 	if err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(nS)
+	rs, n, err := openRaw(srcS, dstS, nS)
 	if err != nil {
 		return err
 	}
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	sa := &syscall.SockaddrInet4{Addr: dst.Addr().As4()}
+	defer rs.close()
 	payloads := malformed(uint16(tid))
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < n; i++ {
@@ -194,13 +181,48 @@ func garbage(srcS, dstS, tunnelS, nS string) error {
 				p[1] = 0x05 // version 5: never valid L2TP
 			}
 		}
-		if err := syscall.Sendto(fd, ipUDP(src, dst, p), 0, sa); err != nil {
+		if err := rs.send(p); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("sent %d malformed datagrams\n", n)
 	return nil
 }
+
+// rawSender sends UDP datagrams with any source through a raw socket (so
+// the source can be the server's own address and port).
+type rawSender struct {
+	fd       int
+	src, dst netip.AddrPort
+	sa       *syscall.SockaddrInet4
+}
+
+// openRaw parses SRC:PORT, DST:PORT and a count, and opens the socket.
+func openRaw(srcS, dstS, nS string) (*rawSender, int, error) {
+	src, err := netip.ParseAddrPort(srcS)
+	if err != nil {
+		return nil, 0, err
+	}
+	dst, err := netip.ParseAddrPort(dstS)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := strconv.Atoi(nS)
+	if err != nil {
+		return nil, 0, err
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &rawSender{fd: fd, src: src, dst: dst, sa: &syscall.SockaddrInet4{Addr: dst.Addr().As4()}}, n, nil
+}
+
+func (r *rawSender) send(payload []byte) error {
+	return syscall.Sendto(r.fd, ipUDP(r.src, r.dst, payload), 0, r.sa)
+}
+
+func (r *rawSender) close() { syscall.Close(r.fd) }
 
 // malformed returns datagrams that each must be dropped by a decoder.
 func malformed(tid uint16) [][]byte {
@@ -258,28 +280,15 @@ func checksum(b []byte, sum uint32) uint16 {
 // SPIs, short ESP, IKE behind the non-ESP marker cut short, and NAT
 // keepalives, in turn, spaced so they mix with a running transfer.
 func espGarbage(srcS, dstS, spiS, nS string) error {
-	src, err := netip.ParseAddrPort(srcS)
-	if err != nil {
-		return err
-	}
-	dst, err := netip.ParseAddrPort(dstS)
-	if err != nil {
-		return err
-	}
 	spi, err := strconv.ParseUint(spiS, 16, 32)
 	if err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(nS)
+	rs, n, err := openRaw(srcS, dstS, nS)
 	if err != nil {
 		return err
 	}
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	sa := &syscall.SockaddrInet4{Addr: dst.Addr().As4()}
+	defer rs.close()
 	rng := rand.New(rand.NewPCG(3, 4))
 	random := func(n int) []byte {
 		b := make([]byte, n)
@@ -309,7 +318,7 @@ func espGarbage(srcS, dstS, spiS, nS string) error {
 			p = random(1 + rng.IntN(7))
 			p[0] |= 1
 		}
-		if err := syscall.Sendto(fd, ipUDP(src, dst, p), 0, sa); err != nil {
+		if err := rs.send(p); err != nil {
 			return err
 		}
 		if i%50 == 49 {
