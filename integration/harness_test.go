@@ -225,6 +225,7 @@ type event struct {
 		ESPInvalid    uint64 `json:"esp_invalid"`
 		ESPUnknownSPI uint64 `json:"esp_unknown_spi"`
 		NATKeepalives uint64 `json:"nat_keepalives_rx"`
+		MSSClamped    uint64 `json:"mss_clamped"`
 		ChildRekeys   uint64 `json:"child_sa_rekeys"`
 	} `json:"stats"`
 }
