@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +44,11 @@ type ipsecPath struct {
 	out atomic.Pointer[esp.SA]
 	in  atomic.Pointer[[]*esp.SA] // copy-on-write
 
-	mu       sync.Mutex // guards children
+	mu       sync.Mutex // guards children and pending
 	children []*ike.ChildSA
+	// pending children wait for the server's CONNECTED (commit bit): their
+	// inbound SA already receives, their outbound is not used yet.
+	pending []*ike.ChildSA
 
 	loop   *engine // the session's Run; nil until runIPsec
 	cancel context.CancelFunc
@@ -192,9 +196,15 @@ func (c *Conn) ikeEvent(ev ike.Event) {
 		}
 		c.emit(Event{Event: name, IKE: i.Proposal.String(), NATT: i.NATT, PeerID: i.PeerID, Vendors: i.Vendors,
 			LifetimeS: int64(i.Lifetime / time.Second)})
+	case ike.ChildInbound:
+		p.mu.Lock()
+		p.pending = append(p.pending, ev.Child)
+		p.publish()
+		p.mu.Unlock()
 	case ike.ChildUp:
 		ch := ev.Child
 		p.mu.Lock()
+		p.pending = slices.DeleteFunc(p.pending, func(c *ike.ChildSA) bool { return c == ch })
 		p.children = append(p.children, ch)
 		p.publish()
 		p.mu.Unlock()
@@ -206,12 +216,9 @@ func (c *Conn) ikeEvent(ev ike.Event) {
 			LifetimeS: int64(ch.Lifetime / time.Second), Rekey: ev.Rekey})
 	case ike.ChildDown:
 		p.mu.Lock()
-		for i, ch := range p.children {
-			if ch == ev.Child {
-				p.children = append(p.children[:i], p.children[i+1:]...)
-				break
-			}
-		}
+		gone := func(c *ike.ChildSA) bool { return c == ev.Child }
+		p.children = slices.DeleteFunc(p.children, gone)
+		p.pending = slices.DeleteFunc(p.pending, gone)
 		p.publish()
 		p.mu.Unlock()
 	}
@@ -220,8 +227,11 @@ func (c *Conn) ikeEvent(ev ike.Event) {
 // publish makes the data path use the current children: every inbound SA
 // is accepted, the newest outbound SA is used. Called with mu held.
 func (p *ipsecPath) publish() {
-	in := make([]*esp.SA, 0, len(p.children))
+	in := make([]*esp.SA, 0, len(p.children)+len(p.pending))
 	for _, ch := range p.children {
+		in = append(in, ch.In)
+	}
+	for _, ch := range p.pending {
 		in = append(in, ch.In)
 	}
 	p.in.Store(&in)
