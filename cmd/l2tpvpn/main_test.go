@@ -33,6 +33,9 @@ func TestExitCodes(t *testing.T) {
 
 // Usage errors exit 2 with a message that names the problem and never the secret.
 func TestConnectUsageErrors(t *testing.T) {
+	// A state directory of its own: a real connection on this host must not
+	// change the answers.
+	t.Setenv("L2TPVPN_STATE_DIR", t.TempDir())
 	t.Setenv("L2V_UNIT_PW", "s3cret-value")
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.WriteFile(empty, nil, 0o600)
