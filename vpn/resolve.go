@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,7 +92,7 @@ func (r *resolver) resolve(ctx context.Context, underlay string) (netip.AddrPort
 	addrs, err := res.LookupNetIP(ctx, "ip4", r.host)
 	if err == nil && len(addrs) > 0 {
 		a := netip.AddrPortFrom(addrs[0].Unmap(), r.port)
-		if r.lastGood.IsValid() && slicesContainsAddr(addrs, r.lastGood.Addr()) {
+		if r.lastGood.IsValid() && slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap() == r.lastGood.Addr() }) {
 			a = r.lastGood // a round-robin name: stay with the server we know
 		}
 		return a, nil
@@ -103,15 +104,6 @@ func (r *resolver) resolve(ctx context.Context, underlay string) (netip.AddrPort
 		return r.lastGood, &resolveError{host: r.host, err: err, fallback: true}
 	}
 	return netip.AddrPort{}, &resolveError{host: r.host, err: err}
-}
-
-func slicesContainsAddr(list []netip.Addr, a netip.Addr) bool {
-	for _, b := range list {
-		if b.Unmap() == a {
-			return true
-		}
-	}
-	return false
 }
 
 // underlayResolver asks the host's original nameservers, leaving by
