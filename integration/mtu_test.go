@@ -4,8 +4,6 @@ package integration
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -74,22 +72,12 @@ func TestMTULoweredUnderlay(t *testing.T) {
 // fragCounter counts outgoing IPv4 fragments (MF set or an offset) on veth.
 func fragCounter(t *testing.T, ns, veth string) {
 	t.Helper()
-	rules := fmt.Sprintf(`table inet l2v-frag {
+	nftTable(t, ns, "l2v-frag", fmt.Sprintf(`
 	counter frags { }
 	chain out {
 		type filter hook output priority 0;
 		oifname "%s" ip frag-off & 0x3fff != 0 counter name frags
-	}
-}
-`, veth)
-	f := filepath.Join(t.TempDir(), "frag.nft")
-	if err := os.WriteFile(f, []byte(rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := inNS(ns, "nft", "-f", f); err != nil {
-		t.Fatalf("nft: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { inNS(ns, "nft", "delete", "table", "inet", "l2v-frag") })
+	}`, veth))
 }
 
 var packetsRE = regexp.MustCompile(`packets (\d+)`)

@@ -20,7 +20,7 @@ import (
 // veth (nftables: the kernel has no netem) until the test ends.
 func addLoss(t *testing.T, ns, veth string, pct int) {
 	t.Helper()
-	rules := fmt.Sprintf(`table inet l2v-loss {
+	nftTable(t, ns, "l2v-loss", fmt.Sprintf(`
 	chain in {
 		type filter hook input priority 0;
 		iifname "%[1]s" numgen random mod 100 < %[2]d drop
@@ -28,17 +28,20 @@ func addLoss(t *testing.T, ns, veth string, pct int) {
 	chain out {
 		type filter hook output priority 0;
 		oifname "%[1]s" numgen random mod 100 < %[2]d drop
-	}
+	}`, veth, pct))
 }
-`, veth, pct)
-	f := filepath.Join(t.TempDir(), "loss.nft")
-	if err := os.WriteFile(f, []byte(rules), 0o644); err != nil {
+
+// nftTable loads the inet table name with body into ns until the test ends.
+func nftTable(t *testing.T, ns, name, body string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), name+".nft")
+	if err := os.WriteFile(f, []byte("table inet "+name+" {"+body+"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := inNS(ns, "nft", "-f", f); err != nil {
-		t.Fatalf("nft loss rules: %v\n%s", err, out)
+		t.Fatalf("nft table %s: %v\n%s", name, err, out)
 	}
-	t.Cleanup(func() { inNS(ns, "nft", "delete", "table", "inet", "l2v-loss") })
+	t.Cleanup(func() { inNS(ns, "nft", "delete", "table", "inet", name) })
 }
 
 // transfer moves size bytes each way through the tunnel, verified.
@@ -64,26 +67,27 @@ func noReconnects(t *testing.T, c *client) {
 }
 
 func TestSurviveLoss(t *testing.T) {
-	t.Run("L2TPNSPlain10", func(t *testing.T) {
-		labL2TPNS.up(t)
-		xfer := labL2TPNS.transferServer(t)
-		addLoss(t, labL2TPNS.clientNS, labL2TPNS.clientNS+"0", 10)
-		c := startClient(t, labL2TPNS, nil, "--auth", "chap")
-		up := c.waitEvent("up", 90*time.Second)
-		t.Logf("up at 10%% loss after %d ms", up.ElapsedMS)
-		transfer(t, labL2TPNS, xfer, 10<<20, 5*time.Minute)
-		c.disconnect()
-	})
-	t.Run("StrongSwanIPsec10", func(t *testing.T) {
-		labSW.up(t)
-		xfer := labSW.transferServer(t)
-		addLoss(t, labSW.clientNS, labSW.clientNS+"0", 10)
-		c := startClient(t, labSW, pskEnv, ipsecArgs("--auth", "chap", "--esp-mode", "tunnel")...)
-		up := c.waitEvent("up", 90*time.Second)
-		t.Logf("up at 10%% loss after %d ms", up.ElapsedMS)
-		transfer(t, labSW, xfer, 10<<20, 5*time.Minute)
-		c.disconnect()
-	})
+	// 10 MiB each way through l2tpns, plain and behind strongSwan's IPsec.
+	for _, tc := range []struct {
+		name string
+		l    lab
+		env  []string
+		args []string
+	}{
+		{"L2TPNSPlain10", labL2TPNS, nil, []string{"--auth", "chap"}},
+		{"StrongSwanIPsec10", labSW, pskEnv, ipsecArgs("--auth", "chap", "--esp-mode", "tunnel")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.l.up(t)
+			xfer := tc.l.transferServer(t)
+			addLoss(t, tc.l.clientNS, tc.l.clientNS+"0", 10)
+			c := startClient(t, tc.l, tc.env, tc.args...)
+			up := c.waitEvent("up", 90*time.Second)
+			t.Logf("up at 10%% loss after %d ms", up.ElapsedMS)
+			transfer(t, tc.l, xfer, 10<<20, 5*time.Minute)
+			c.disconnect()
+		})
+	}
 	t.Run("SoftEtherIPsec10", func(t *testing.T) {
 		// SoftEther's SecureNAT collapses TCP under loss by itself (LAB.md):
 		// judge the connect and ping only.
