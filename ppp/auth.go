@@ -68,9 +68,36 @@ func (l *Link) authTimedOut() {
 }
 
 func (l *Link) authRetransmit() {
-	if l.auth.active && l.auth.method == AuthPAP {
+	a := &l.auth
+	switch {
+	case !a.active:
+	case a.method == AuthPAP:
 		l.papSend()
+	case a.outstanding:
+		// CHAP: our Response or the server's Success may have been lost.
+		// An authenticator that gets the Response again answers it again
+		// (RFC 1994 section 4.1); the server does not retransmit Success.
+		l.sendFrame(ProtoCHAP, a.chapResponse)
+		a.retx.start(l.cfg.RestartTimer)
 	}
+}
+
+// impliedSuccess says whether a Configure-Request of a network control
+// protocol, received while we wait for the server's verdict, shows that the
+// server has authenticated us: an authenticator moves to the Network phase
+// only after a successful authentication (RFC 1661 section 3.5), so its
+// Success (or Ack) was lost on the way. Servers that do not answer a
+// repeated Response (l2tpns) leave no other way to learn it. Not for
+// MS-CHAPv2, whose Success carries the proof that the server knows the
+// password: without it the server stays unauthenticated.
+func (a *authState) impliedSuccess() bool {
+	switch a.method {
+	case AuthPAP:
+		return a.active
+	case AuthCHAPMD5:
+		return a.active && a.outstanding
+	}
+	return false
 }
 
 // papSend sends an Authenticate-Request; it is retransmitted on the Restart
@@ -198,4 +225,5 @@ func (l *Link) chapChallenge(p CHAPPacket) {
 	a.chapResponse = resp.Append([]byte{byte(ProtoCHAP >> 8), byte(ProtoCHAP & 0xff)})
 	a.outstanding = true
 	l.sendFrame(ProtoCHAP, a.chapResponse)
+	a.retx.start(l.cfg.RestartTimer)
 }

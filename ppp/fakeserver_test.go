@@ -35,6 +35,8 @@ type serverProfile struct {
 	badAuthenticator bool // send a wrong MS-CHAPv2 S= value
 	papIgnore        int  // ignore this many PAP requests
 	failRechallenge  bool // answer a re-challenge with Failure
+	loseSuccess      int  // lose this many CHAP Successes on the way (the server goes on to IPCP)
+	ignoreRepeat     bool // do not answer a repeated CHAP Response (l2tpns)
 }
 
 func softEtherProfile() serverProfile {
@@ -73,6 +75,8 @@ type fakeServer struct {
 
 	id        uint8
 	lcpReqID  uint8
+
+	lastResponse, lastSuccess []byte // the CHAP exchange that succeeded
 	auth      AuthMethod
 	authIdx   int
 	opts      []Option
@@ -345,6 +349,14 @@ func (s *fakeServer) handleCHAP(info []byte) {
 		s.t.Errorf("CHAP name %q", p.Name)
 	}
 	s.chapReplies = append(s.chapReplies, append([]byte(nil), info...))
+	if s.lastSuccess != nil && string(info) == string(s.lastResponse) {
+		// A repeated Response: its Success was lost (RFC 1994 4.1).
+		if !s.p.ignoreRepeat {
+			s.input(ProtoCHAP, s.lastSuccess)
+			s.authOK() // and IPCP again: the first request was dropped too
+		}
+		return
+	}
 	if s.authDone {
 		// The answer to a re-challenge while the link is up.
 		c := CHAPPacket{Code: CHAPSuccess, ID: p.ID}
@@ -358,7 +370,7 @@ func (s *fakeServer) handleCHAP(info []byte) {
 	case AuthCHAPMD5:
 		want := chapMD5Response(p.ID, s.p.pass, s.challenge[:])
 		if string(p.Value) == string(want[:]) {
-			s.input(ProtoCHAP, CHAPPacket{Code: CHAPSuccess, ID: p.ID}.Append(nil))
+			s.chapSuccess(info, CHAPPacket{Code: CHAPSuccess, ID: p.ID}.Append(nil))
 			s.authOK()
 			return
 		}
@@ -380,11 +392,21 @@ func (s *fakeServer) handleCHAP(info []byte) {
 			ar[0] ^= 1
 		}
 		msg := "S=" + hexUpper(ar[:])
-		s.input(ProtoCHAP, CHAPPacket{Code: CHAPSuccess, ID: p.ID, Message: []byte(msg)}.Append(nil))
+		s.chapSuccess(info, CHAPPacket{Code: CHAPSuccess, ID: p.ID, Message: []byte(msg)}.Append(nil))
 		s.authOK()
 	default:
 		s.t.Errorf("client sent CHAP, negotiated %v", s.auth)
 	}
+}
+
+// chapSuccess sends the Success for response, unless it is to be lost.
+func (s *fakeServer) chapSuccess(response, success []byte) {
+	s.lastResponse, s.lastSuccess = append([]byte(nil), response...), success
+	if s.p.loseSuccess > 0 {
+		s.p.loseSuccess--
+		return
+	}
+	s.input(ProtoCHAP, success)
 }
 
 func hexUpper(b []byte) string {

@@ -47,13 +47,18 @@ func (l *Link) receive(f frame) {
 }
 
 func (l *Link) ncpInput(a *automaton, f frame) {
-	if l.phase != phaseNetwork {
-		l.drop(f.proto, "not in the Network phase")
-		return
-	}
 	p, err := ParsePacket(f.info)
 	if err != nil {
 		l.malformed(f.proto, err)
+		return
+	}
+	if l.phase == phaseAuthenticate && p.Code == CodeConfigureRequest && l.auth.impliedSuccess() {
+		l.log.Info("ppp: the server started its network protocols without our seeing its Success (lost): taking it as authenticated",
+			"method", l.auth.method)
+		l.authSucceeded()
+	}
+	if l.phase != phaseNetwork {
+		l.drop(f.proto, "not in the Network phase")
 		return
 	}
 	l.logPacket("received", f.proto, f.info)
