@@ -73,19 +73,19 @@ type fakeServer struct {
 	cmd  chan func() // run in the server goroutine
 	done chan struct{}
 
-	id        uint8
-	lcpReqID  uint8
+	id       uint8
+	lcpReqID uint8
 
 	lastResponse, lastSuccess []byte // the CHAP exchange that succeeded
-	auth      AuthMethod
-	authIdx   int
-	opts      []Option
-	weAcked   bool // we acked the client's LCP request
-	theyAcked bool // the client acked ours
-	lcpOpen   bool
-	authDone  bool
-	chapID    uint8
-	challenge [16]byte
+	auth                      AuthMethod
+	authIdx                   int
+	opts                      []Option
+	weAcked                   bool // we acked the client's LCP request
+	theyAcked                 bool // the client acked ours
+	lcpOpen                   bool
+	authDone                  bool
+	chapID                    uint8
+	challenge                 [16]byte
 
 	ipcpReqID                uint8
 	ipcpWeAcked, ipcpTheyAck bool
