@@ -33,6 +33,8 @@ const (
 	exitIKEAuth     = 11
 	exitNotRunning  = 12
 	exitIPsecDown   = 13 // --ipsec strongswan: charon unreachable, or cannot do IKEv1 or ESP here
+	exitInterrupted = 14 // interrupted (Ctrl-C, SIGTERM, disconnect) before the connection was up
+	exitPermission  = 15 // not allowed: TUN without root/CAP_NET_ADMIN, a state directory we may not read
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
