@@ -383,9 +383,34 @@ func (h *Host) addRoute(r routeSpec, v6Optional bool) error {
 		return fmt.Errorf("%w: %v", errIPv6Off, err)
 	}
 	if errors.Is(err, syscall.EEXIST) {
-		return fmt.Errorf("tun: add route %s: a route to %s already exists (another full-tunnel VPN?)", r, r.Dst)
+		return h.routeExists(r)
 	}
 	return fmt.Errorf("tun: add route %s: %w", r, err)
+}
+
+// routeExists decides about a route that could not be added because an
+// equal one exists. If the existing one goes through our interface (the
+// kernel's point-to-point route to the PPP peer, when --route names the
+// peer), the prefix is routed as asked: that is noted, nothing journalled.
+// Otherwise the route belongs to someone else, and the error says where it
+// goes.
+func (h *Host) routeExists(r routeSpec) error {
+	dst := netip.MustParsePrefix(r.Dst).Masked().Addr()
+	pi, err := h.sys.routes.routeGet(dst, 0)
+	if err == nil && pi.OifIndex == h.ifIndex {
+		h.log.Info("route already present through the tunnel interface", "route", r.Dst, "interface", h.cfg.Interface)
+		h.routes = append(h.routes, r.Dst+" dev "+h.cfg.Interface+" (already routed by the interface)")
+		return nil
+	}
+	via := "another interface"
+	if err == nil && pi.Oif != "" {
+		via = pi.Oif
+		if pi.Gw.IsValid() {
+			via = pi.Gw.String() + " dev " + pi.Oif
+		}
+	}
+	return fmt.Errorf("tun: add route %s: a route to %s already exists via %s, not made by l2tpvpn "+
+		"(another VPN or a static route?); remove it or leave %s out of the routes", r, r.Dst, via, r.Dst)
 }
 
 // pinServer keeps the path to the VPN server that the host uses now: it

@@ -3,6 +3,8 @@ package tun
 import (
 	"net/netip"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -91,5 +93,41 @@ func TestRepinSplitMode(t *testing.T) {
 	defer h.Close()
 	if changed, err := h.Repin(netip.MustParseAddr("192.0.2.1")); err != nil || changed {
 		t.Fatalf("split mode pins nothing: changed %v, err %v", changed, err)
+	}
+}
+
+// --route naming the PPP peer: the kernel made that host route when the
+// device got its point-to-point address. It is ours: accepted, not an
+// error blaming another VPN.
+func TestSplitRouteAlreadyOnOurInterface(t *testing.T) {
+	f := newFake()
+	cfg := baseConfig(t)
+	cfg.Mode = RouteSplit
+	cfg.Routes = []netip.Prefix{netip.MustParsePrefix("198.51.100.1/32"), netip.MustParsePrefix("203.0.113.0/24")}
+	f.addErr["198.51.100.1/32"] = syscall.EEXIST
+	f.get = pathInfo{Oif: "l2tp0", OifIndex: 5}
+	h, err := applyHost(cfg, testSys(f, nil, false))
+	if err != nil {
+		t.Fatalf("a peer route the interface already has: %v", err)
+	}
+	defer h.Close()
+	if s := h.Summary(); !slices.Contains(s.Routes, "198.51.100.1/32 dev l2tp0 (already routed by the interface)") {
+		t.Errorf("summary %v", s.Routes)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSplitRouteSomeoneElses(t *testing.T) {
+	f := newFake()
+	cfg := baseConfig(t)
+	cfg.Mode = RouteSplit
+	cfg.Routes = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	f.addErr["198.51.100.0/24"] = syscall.EEXIST
+	f.get = pathInfo{Gw: netip.MustParseAddr("192.0.2.254"), Oif: "wg0", OifIndex: 9}
+	_, err := applyHost(cfg, testSys(f, nil, false))
+	if err == nil || !strings.Contains(err.Error(), "already exists via 192.0.2.254 dev wg0, not made by l2tpvpn") {
+		t.Fatalf("err %v", err)
 	}
 }
