@@ -38,6 +38,7 @@ type readyMsg struct {
 func connect(args []string, stdout, stderr io.Writer) int {
 	o, err := parseConnect(args, stderr)
 	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, connectHelp(o.fs))
 		return exitOK
 	}
 	if err != nil {

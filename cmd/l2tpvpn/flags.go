@@ -125,40 +125,40 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.daemonChild, "daemon-child", false, "internal: the detached half of --background")
 	fs.MarkHidden("daemon-child")
 	for _, n := range []string{"password-env", "password-file", "psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file",
-		"name", "background", "json", "verbose", "wireshark-keys", "daemon-child"} {
+		"name", "background", "json", "verbose", "wireshark-keys", "daemon-child", "dry-run"} {
 		fs.SetAnnotation(n, "profile", []string{"no"})
+	}
+	for group, names := range map[string][]string{
+		"Server and credentials": {"server", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
+			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file"},
+		"IPsec":                 {"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
+		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
+		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
+		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
+			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
+		"Hooks":                                  {"up", "down"},
+		"Output and running (command line only)": {"name", "background", "dry-run", "json", "verbose", "wireshark-keys"},
+	} {
+		for _, n := range names {
+			fs.SetAnnotation(n, "group", []string{group})
+		}
 	}
 	return fs
 }
-
-const connectUsage = `Usage: l2tpvpn connect [NAME] [flags]
-
-Connects and stays in the foreground until interrupted (Ctrl-C disconnects
-cleanly), or with --background detaches once traffic can flow. NAME is a
-profile: $XDG_CONFIG_HOME/l2tpvpn/NAME.toml (default ~/.config), then
-/etc/l2tpvpn/NAME.toml. Every profile key is the flag of the same name, and
-flags given here win over the profile. Secrets (--password, --psk,
---l2tp-secret) take env:VAR, file:PATH or prompt.
-
-Examples:
-  l2tpvpn connect work
-  l2tpvpn connect work --background --json
-  l2tpvpn connect --server 192.0.2.1 --user alice --password prompt --psk env:VPN_PSK
-
-Flags:
-`
 
 func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	o := &connectOpts{}
 	fs := connectFlags(o, stderr)
 	o.fs = fs
-	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s\nExit codes: see 'l2tpvpn help'.\n", connectUsage, fs.FlagUsages()) }
+	fs.Usage = func() {} // connect prints connectHelp on errHelp, to stdout
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return nil, errHelp
+			return o, errHelp
 		}
-		return nil, err
+		return nil, flagError(fs, err)
 	}
+	// From here on o is returned with the error too: --json is known, so
+	// the error ends in a down event.
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -171,24 +171,24 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 			err = fmt.Errorf("profile %s: %w", path, err)
 		}
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		p, err := LoadProfile(path, fs)
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		o.profile = p
 		if o.name == "" {
 			o.name = p.Name
 		}
 	default:
-		return nil, fmt.Errorf("connect: one profile name at most, got %q", fs.Args())
+		return o, fmt.Errorf("connect: one profile name at most, got %q", fs.Args())
 	}
 	if o.name == "" {
 		o.name = "l2tpvpn"
 	}
 	if !validName(o.name) {
-		return nil, fmt.Errorf("--name: %q: use letters, digits, '.', '_' and '-' (at most 32)", o.name)
+		return o, fmt.Errorf("--name: %q: use letters, digits, '.', '_' and '-' (at most 32)", o.name)
 	}
 	return o, nil
 }

@@ -44,35 +44,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `l2tpvpn — a userspace L2TP/IPsec VPN client
-
-Usage:
-  l2tpvpn connect [NAME] [flags]   connect (profile NAME and/or flags); foreground,
-                                   or --background to detach once traffic flows
-  l2tpvpn status [NAME] [--json]   state of running connections
-  l2tpvpn disconnect [NAME]        disconnect a running connection cleanly
-  l2tpvpn disconnect --cleanup [NAME]
-                                   undo routes, DNS and state left by a client
-                                   that was killed
-  l2tpvpn version                  print the version
-  l2tpvpn help [command]           show help
-
-Profiles: $XDG_CONFIG_HOME/l2tpvpn/NAME.toml (default ~/.config), then
-/etc/l2tpvpn/NAME.toml; every key is the connect flag of the same name.
-State, control sockets and background logs: /run/l2tpvpn (root only).
-
-Exit codes:
-  0  connected and then disconnected cleanly (status/disconnect: success)
-  1  internal error
-  2  usage or configuration error (bad flag, profile or secret)
-  3  L2TP server unreachable          4  tunnel or session refused
-  5  PPP authentication failed        6  link lost (and reconnecting gave up)
-  7  PPP negotiation failed           8  host setup failed (TUN, routes, DNS)
-  9  IKE: no answer from the server   10 IKE: no proposal chosen
-  11 IKE: authentication failed (pre-shared key)
-  12 no such running connection (status, disconnect)
-`
-
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -89,16 +60,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "l2tpvpn %s\n", version)
 		return exitOK
 	case "help", "-h", "--help":
-		if len(args) > 1 {
-			switch args[1] {
-			case "connect", "status", "disconnect":
-				return run([]string{args[1], "--help"}, stdout, stderr)
-			}
+		switch len(args) {
+		case 1:
+			return helpFor("", stdout, stderr)
+		case 2:
+			return helpFor(args[1], stdout, stderr)
 		}
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		fmt.Fprintln(stderr, "l2tpvpn: help takes one command at most (run 'l2tpvpn help')")
+		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "l2tpvpn: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "l2tpvpn: %s\n", unknownCommand(args[0]))
 		return exitUsage
 	}
 }
@@ -129,6 +100,8 @@ func exitCode(err error) int {
 		return exitIKEAuth
 	case vpn.ReasonIPsecUnavailable:
 		return exitIPsecDown
+	case vpn.ReasonInterrupted:
+		return exitInterrupted
 	}
 	return exitInternal
 }

@@ -90,9 +90,9 @@ func TestVersionAndHelp(t *testing.T) {
 	if code := run([]string{"help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "Exit codes") {
 		t.Errorf("help: %d %q", code, out.String())
 	}
-	errOut.Reset()
-	if code := run([]string{"connect", "--help"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "--password-env") {
-		t.Errorf("connect --help: %d %q", code, errOut.String())
+	out.Reset()
+	if code := run([]string{"connect", "--help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "--password-env") {
+		t.Errorf("connect --help: %d %q", code, out.String())
 	}
 	if code := run([]string{"bogus"}, &out, &errOut); code != exitUsage {
 		t.Errorf("unknown command: exit %d", code)

@@ -21,13 +21,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON (one object for NAME, else an array)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: l2tpvpn status [NAME] [--json]\n\nShows the state of running connections (the word \"up\" when connected),\naddresses, routes, DNS, algorithms, uptime, traffic and reconnects.\nExit code 12 when NAME is not running.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: l2tpvpn status [NAME] [--json]\n\nShows the state of running connections (the word \"up\" when connected),\naddresses, routes, DNS, algorithms, uptime, traffic and reconnects.\nExit code 12 when NAME is not running.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
 	dir := stateDir()
@@ -147,13 +147,13 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	all := fs.Bool("all", false, "disconnect every running connection")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the connection to go down")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
 	dir := stateDir()
