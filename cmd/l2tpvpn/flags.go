@@ -321,8 +321,8 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		if err := o.ipsecConfig(&cfg, secrets.PSK); err != nil {
 			return cfg, err
 		}
-	} else if o.psk.Spec() != "" || o.keyLogDir != "" {
-		return cfg, errors.New("--psk and --wireshark-keys need --ipsec=on (or strongswan for --psk)")
+	} else if o.keyLogDir != "" {
+		return cfg, o.keyErrf("wireshark-keys", "needs the built-in IPsec (--ipsec on; not strongswan or off)")
 	}
 	return cfg, nil
 }
@@ -330,7 +330,7 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 // ipsecConfig fills the IPsec part of cfg.
 func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk secret.Secret) error {
 	if psk.IsZero() {
-		return o.keyErrf("psk", "IPsec is on by default and needs the pre-shared key: psk = env:VAR, file:PATH or prompt (or ipsec = off for plain L2TP)")
+		return o.keyErrf("psk", "IPsec (on or strongswan) needs the pre-shared key: psk = env:VAR, file:PATH or prompt (or ipsec = off for plain L2TP)")
 	}
 	var err error
 	cfg.PSK = psk
@@ -420,7 +420,14 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 			continue
 		}
 		if x.key == "psk" && !ipsec {
-			return nil, errors.New("--psk needs --ipsec=on")
+			// Flags win over the profile: IPsec switched off leaves the
+			// key unused, which is worth a word but not a refusal.
+			if o.profile.Has("psk") && x.env == "" && x.file == "" {
+				fmt.Fprintf(stderr, "l2tpvpn: note: the profile's psk is not used: IPsec is off\n")
+			} else {
+				fmt.Fprintf(stderr, "l2tpvpn: warning: --psk is not used with --ipsec off (it is for --ipsec on or strongswan)\n")
+			}
+			continue
 		}
 		req := SecretRequest{What: x.key, Spec: spec, Prompt: fmt.Sprintf("%s for %s@%s: ", x.key, o.user, o.server)}
 		if o.profile.Has(x.key) && x.env == "" && x.file == "" {

@@ -55,7 +55,7 @@ func TestConnectUsageErrors(t *testing.T) {
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--esp", "aes128-sha1,aes128-sha1-modp2048"}, "PFS"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--esp-mode", "beet"}, "--esp-mode"},
 		{[]string{"--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--wireshark-keys", "/tmp/x"}, "needs -v"},
-		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW"}, "needs --ipsec=on"},
+		{[]string{"--ipsec=off", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--wireshark-keys", "/tmp/x", "-v"}, "--wireshark-keys: needs the built-in IPsec"},
 		{[]string{"--ipsec=maybe", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "not one of on, strongswan, off"},
 		{[]string{"--ipsec=strongswan", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW"}, "pre-shared key"},
 		{[]string{"--ipsec=strongswan", "--server", "x", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PW", "--local-port", "4000"}, "port 1701"},
