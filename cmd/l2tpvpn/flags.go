@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
@@ -414,10 +415,14 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 			spec = "file:" + x.file
 		}
 		if spec == "" {
-			if x.required {
-				return nil, o.keyErrf(x.key, "is required: give env:VAR, file:PATH or prompt")
+			needed := x.required || x.key == "psk" && ipsec
+			if !askMissing(needed, stdinIsTerminal()) {
+				if x.required {
+					return nil, o.keyErrf(x.key, "is required: give env:VAR, file:PATH or prompt")
+				}
+				continue // a missing psk is reported by ipsecConfig
 			}
-			continue
+			spec = "prompt"
 		}
 		if x.key == "psk" && !ipsec {
 			// Flags win over the profile: IPsec switched off leaves the
@@ -449,6 +454,15 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 	}
 	return &s, nil
 }
+
+// askMissing reports whether a secret that was not given is asked for: when
+// it is needed and stdin is a terminal (as nmcli --ask and rasdial do).
+// Otherwise, in scripts and CI, the connect is refused with a message that
+// says how to give it.
+func askMissing(needed, terminal bool) bool { return needed && terminal }
+
+// stdinIsTerminal reports whether stdin is a terminal we can prompt on.
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
 
 func parsePrefix(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
