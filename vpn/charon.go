@@ -109,11 +109,31 @@ func CleanupCharon(stateDir, name string, logger *slog.Logger) (done string, fou
 	if err := json.Unmarshal(b, &r); err != nil || r.Socket == "" {
 		return "", true, fmt.Errorf("%s: not a record of ours", path)
 	}
+	if charonGone(r.Socket) {
+		// Its SAs and loaded connections went with it: the record has
+		// nothing left to undo.
+		if err := os.Remove(path); err != nil {
+			return "", true, err
+		}
+		return fmt.Sprintf("charon is not running (%s): its state is gone; removed the record", r.Socket), true, nil
+	}
 	if err := vici.Unload(r.Socket, name, logger); err != nil {
 		return "", true, err
 	}
 	os.Remove(path)
 	return fmt.Sprintf("charon (%s): terminated and unloaded %s", r.Socket, r.Conn), true, nil
+}
+
+// charonGone says whether no charon runs behind socket: the socket is
+// missing, or nothing accepts on it (left over). Not when access is denied
+// or charon is slow: then it may still hold our SAs.
+func charonGone(socket string) bool {
+	c, err := net.Dial("unix", socket)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)
 }
 
 // startCharon loads the connection into charon and waits for the CHILD_SA.
