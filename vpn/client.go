@@ -87,6 +87,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 
 	c, err := cl.attemptOnce(ctx)
 	if err != nil {
+		err = interrupted(ctx, err)
 		cl.finish(err, nil)
 		return nil, err
 	}
@@ -305,7 +306,7 @@ func (cl *Client) reconnect(cause error) (*Conn, error) {
 // settings, host failures or credentials the server rejected.
 func retryable(err error) bool {
 	switch ReasonOf(err) {
-	case ReasonNone, ReasonConfig, ReasonHost, ReasonAuth, ReasonIKEAuth, ReasonInternal:
+	case ReasonNone, ReasonConfig, ReasonHost, ReasonAuth, ReasonIKEAuth, ReasonInternal, ReasonInterrupted:
 		return false
 	case ReasonIPsecUnavailable:
 		// charon may be restarting; it will not learn IKEv1 or kernel ESP.

@@ -29,10 +29,11 @@ const (
 	ReasonIKENoProposal                  // IKE: the server accepted none of our proposals
 	ReasonIKEAuth                        // IKE: pre-shared key mismatch
 	ReasonIPsecUnavailable               // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
+	ReasonInterrupted                    // the caller cancelled the set-up (Ctrl-C, disconnect) before it was up
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",
-	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable"}
+	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable", "interrupted"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
@@ -73,6 +74,25 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return ReasonInternal
+}
+
+// ErrInterrupted is under every ReasonInterrupted error.
+var ErrInterrupted = errors.New("interrupted before the connection was up")
+
+// interrupted classifies the failure of a set-up whose context the caller
+// cancelled: whatever the phase then saw (a context error, a loop that
+// ended), the cause is the interruption. A deadline is not one: it stays
+// what the phase made of it (a server that did not answer in time).
+func interrupted(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	phase := "connect"
+	var e *Error
+	if errors.As(err, &e) && e.Phase != "" {
+		phase = e.Phase
+	}
+	return &Error{Phase: phase, Reason: ReasonInterrupted, Err: ErrInterrupted}
 }
 
 func configError(key, problem string) error {
