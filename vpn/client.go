@@ -138,6 +138,7 @@ func (cl *Client) emit(ev Event) {
 func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Device, error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
+	c.lost = cl.lost // before the connection's supervisor starts
 	mtu := c.mtu(ipi)
 	c.info.MTU = mtu
 	c.tunMTU.Store(uint32(mtu))
@@ -239,6 +240,21 @@ func (cl *Client) run() {
 			return
 		}
 		cl.connected(next)
+	}
+}
+
+// lost is told by the current connection that it failed, before its
+// teardown (which may retransmit goodbyes for seconds): status stops
+// saying "up" at once.
+func (cl *Client) lost(cause error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.state != StateUp {
+		return
+	}
+	cl.state, cl.lastErr = StateDown, cause
+	if cl.cfg.Reconnect && retryable(cause) {
+		cl.state = StateReconnecting
 	}
 }
 

@@ -52,6 +52,9 @@ type Conn struct {
 
 	attach  attachFunc
 	failReq chan error
+	// lost, if set (by the client, when it attaches), is told why the
+	// connection failed as soon as that is known, before the teardown.
+	lost func(cause error)
 
 	closeOnce sync.Once
 	closeReq  chan struct{}

@@ -33,6 +33,9 @@ func (c *Conn) supervise() {
 	case <-c.tunnel.SessionDone():
 		cause = linkLost("l2tp session", c.tunnel.SessionErr())
 	}
+	if cause != nil && c.lost != nil {
+		c.lost(cause) // goodbyes to a dead server can take seconds
+	}
 	c.teardown(cause)
 }
 
