@@ -28,6 +28,9 @@ type childRecord struct {
 }
 
 func fakeDaemonChild() int {
+	if os.Getenv("L2V_FAKE_CHILD") == "fails" {
+		return fakeChildFails() // see events_test.go
+	}
 	var r childRecord
 	r.Args, r.Env = os.Args, os.Environ()
 	if s, err := readSecretsFD(); err != nil {

@@ -33,14 +33,18 @@ type readyMsg struct {
 	Exit  int        `json:"exit"`
 	Error string     `json:"error,omitempty"`
 	PID   int        `json:"pid"`
+	Down  *jsonEvent `json:"down,omitempty"` // when not up: the final down event
 }
 
-func connect(args []string, stdout, stderr io.Writer) int {
+func connect(args []string, stdout, stderr io.Writer) (code int) {
 	o, err := parseConnect(args, stderr)
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, connectHelp(o.fs))
 		return exitOK
 	}
+	out := newOutput(stdout, o) // with --json: ends with one down event
+	defer func() { code = out.end(code) }()
+	stderr = out.errorLines(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
@@ -59,14 +63,13 @@ func connect(args []string, stdout, stderr io.Writer) int {
 			return exitInternal
 		}
 	}
-	out := newOutput(stdout, o.json)
 	cfg, err := o.config(stderr, out.event, secrets)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
 	}
 	if o.background && !o.daemonChild {
-		return detach(o, args, o.secrets, stdout, stderr)
+		return detach(o, args, o.secrets, out, stderr)
 	}
 	return runForeground(o, cfg, out, stderr)
 }
@@ -80,6 +83,10 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 		f := os.NewFile(readyFD, "ready")
 		ready = func(m readyMsg) {
 			m.PID = os.Getpid()
+			if m.Up == nil {
+				d := out.downEvent(m.Exit)
+				m.Down = &d
+			}
 			json.NewEncoder(f).Encode(m)
 			f.Close()
 		}
@@ -129,7 +136,7 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 
 // detach starts the connection again as a detached process (same
 // arguments, secrets through a pipe) and waits until it is up or failed.
-func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io.Writer) int {
+func detach(o *connectOpts, args []string, s *resolvedSecrets, out *output, stderr io.Writer) int {
 	dir := stateDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: state directory: %v\n", err)
@@ -174,7 +181,6 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
 
-	out := newOutput(stdout, o.json)
 	line, err := bufio.NewReader(readyR).ReadBytes('\n')
 	readyR.Close()
 	var m readyMsg
@@ -183,21 +189,20 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, stdout, stderr io
 		return exitInternal
 	}
 	if m.Up == nil {
+		out.fromChild(m) // its down event, printed at the end
 		if m.Exit == exitOK {
 			return exitOK
 		}
-		if o.json {
-			out.event(vpn.Event{Event: vpn.EventDown, Schema: vpn.SchemaVersion, Error: m.Error})
-		} else {
+		if !o.json {
 			out.line("error: " + m.Error)
 			out.line("log: " + logPath)
 		}
 		return m.Exit
 	}
 	if o.json {
-		out.event(*m.Up)
+		out.upFromChild(m)
 	} else {
-		out.event(*m.Up)
+		out.upFromChild(m)
 		out.line(fmt.Sprintf("running in the background as pid %d; log %s; stop it with: l2tpvpn disconnect %s", m.PID, logPath, o.name))
 	}
 	return exitOK

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -12,20 +14,48 @@ import (
 )
 
 // output renders events for a person (one line per phase) or as JSON lines.
+//
+// With --json the command's output ends with exactly one down event, in
+// every mode and for every failure, configuration errors included: the
+// down event of the connection is held back until end, which adds the exit
+// code (or, when there was no connection, makes one). Only the parent of
+// a --background connection that came up ends with up instead.
 type output struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
 	enc  *json.Encoder
+	name string // the connection's name, for up and down
+	pid  int    // the connection's process, for up
 
-	up       vpn.Event // the last up event
-	phase    string    // what the connection is waiting for now
+	up       vpn.Event  // the last up event
+	down     *jsonEvent // held back until end (JSON)
+	err      error      // why it failed, for the down event
+	errLine  string     // else the last error line on stderr (see errorLines)
+	ended    bool       // the final event is out
+	phase    string     // what the connection is waiting for now
 	phaseAt  time.Time
 	progress chan struct{}
 }
 
-func newOutput(w io.Writer, asJSON bool) *output {
-	return &output{w: w, json: asJSON, enc: json.NewEncoder(w)}
+// jsonEvent is an event as --json prints it: the vpn.Event and what only
+// the command knows. Schema version 1 still: fields are only added.
+type jsonEvent struct {
+	vpn.Event
+	Name     string `json:"name,omitempty"`      // up, down: the connection name (status, disconnect)
+	PID      int    `json:"pid,omitempty"`       // up: the process that holds the connection
+	Hint     string `json:"hint,omitempty"`      // down: what to check
+	ExitCode *int   `json:"exit_code,omitempty"` // down: the exit code the command ends with
+}
+
+// newOutput prints for the connect command o; o is nil when its flags did
+// not parse (then --json is unknown and the output is text).
+func newOutput(w io.Writer, o *connectOpts) *output {
+	out := &output{w: w, enc: json.NewEncoder(w), pid: os.Getpid()}
+	if o != nil {
+		out.json, out.name = o.json, o.name
+	}
+	return out
 }
 
 func (o *output) event(ev vpn.Event) {
@@ -38,12 +68,135 @@ func (o *output) event(ev vpn.Event) {
 		o.phase, o.phaseAt = p, time.Now()
 	}
 	if o.json {
-		o.enc.Encode(ev)
+		switch ev.Event {
+		case vpn.EventDown:
+			o.down = &jsonEvent{Event: ev}
+		case vpn.EventUp:
+			o.enc.Encode(jsonEvent{Event: ev, Name: o.name, PID: o.pid})
+		default:
+			o.enc.Encode(jsonEvent{Event: ev})
+		}
 		return
 	}
 	if s := humanLine(ev); s != "" {
 		fmt.Fprintln(o.w, s)
 	}
+}
+
+// fatal reports err, which ends the command with code, on stderr (the down
+// event carries it with --json) and returns code.
+func (o *output) fatal(stderr io.Writer, code int, err error) int {
+	fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+	o.mu.Lock()
+	o.err = err
+	o.mu.Unlock()
+	return code
+}
+
+// fromChild takes over how the detached half of --background ended: its
+// down event (nil from a child that died first) and error text.
+func (o *output) fromChild(m readyMsg) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = m.Down
+	if m.Error != "" {
+		o.err = errors.New(m.Error)
+	}
+}
+
+// upFromChild prints the detached half's up event (with its pid); the
+// parent's output ends there.
+func (o *output) upFromChild(m readyMsg) {
+	o.mu.Lock()
+	o.pid = m.PID
+	o.mu.Unlock()
+	o.event(*m.Up)
+	o.mu.Lock()
+	o.ended = true
+	o.mu.Unlock()
+}
+
+// downEvent is the final down event for exit code code.
+func (o *output) downEvent(code int) jsonEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.finalDown(code)
+}
+
+func (o *output) finalDown(code int) jsonEvent {
+	d := jsonEvent{Event: vpn.Event{Event: vpn.EventDown}}
+	if o.down != nil {
+		d = *o.down
+	}
+	d.Event.Event, d.Schema = vpn.EventDown, vpn.SchemaVersion
+	if d.Time.IsZero() {
+		d.Time = time.Now()
+	}
+	if code != exitOK && d.Error == "" {
+		if d.Error = o.errLine; o.err != nil {
+			d.Error = o.err.Error()
+		}
+	}
+	if d.Reason == "" || d.Reason == vpn.ReasonNone.String() && code != exitOK {
+		d.Reason = reasonForExit(code)
+	}
+	var ve *vpn.Error
+	if d.Hint == "" && errors.As(o.err, &ve) {
+		d.Hint = ve.Hint
+	}
+	if d.Name == "" {
+		d.Name = o.name
+	}
+	d.ExitCode = &code
+	return d
+}
+
+// errorLines returns w, remembering the last error line written to it
+// ("l2tpvpn: ..." or "l2tpvpn needs ...", but not a warning or a note) for
+// the down event of a failure that was only printed.
+func (o *output) errorLines(w io.Writer) io.Writer { return &errorTee{o: o, w: w} }
+
+type errorTee struct {
+	o *output
+	w io.Writer
+}
+
+func (t *errorTee) Write(b []byte) (int, error) {
+	s := string(b)
+	if strings.HasPrefix(s, "l2tpvpn") && strings.HasSuffix(s, "\n") && strings.Count(s, "\n") == 1 &&
+		!strings.HasPrefix(s, "l2tpvpn: warning:") && !strings.HasPrefix(s, "l2tpvpn: note:") {
+		t.o.mu.Lock()
+		t.o.errLine = strings.TrimSuffix(strings.TrimPrefix(s, "l2tpvpn: "), "\n")
+		t.o.mu.Unlock()
+	}
+	return t.w.Write(b)
+}
+
+// end prints the final down event (with --json, once) and returns code.
+func (o *output) end(code int) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.json && !o.ended {
+		o.enc.Encode(o.finalDown(code))
+	}
+	o.ended = true
+	return code
+}
+
+// reasonForExit names the reason of a failure known only by its exit code.
+func reasonForExit(code int) string {
+	for r := vpn.ReasonNone; !strings.HasPrefix(r.String(), "reason("); r++ {
+		if exitCode(&vpn.Error{Reason: r}) == code {
+			return r.String()
+		}
+	}
+	switch code {
+	case exitInterrupted:
+		return "interrupted"
+	case exitPermission:
+		return "permission"
+	}
+	return vpn.ReasonInternal.String()
 }
 
 // lastUp is the last up event printed.
@@ -121,6 +274,9 @@ func (o *output) line(s string) {
 
 // failure prints the final error; in JSON mode the down event carries it.
 func (o *output) failure(err error) {
+	o.mu.Lock()
+	o.err = err
+	o.mu.Unlock()
 	if o.json {
 		return
 	}
