@@ -33,7 +33,7 @@ type Client struct {
 
 	mu         sync.Mutex // guards the fields below
 	dev        *tun.Device
-	host       *tun.Host
+	host       hostConfigurer
 	state      string
 	since      time.Time // when the current connection came up
 	reconnects int       // successful reconnects
@@ -143,7 +143,11 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	c.info.MTU = mtu
 	c.tunMTU.Store(uint32(mtu))
 	if cl.dev != nil {
-		if err := cl.dev.Readdress(ipi.Local, peer, mtu); err != nil {
+		readdress := cl.dev.Readdress
+		if cl.cfg.readdress != nil {
+			readdress = cl.cfg.readdress
+		}
+		if err := readdress(ipi.Local, peer, mtu); err != nil {
 			return nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err}
 		}
 		if err := cl.host.UpdateDNS(ipi.DNS); err != nil {
@@ -151,6 +155,32 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 		}
 		return cl.dev, nil
 	}
+	open := cl.openHost
+	if cl.cfg.openDevice != nil {
+		open = cl.cfg.openDevice
+	}
+	dev, host, err := open(c, ipi, peer, ll, mtu)
+	if err != nil {
+		return nil, err
+	}
+	cl.dev, cl.host = dev, host
+	cl.wg.Add(1)
+	go cl.txLoop(dev)
+	return dev, nil
+}
+
+// hostConfigurer is what the client changed on the host besides the device
+// (routes, DNS): a *tun.Host, or a fake in the package's tests.
+type hostConfigurer interface {
+	Summary() tun.HostSummary
+	UpdateDNS(dns []netip.Addr) error
+	Repin(server netip.Addr) (bool, error)
+	Close() error
+}
+
+// openHost creates the TUN device and applies the routes and DNS (root
+// only); on error nothing is left behind.
+func (cl *Client) openHost(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr, mtu int) (*tun.Device, hostConfigurer, error) {
 	name := cl.cfg.Interface
 	if name == "" {
 		name = "l2tp0"
@@ -158,7 +188,7 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	dev, err := tun.Open(tun.Config{Name: name, MTU: mtu, Local: ipi.Local, Peer: peer, IPv6LinkLocal: ll,
 		Logger: cl.log.With("layer", "tun")})
 	if err != nil {
-		return nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err, Hint: "creating a TUN device needs root or CAP_NET_ADMIN and /dev/net/tun"}
+		return nil, nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err, Hint: "creating a TUN device needs root or CAP_NET_ADMIN and /dev/net/tun"}
 	}
 	hc := tun.HostConfig{
 		Name: cl.cfg.Name, Interface: name, Server: c.info.Server.Addr(),
@@ -175,19 +205,16 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 		cl.log.Warn("an earlier run of this connection left host changes behind; undoing them first", "name", cl.cfg.Name)
 		if _, cerr := tun.Cleanup(cl.cfg.StateDir, cl.cfg.Name, cl.log.With("layer", "host")); cerr != nil {
 			dev.Close()
-			return nil, &Error{Phase: "routes", Reason: ReasonHost, Err: cerr,
+			return nil, nil, &Error{Phase: "routes", Reason: ReasonHost, Err: cerr,
 				Hint: "run 'l2tpvpn disconnect --cleanup " + cl.cfg.Name + "' and check the routes"}
 		}
 		host, err = tun.ApplyHost(hc)
 	}
 	if err != nil {
 		dev.Close()
-		return nil, &Error{Phase: "routes", Reason: ReasonHost, Err: err, Hint: "check the route and DNS settings"}
+		return nil, nil, &Error{Phase: "routes", Reason: ReasonHost, Err: err, Hint: "check the route and DNS settings"}
 	}
-	cl.dev, cl.host = dev, host
-	cl.wg.Add(1)
-	go cl.txLoop(dev)
-	return dev, nil
+	return dev, host, nil
 }
 
 // connected makes c the current connection and announces it.

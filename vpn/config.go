@@ -128,10 +128,15 @@ type Config struct {
 	// OnEvent receives every event; it must not block for long.
 	OnEvent func(Event)
 
-	// Seams for the package's own tests: the server's IKE ports, and a
-	// function called right before the receive loop starts.
-	ports     *serverPorts
-	rxStarted func(*Conn)
+	// Seams for the package's own tests: the server's IKE ports, a
+	// function called right before the receive loop starts, and the
+	// client's device and host changes, which need root: openDevice
+	// replaces tun.Open and tun.ApplyHost on the first attach, readdress
+	// the device's Readdress after a reconnect.
+	ports      *serverPorts
+	rxStarted  func(*Conn)
+	openDevice func(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr, mtu int) (*tun.Device, hostConfigurer, error)
+	readdress  func(local, peer netip.Addr, mtu int) error
 }
 
 // serverPorts are the server's IKE and NAT-T ports (500 and 4500).

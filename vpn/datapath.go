@@ -207,7 +207,10 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 				st.drop(&st.rxForeign)
 				return nil
 			}
-			c.peer.Store(&from)
+			// A copy: storing &from would move the parameter to the
+			// heap on every call, one allocation per datagram.
+			moved := from
+			c.peer.Store(&moved)
 		}
 		if !c.tunnel.Input(d) {
 			st.drop(&st.rxQueueFull)
