@@ -10,29 +10,32 @@ import (
 // Status is a running client as `l2tpvpn status` shows it. It holds no
 // secret.
 type Status struct {
-	Name      string    `json:"name"`
-	State     string    `json:"state"` // connecting, up, reconnecting, down
-	Server    string    `json:"server,omitempty"`
-	Local     string    `json:"local,omitempty"`
-	Interface string    `json:"interface,omitempty"`
-	IP        string    `json:"ip,omitempty"`
-	Peer      string    `json:"peer,omitempty"`
-	MTU       int       `json:"mtu,omitempty"`
-	Routing   string    `json:"routing,omitempty"`
-	Routes    []string  `json:"routes,omitempty"`
-	IPv6      string    `json:"ipv6,omitempty"`
-	DNS       []string  `json:"dns,omitempty"`
-	DNSVia    string    `json:"dns_via,omitempty"`
-	Domains   []string  `json:"dns_domains,omitempty"`
-	Auth      string    `json:"auth,omitempty"`
-	IPsec     string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
-	IKE       string    `json:"ike,omitempty"`
-	ESP       string    `json:"esp,omitempty"`
-	ESPMode   string    `json:"esp_mode,omitempty"`
-	NATT      string    `json:"nat_t,omitempty"`
-	Since     time.Time `json:"since,omitzero"` // when the current connection came up
-	UptimeS   int64     `json:"uptime_s"`
-	Reconnect struct {
+	Name   string `json:"name"`
+	State  string `json:"state"` // connecting, up, reconnecting, down
+	Server string `json:"server,omitempty"`
+	// WaitingFor is, while connecting or reconnecting, the step the
+	// attempt waits for (filled in by the command, from the events).
+	WaitingFor string    `json:"waiting_for,omitempty"`
+	Local      string    `json:"local,omitempty"`
+	Interface  string    `json:"interface,omitempty"`
+	IP         string    `json:"ip,omitempty"`
+	Peer       string    `json:"peer,omitempty"`
+	MTU        int       `json:"mtu,omitempty"`
+	Routing    string    `json:"routing,omitempty"`
+	Routes     []string  `json:"routes,omitempty"`
+	IPv6       string    `json:"ipv6,omitempty"`
+	DNS        []string  `json:"dns,omitempty"`
+	DNSVia     string    `json:"dns_via,omitempty"`
+	Domains    []string  `json:"dns_domains,omitempty"`
+	Auth       string    `json:"auth,omitempty"`
+	IPsec      string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
+	IKE        string    `json:"ike,omitempty"`
+	ESP        string    `json:"esp,omitempty"`
+	ESPMode    string    `json:"esp_mode,omitempty"`
+	NATT       string    `json:"nat_t,omitempty"`
+	Since      time.Time `json:"since,omitzero"` // when the current connection came up
+	UptimeS    int64     `json:"uptime_s"`
+	Reconnect  struct {
 		Count   int    `json:"count"`             // successful reconnects
 		Attempt int    `json:"attempt,omitempty"` // current attempt while reconnecting
 		Last    string `json:"last_error,omitempty"`

@@ -14,6 +14,9 @@ import (
 // with --daemon-child (by detach, through os.Executable), it records what
 // it was given instead of connecting.
 func TestMain(m *testing.M) {
+	if code, ok := asCommand(); ok { // see cancel_test.go
+		os.Exit(code)
+	}
 	if slices.Contains(os.Args, "--daemon-child") {
 		os.Exit(fakeDaemonChild())
 	}
@@ -28,6 +31,9 @@ type childRecord struct {
 }
 
 func fakeDaemonChild() int {
+	if os.Getenv("L2V_FAKE_CHILD") == "await-signal" {
+		return fakeChildAwaitSignal() // see cancel_test.go
+	}
 	if os.Getenv("L2V_FAKE_CHILD") == "fails" {
 		return fakeChildFails() // see events_test.go
 	}

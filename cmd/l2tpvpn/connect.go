@@ -11,6 +11,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/l2tpvpn/l2tpvpn/secret"
@@ -49,8 +52,8 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
 	}
-	dir := stateDir()
 	if !o.daemonChild {
+		dir, _ := privateStateDir(stateDir(), false)
 		if st, err := queryStatus(dir, o.name); err == nil {
 			fmt.Fprintf(stderr, "l2tpvpn: connection %q is already running (pid %d, %s); see 'l2tpvpn status %s'\n", o.name, st.PID, st.State, o.name)
 			return exitUsage
@@ -68,10 +71,51 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
 	}
+	// Before anything is sent: the TUN device and the routes come last,
+	// and failing there would waste a whole handshake with the server.
+	if !tunAllowed(os.Geteuid(), readProcStatus()) {
+		fmt.Fprintln(stderr, errNeedRoot)
+		return exitPermission
+	}
+	if cfg.StateDir, err = privateStateDir(stateDir(), true); err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		if errors.Is(err, errPermission) {
+			return exitPermission
+		}
+		return exitHost
+	}
 	if o.background && !o.daemonChild {
-		return detach(o, args, o.secrets, out, stderr)
+		return detach(o, cfg.StateDir, args, o.secrets, out, stderr)
 	}
 	return runForeground(o, cfg, out, stderr)
+}
+
+// errNeedRoot: creating a TUN device and changing routes needs root or
+// CAP_NET_ADMIN.
+var errNeedRoot = errors.New("l2tpvpn needs root or CAP_NET_ADMIN for TUN mode (try sudo, or proxy mode once it exists)")
+
+// capNetAdmin is CAP_NET_ADMIN's bit in the capability sets.
+const capNetAdmin = 12
+
+// tunAllowed says whether a process of effective uid euid, whose
+// /proc/self/status is procStatus, may create a TUN device: root, or
+// CAP_NET_ADMIN in its effective set (CapEff).
+func tunAllowed(euid int, procStatus []byte) bool {
+	if euid == 0 {
+		return true
+	}
+	for line := range strings.Lines(string(procStatus)) {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<capNetAdmin) != 0
+		}
+	}
+	return false
+}
+
+func readProcStatus() []byte {
+	b, _ := os.ReadFile("/proc/self/status")
+	return b
 }
 
 // runForeground connects and serves the control socket until the
@@ -102,18 +146,37 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	// 'l2tpvpn disconnect' while connecting stops the attempt too.
+	connectCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-srv.disconnect:
+			cancel()
+		case <-connectCtx.Done():
+		}
+	}()
+	user := cfg.OnEvent
+	cfg.OnEvent = func(ev vpn.Event) {
+		srv.progress(ev)
+		if user != nil {
+			user(ev)
+		}
+	}
 	out.startProgress()
-	cl, err := vpn.Connect(ctx, cfg)
+	cl, err := vpn.Connect(connectCtx, cfg)
 	out.stopProgress()
 	if err != nil {
-		if ctx.Err() != nil {
-			out.line("interrupted during connect: disconnected")
-			ready(readyMsg{Exit: exitOK, Error: "interrupted"})
-			return exitOK
+		code := exitCode(err)
+		if vpn.ReasonOf(err) == vpn.ReasonInterrupted {
+			srv.finished(nil) // what a disconnect asked for
+			out.line(interruptedLine(err))
+		} else {
+			srv.finished(err)
+			out.failure(err)
 		}
-		out.failure(err)
-		ready(readyMsg{Exit: exitCode(err), Error: err.Error()})
-		return exitCode(err)
+		ready(readyMsg{Exit: code, Error: err.Error()})
+		return code
 	}
 	srv.serve(cl)
 	up := out.lastUp()
@@ -134,14 +197,20 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 	return exitOK
 }
 
+// interruptedLine says what an interrupted connect did.
+func interruptedLine(err error) string {
+	var e *vpn.Error
+	if errors.As(err, &e) && e.Phase != "" && e.Phase != "connect" {
+		return fmt.Sprintf("interrupted during connect (at %s): stopped, nothing left behind", e.Phase)
+	}
+	return "interrupted during connect: stopped, nothing left behind"
+}
+
 // detach starts the connection again as a detached process (same
 // arguments, secrets through a pipe) and waits until it is up or failed.
-func detach(o *connectOpts, args []string, s *resolvedSecrets, out *output, stderr io.Writer) int {
-	dir := stateDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: state directory: %v\n", err)
-		return exitHost
-	}
+// Ctrl-C or SIGTERM meanwhile are passed on to it: it stops and undoes
+// what it did, and says so through the ready pipe.
+func detach(o *connectOpts, dir string, args []string, s *resolvedSecrets, out *output, stderr io.Writer) int {
 	logPath := filepath.Join(dir, o.name+".log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -170,6 +239,10 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, out *output, stde
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW, secR} // fds 3 and 4
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Registered before the child exists, so that no interrupt is lost.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: start the background process: %v\n", err)
 		return exitInternal
@@ -179,11 +252,36 @@ func detach(o *connectOpts, args []string, s *resolvedSecrets, out *output, stde
 	writeSecrets(secW, s)
 	secW.Close()
 	pid := cmd.Process.Pid
-	cmd.Process.Release()
+	// The child is in a session of its own (no terminal's Ctrl-C reaches
+	// it): pass ours on until it has answered.
+	var interrupted atomic.Bool
+	answered := make(chan struct{})
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case sig := <-sigs:
+				interrupted.Store(true)
+				cmd.Process.Signal(sig)
+			case <-answered:
+				return
+			}
+		}
+	}()
 
 	line, err := bufio.NewReader(readyR).ReadBytes('\n')
 	readyR.Close()
+	close(answered)
+	<-forwarded
+	cmd.Process.Release()
 	var m readyMsg
+	if err != nil && interrupted.Load() {
+		// Killed by the signal before it could handle it: it had not
+		// started connecting.
+		out.line("interrupted before the background process connected")
+		return exitInterrupted
+	}
 	if err != nil || json.Unmarshal(line, &m) != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: the background process (pid %d) ended before it was up; see %s\n", pid, logPath)
 		return exitInternal

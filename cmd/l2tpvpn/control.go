@@ -1,9 +1,10 @@
 package main
 
 // The control socket: a running connection listens on
-// /run/l2tpvpn/NAME.sock (directory 0700, socket 0600, and the peer must be
-// root or our own user). One JSON request line, one or two JSON answer
-// lines:
+// /run/l2tpvpn/NAME.sock (a private directory, see privateStateDir; socket
+// 0600, and the peer must be root or our own user) from before its first
+// packet, so status and disconnect work while it connects. One JSON
+// request line, one or two JSON answer lines:
 //
 //	{"cmd":"status"}      → a vpn.Status
 //	{"cmd":"disconnect"}  → {"ok":true} at once, then {"done":true,"error":...}
@@ -14,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -37,6 +39,8 @@ type controlReply struct {
 	OK    bool   `json:"ok,omitempty"`
 	Done  bool   `json:"done,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Denied: the request was refused for permissions (exit code 15).
+	Denied bool `json:"denied,omitempty"`
 }
 
 type controlServer struct {
@@ -50,19 +54,15 @@ type controlServer struct {
 	waiters []net.Conn // disconnect requests waiting for the end
 	ended   bool
 	result  error
+	server  string // from the attempts' events: where we connect
+	phase   string // and what the attempt is waiting for
 }
 
 func socketPath(dir, name string) string { return filepath.Join(dir, name+".sock") }
 
-// listenControl creates the state directory and the socket, replacing a
-// stale socket of a connection that died.
+// listenControl creates the socket in the state directory (made by
+// privateStateDir), replacing a stale socket of a connection that died.
 func listenControl(dir, name string) (*controlServer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", dir, err)
-	}
 	path := socketPath(dir, name)
 	if _, err := queryStatus(dir, name); err == nil {
 		return nil, fmt.Errorf("connection %q is already running (control socket %s)", name, path)
@@ -85,6 +85,38 @@ func listenControl(dir, name string) (*controlServer, error) {
 // serve makes status answer for the running client.
 func (s *controlServer) serve(cl *vpn.Client) { s.client.Store(cl) }
 
+// progress follows the events of the connection attempts, for the status
+// of a connection that is not up.
+func (s *controlServer) progress(ev vpn.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ev.Event == vpn.EventConnecting && ev.Server != "" {
+		s.server = ev.Server
+	}
+	if p := waitingFor(ev); p != "" {
+		s.phase = p
+	}
+}
+
+// status is the connection's status: the client's once it is up, else
+// where the first attempt is.
+func (s *controlServer) status() vpn.Status {
+	st := vpn.Status{Name: s.name, State: vpn.StateConnecting}
+	if cl := s.client.Load(); cl != nil {
+		st = cl.Status()
+	}
+	s.mu.Lock()
+	if st.State == vpn.StateConnecting || st.State == vpn.StateReconnecting {
+		st.WaitingFor = s.phase
+		if st.Server == "" {
+			st.Server = s.server
+		}
+	}
+	s.mu.Unlock()
+	st.PID = os.Getpid()
+	return st
+}
+
 func (s *controlServer) accept() {
 	for {
 		conn, err := s.ln.AcceptUnix()
@@ -97,7 +129,7 @@ func (s *controlServer) accept() {
 
 func (s *controlServer) handle(conn *net.UnixConn) {
 	if !peerAllowed(conn) {
-		json.NewEncoder(conn).Encode(controlReply{Error: "permission denied: only root may control connections"})
+		json.NewEncoder(conn).Encode(controlReply{Error: "permission denied: only root may control connections", Denied: true})
 		conn.Close()
 		return
 	}
@@ -112,12 +144,7 @@ func (s *controlServer) handle(conn *net.UnixConn) {
 	enc := json.NewEncoder(conn)
 	switch req.Cmd {
 	case "status":
-		st := vpn.Status{Name: s.name, State: vpn.StateConnecting}
-		if cl := s.client.Load(); cl != nil {
-			st = cl.Status()
-		}
-		st.PID = os.Getpid()
-		enc.Encode(st)
+		enc.Encode(s.status())
 		conn.Close()
 	case "disconnect":
 		enc.Encode(controlReply{OK: true})
@@ -181,7 +208,7 @@ func dialControl(dir, name string) (*net.UnixConn, error) {
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: socketPath(dir, name), Net: "unix"})
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
-			return nil, fmt.Errorf("%s: permission denied (only root may control connections)", socketPath(dir, name))
+			return nil, fmt.Errorf("%s: %w (only root may control connections: try sudo)", socketPath(dir, name), errPermission)
 		}
 		return nil, errNotRunning
 	}
@@ -206,7 +233,7 @@ func queryStatus(dir, name string) (vpn.Status, error) {
 	}
 	var r controlReply
 	if json.Unmarshal(line, &r) == nil && r.Error != "" {
-		return st, errors.New(r.Error)
+		return st, replyError(r)
 	}
 	if err := json.Unmarshal(line, &st); err != nil {
 		return st, fmt.Errorf("bad status answer: %w", err)
@@ -243,19 +270,36 @@ func requestDisconnect(dir, name string, timeout time.Duration) error {
 			return nil
 		}
 		if r.Error != "" {
-			return errors.New(r.Error)
+			return replyError(r)
 		}
 	}
 }
 
+// replyError is the error a connection answered with.
+func replyError(r controlReply) error {
+	if r.Denied {
+		return fmt.Errorf("%w (only root may control connections: try sudo)", errPermission)
+	}
+	return errors.New(r.Error)
+}
+
 // runningNames lists the connections that have a control socket (alive
-// or stale).
-func runningNames(dir string) []string {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
+// or stale). A state directory that does not exist has none; one we may
+// not read is an error (errPermission), not an empty list.
+func runningNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, stateDirError(dir, err)
+	}
 	var names []string
-	for _, m := range matches {
-		names = append(names, strings.TrimSuffix(filepath.Base(m), ".sock"))
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".sock"); ok && e.Type()&fs.ModeSocket != 0 {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
-	return names
+	return names, nil
 }
