@@ -103,6 +103,9 @@ func linkLost(layer string, err error) error {
 	if err == nil {
 		err = errors.New("closed by the peer")
 	}
+	if strings.HasPrefix(err.Error(), layer+": ") { // "ppp: ppp: ..." otherwise
+		return &Error{Phase: "link", Reason: ReasonLinkLost, Err: err}
+	}
 	return &Error{Phase: "link", Reason: ReasonLinkLost, Err: fmt.Errorf("%s: %w", layer, err)}
 }
 

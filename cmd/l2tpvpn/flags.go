@@ -118,7 +118,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.upHook, "up", "", "shell command run after the tunnel is up (environment: see README)")
 	fs.StringVar(&o.downHook, "down", "", "shell command run before the tunnel is torn down")
 	// Command line only.
-	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else \"l2tpvpn\")")
+	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else the server's host)")
 	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in /run/l2tpvpn/NAME.log")
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
@@ -186,7 +186,7 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 		return o, fmt.Errorf("connect: one profile name at most, got %q", fs.Args())
 	}
 	if o.name == "" {
-		o.name = "l2tpvpn"
+		o.name = nameFromServer(o.server)
 	}
 	if !validName(o.name) {
 		return o, fmt.Errorf("--name: %q: use letters, digits, '.', '_' and '-' (at most 32)", o.name)
@@ -493,6 +493,31 @@ func freeInterface() string {
 		}
 	}
 	return "l2tp0" // tun.Open reports it as taken
+}
+
+// nameFromServer is the default connection name without a profile: the
+// server's host, made a valid name ("vpn.example.com", "2001-db8--1"), or
+// "l2tpvpn" without a server.
+func nameFromServer(server string) string {
+	host := server
+	if h, _, err := net.SplitHostPort(server); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	b := []byte(host)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	name := strings.TrimLeft(string(b), ".-")
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	if !validName(name) {
+		return "l2tpvpn"
+	}
+	return name
 }
 
 // validName: connection names become file names under the state directory.

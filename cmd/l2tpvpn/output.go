@@ -26,6 +26,8 @@ type output struct {
 	json bool
 	enc  *json.Encoder
 	name string // the connection's name, for up and down
+	// plain: IPsec is off, and a person is told that nothing is encrypted.
+	plain bool
 	pid  int    // the connection's process, for up
 
 	up       vpn.Event  // the last up event
@@ -54,6 +56,7 @@ func newOutput(w io.Writer, o *connectOpts) *output {
 	out := &output{w: w, enc: json.NewEncoder(w), pid: os.Getpid()}
 	if o != nil {
 		out.json, out.name = o.json, o.name
+		out.plain = o.ipsec == "off" || o.ipsec == "false"
 	}
 	return out
 }
@@ -81,7 +84,13 @@ func (o *output) event(ev vpn.Event) {
 	if s := humanLine(ev); s != "" {
 		fmt.Fprintln(o.w, s)
 	}
+	if ev.Event == vpn.EventUp && o.plain {
+		fmt.Fprintln(o.w, plainWarning)
+	}
 }
+
+// plainWarning follows every up line of a connection without IPsec.
+const plainWarning = "not encrypted: plain L2TP without IPsec (--ipsec off); anyone on the path can read the traffic"
 
 // fatal reports err, which ends the command with code, on stderr (the down
 // event carries it with --json) and returns code.

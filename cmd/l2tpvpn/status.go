@@ -30,14 +30,10 @@ func status(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
+	dir := stateDir()
 	if fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "l2tpvpn: status takes at most one connection name")
 		return exitUsage
-	}
-	dir, err := privateStateDir(stateDir(), false)
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-		return controlExit(err)
 	}
 	if fs.NArg() == 1 {
 		name := fs.Arg(0)
@@ -52,7 +48,7 @@ func status(args []string, stdout, stderr io.Writer) int {
 				return exitNotRunning
 			}
 			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-			return controlExit(err)
+			return exitInternal
 		}
 		if *asJSON {
 			json.NewEncoder(stdout).Encode(st)
@@ -61,13 +57,8 @@ func status(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	names, err := runningNames(dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-		return controlExit(err)
-	}
 	all := []vpn.Status{}
-	for _, name := range names {
+	for _, name := range runningNames(dir) {
 		if st, err := queryStatus(dir, name); err == nil {
 			all = append(all, st)
 		}
@@ -96,7 +87,6 @@ func printStatus(w io.Writer, st vpn.Status) {
 		}
 	}
 	row("server", st.Server)
-	row("waiting for", st.WaitingFor)
 	row("local", st.Local)
 	if st.Interface != "" {
 		row("interface", fmt.Sprintf("%s  %s peer %s  mtu %d", st.Interface, st.IP, orNone(st.Peer), st.MTU))
@@ -129,6 +119,8 @@ func printStatus(w io.Writer, st vpn.Status) {
 		}
 	} else if st.IPsec == "strongswan" {
 		row("ipsec", "delegated to strongSwan's charon (no answer from charon)")
+	} else if st.IPsec == "off" {
+		row("ipsec", "off: plain L2TP, traffic is not encrypted")
 	}
 	if st.IKE != "" && st.Charon == nil {
 		row("ike", fmt.Sprintf("%s, nat-t %s", st.IKE, orNone(st.NATT)))
@@ -157,7 +149,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	all := fs.Bool("all", false, "disconnect every running connection")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the connection to go down")
 	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect (--all: 0).\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -166,11 +158,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
-	dir, err := privateStateDir(stateDir(), false)
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-		return controlExit(err)
-	}
+	dir := stateDir()
 	var names []string
 	switch {
 	case fs.NArg() > 1:
@@ -179,10 +167,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() == 1:
 		names = []string{fs.Arg(0)}
 	default:
-		if names, err = runningNames(dir); err != nil {
-			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-			return controlExit(err)
-		}
+		names = runningNames(dir)
 		if *cleanup {
 			j, _ := tun.Journals(dir)
 			names = union(union(names, j), vpn.CharonRecords(dir))
@@ -203,7 +188,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 			continue
 		case !errors.Is(err, errNotRunning):
 			fmt.Fprintf(stderr, "l2tpvpn: %s: %v\n", name, err)
-			code = controlExit(err)
+			code = exitInternal
 			continue
 		}
 		if !*cleanup {
@@ -237,6 +222,9 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	}
 	if !did && code == exitOK {
 		fmt.Fprintln(stdout, "nothing to disconnect")
+		if *all {
+			return exitOK // --all: nothing running is the state asked for
+		}
 		return exitNotRunning
 	}
 	return code
@@ -252,13 +240,4 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-// controlExit is the exit code of status or disconnect for err: 15 when
-// this user may not see or control the connection, else internal.
-func controlExit(err error) int {
-	if errors.Is(err, errPermission) {
-		return exitPermission
-	}
-	return exitInternal
 }
