@@ -30,10 +30,14 @@ func status(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
-	dir := stateDir()
 	if fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "l2tpvpn: status takes at most one connection name")
 		return exitUsage
+	}
+	dir, err := privateStateDir(stateDir(), false)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return controlExit(err)
 	}
 	if fs.NArg() == 1 {
 		name := fs.Arg(0)
@@ -48,7 +52,7 @@ func status(args []string, stdout, stderr io.Writer) int {
 				return exitNotRunning
 			}
 			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
-			return exitInternal
+			return controlExit(err)
 		}
 		if *asJSON {
 			json.NewEncoder(stdout).Encode(st)
@@ -57,8 +61,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	names, err := runningNames(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return controlExit(err)
+	}
 	all := []vpn.Status{}
-	for _, name := range runningNames(dir) {
+	for _, name := range names {
 		if st, err := queryStatus(dir, name); err == nil {
 			all = append(all, st)
 		}
@@ -87,6 +96,7 @@ func printStatus(w io.Writer, st vpn.Status) {
 		}
 	}
 	row("server", st.Server)
+	row("waiting for", st.WaitingFor)
 	row("local", st.Local)
 	if st.Interface != "" {
 		row("interface", fmt.Sprintf("%s  %s peer %s  mtu %d", st.Interface, st.IP, orNone(st.Peer), st.MTU))
@@ -158,7 +168,11 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
 	}
-	dir := stateDir()
+	dir, err := privateStateDir(stateDir(), false)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		return controlExit(err)
+	}
 	var names []string
 	switch {
 	case fs.NArg() > 1:
@@ -167,7 +181,10 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() == 1:
 		names = []string{fs.Arg(0)}
 	default:
-		names = runningNames(dir)
+		if names, err = runningNames(dir); err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+			return controlExit(err)
+		}
 		if *cleanup {
 			j, _ := tun.Journals(dir)
 			names = union(union(names, j), vpn.CharonRecords(dir))
@@ -188,7 +205,7 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 			continue
 		case !errors.Is(err, errNotRunning):
 			fmt.Fprintf(stderr, "l2tpvpn: %s: %v\n", name, err)
-			code = exitInternal
+			code = controlExit(err)
 			continue
 		}
 		if !*cleanup {
@@ -240,4 +257,13 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// controlExit is the exit code of status or disconnect for err: 15 when
+// this user may not see or control the connection, else internal.
+func controlExit(err error) int {
+	if errors.Is(err, errPermission) {
+		return exitPermission
+	}
+	return exitInternal
 }
