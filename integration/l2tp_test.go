@@ -152,24 +152,58 @@ func wrongPassword(t *testing.T, l lab, auth string) {
 // retry time (1+2+4+8+8 = 23 s by default).
 func TestServerNotRunning(t *testing.T) {
 	labSE.up(t)
-	// Stop nothing: port 1702 has no server, and the unconnected socket sees
-	// no ICMP, exactly like a filtered or absent server.
-	before := hostState(t, labSE.clientNS)
-	start := time.Now()
-	c := startClient(t, lab{clientNS: labSE.clientNS, server: labSE.server + ":1702", service: labSE.service}, nil)
-	code := c.wait()
-	took := time.Since(start)
-	t.Logf("unreachable: exit %d after %v", code, took.Round(time.Millisecond))
-	if code != 3 {
-		t.Fatalf("exit code %d, want 3 (unreachable)", code)
+	labL2TPNS.up(t)
+	se := labSE
+	before := hostState(t, se.clientNS)
+	fails := func(t *testing.T, l lab, env []string, want, hint string, args ...string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		c := startClient(t, l, env, args...)
+		code := c.wait()
+		took := time.Since(start)
+		ev := c.last("down")
+		t.Logf("exit %d after %v: %s", code, took.Round(time.Millisecond), ev.Error)
+		if code != 3 || ev.Reason != "unreachable" || !strings.Contains(ev.Error, want) {
+			t.Fatalf("exit %d, down %+v; want exit 3, unreachable, %q", code, ev, want)
+		}
+		if hint != "" && !strings.Contains(c.stderr.String()+ev.Error, hint) {
+			t.Errorf("the hint %q is not shown:\n%s", hint, c.stderr.String())
+		}
+		return took
 	}
-	if took < 22*time.Second || took > 29*time.Second {
-		t.Errorf("gave up after %v, want the documented 23 s", took)
-	}
-	if ev := c.last("down"); ev.Reason != "unreachable" || !strings.Contains(ev.Error, "no answer") {
-		t.Errorf("down event: %+v", ev)
-	}
-	if after := hostState(t, labSE.clientNS); after != before {
+	t.Run("NothingListens", func(t *testing.T) {
+		// SoftEther's host answers port unreachable on 1702 and speaks
+		// IKE on 500: said within a second.
+		l := lab{clientNS: se.clientNS, server: se.server + ":1702", service: se.service}
+		if d := fails(t, l, nil, "nothing listens on UDP 1702", "this server speaks IKE"); d > 2*time.Second {
+			t.Errorf("took %v, want under 2 s", d)
+		}
+	})
+	t.Run("IPsecAgainstPlainServer", func(t *testing.T) {
+		if d := fails(t, labL2TPNS, pskEnv, "nothing listens on UDP 500", "--ipsec off", ipsecArgs()...); d > 2*time.Second {
+			t.Errorf("took %v, want under 2 s", d)
+		}
+	})
+	t.Run("NoRoute", func(t *testing.T) {
+		l := lab{clientNS: se.clientNS, server: "203.0.113.99", service: se.service}
+		if d := fails(t, l, nil, "no route to 203.0.113.99", ""); d > 2*time.Second {
+			t.Errorf("took %v, want under 2 s", d)
+		}
+	})
+	t.Run("Filtered", func(t *testing.T) {
+		// A firewall drops the datagrams: no ICMP, so the retransmissions
+		// run out, after the documented 23 s.
+		nftTable(t, se.clientNS, "l2v-filter", `
+	chain out {
+		type filter hook output priority 0;
+		udp dport 1702 drop
+	}`)
+		l := lab{clientNS: se.clientNS, server: se.server + ":1702", service: se.service}
+		if d := fails(t, l, nil, "no answer", ""); d < 22*time.Second || d > 29*time.Second {
+			t.Errorf("gave up after %v, want the documented 23 s", d)
+		}
+	})
+	if after := hostState(t, se.clientNS); after != before {
 		t.Errorf("host state changed")
 	}
 }

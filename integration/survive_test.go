@@ -68,14 +68,18 @@ func noReconnects(t *testing.T, c *client) {
 
 func TestSurviveLoss(t *testing.T) {
 	// 10 MiB each way through l2tpns, plain and behind strongSwan's IPsec.
+	// PAP: when loss makes l2tpns renegotiate LCP during CHAP, it sends a
+	// second Challenge right after the first and ends the session when
+	// the Response to the first arrives ("Unexpected CHAP response ID"),
+	// an l2tpns bug no client can avoid (seen about once in ten runs).
 	for _, tc := range []struct {
 		name string
 		l    lab
 		env  []string
 		args []string
 	}{
-		{"L2TPNSPlain10", labL2TPNS, nil, []string{"--auth", "chap"}},
-		{"StrongSwanIPsec10", labSW, pskEnv, ipsecArgs("--auth", "chap", "--esp-mode", "tunnel")},
+		{"L2TPNSPlain10", labL2TPNS, nil, []string{"--auth", "pap"}},
+		{"StrongSwanIPsec10", labSW, pskEnv, ipsecArgs("--auth", "pap", "--esp-mode", "tunnel")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.l.up(t)
@@ -108,7 +112,7 @@ func TestSurviveLoss(t *testing.T) {
 		labL2TPNS.up(t)
 		addLoss(t, labL2TPNS.clientNS, labL2TPNS.clientNS+"0", 30)
 		start := time.Now()
-		c := startClient(t, labL2TPNS, nil, "--auth", "chap")
+		c := startClient(t, labL2TPNS, nil, "--auth", "pap")
 		for ev := range c.events {
 			if ev.Event == "up" {
 				t.Logf("up at 30%% loss after %d ms", ev.ElapsedMS)

@@ -39,7 +39,9 @@ type Conn struct {
 	linkStarted               bool
 	ipv6                      atomic.Pointer[netip.Addr] // link-local, once IPV6CP is up
 	closing                   atomic.Bool
-	tunMTU                    atomic.Uint32 // the device's MTU once attached: TCP MSS clamping
+	tunMTU                    atomic.Uint32  // the device's MTU once attached: TCP MSS clamping
+	up                        atomic.Bool    // set-up finished: ICMP errors no longer end the attempt
+	icmp                      chan icmpError // an ICMP error from the server during set-up
 
 	stats connStats
 
@@ -99,11 +101,13 @@ func dial(ctx context.Context, cfg Config, server netip.AddrPort, attach attachF
 	c := &Conn{
 		cfg: cfg, log: log, start: time.Now(), attach: attach,
 		closeReq: make(chan struct{}), done: make(chan struct{}), failReq: make(chan error, 1),
+		icmp: make(chan icmpError, 1),
 	}
 	if err := c.setup(ctx, server); err != nil {
 		c.teardown(err)
 		return nil, err
 	}
+	c.up.Store(true)
 	go c.supervise()
 	return c, nil
 }

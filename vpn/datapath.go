@@ -129,6 +129,10 @@ func (c *Conn) rxLoop() {
 			if c.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			if isICMPError(err) { // an ICMP error for something we sent
+				c.drainICMP()
+				continue
+			}
 			c.stats.rxErrors.Add(1)
 			if fatal := rxErr.failed(err, time.Now(), c.log); fatal != nil {
 				c.fail(fatal)

@@ -113,6 +113,8 @@ func (c *Conn) runIPsec(ctx context.Context) error {
 		return nil
 	case <-p.loop.Done():
 		return ikeError(p.loop.Err())
+	case e := <-c.icmp:
+		return c.unreachable(ctx, e)
 	case <-ctx.Done():
 		return &Error{Phase: "ike", Reason: ReasonUnreachable, Err: ctx.Err()}
 	}

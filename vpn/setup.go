@@ -27,8 +27,9 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.peer.Store(&server)
 	delegated := c.cfg.IPsec && c.cfg.Strongswan
 	src, srcErr := sourceAddr(server.Addr())
-	if srcErr != nil && c.cfg.IPsec {
-		return &Error{Phase: "socket", Reason: ReasonUnreachable, Err: srcErr, Hint: "is there a route to the server?"}
+	if srcErr != nil {
+		return &Error{Phase: "socket", Reason: ReasonUnreachable, Err: fmt.Errorf("no route to %s: %w", server.Addr(), srcErr),
+			Hint: "check the network connection and the server address"}
 	}
 	var udp *net.UDPConn
 	var err error
@@ -49,6 +50,9 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	if c.sock, err = newBatchConn(udp, udpBatch); err != nil {
 		udp.Close()
 		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
+	}
+	if err := c.sock.enableRecvErr(); err != nil {
+		c.log.Debug("no ICMP error reports on the socket", "err", err)
 	}
 	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	c.info.Source = src
@@ -110,7 +114,10 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.tunnelLoop = c.startEngine(func() error { return c.tunnel.Run(loopCtx) })
 
 	// L2TP control connection and session.
-	ti, err := waitFor(ctx, c.tunnelLoop, c.tunnel.Establish)
+	ti, err := waitFor(ctx, c.tunnelLoop, c.icmp, c.tunnel.Establish)
+	if e, ok := err.(icmpError); ok {
+		return c.unreachable(ctx, e)
+	}
 	if err != nil {
 		return tunnelError(err, server)
 	}
@@ -123,7 +130,10 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.emit(Event{Event: EventTunnelUp, Server: c.info.Server.String(), Local: local.String(), TunnelID: ti.LocalID,
 		PeerTunnelID: ti.PeerID, PeerHost: ti.PeerHostName, PeerVendor: ti.PeerVendor})
 
-	si, err := waitFor(ctx, c.tunnelLoop, c.tunnel.OpenSession)
+	si, err := waitFor(ctx, c.tunnelLoop, c.icmp, c.tunnel.OpenSession)
+	if e, ok := err.(icmpError); ok {
+		return c.unreachable(ctx, e)
+	}
 	if err != nil {
 		return sessionError(err)
 	}
@@ -176,8 +186,9 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 }
 
 // waitFor runs step while watching the tunnel loop: if the loop ends first,
-// its error is the step's error.
-func waitFor[T any](ctx context.Context, loop *engine, step func(context.Context) (T, error)) (T, error) {
+// its error is the step's error; an ICMP error from the server ends it too
+// (returned as the icmpError).
+func waitFor[T any](ctx context.Context, loop *engine, icmp <-chan icmpError, step func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
@@ -192,6 +203,11 @@ func waitFor[T any](ctx context.Context, loop *engine, step func(context.Context
 	select {
 	case r := <-ch:
 		return r.v, r.err
+	case e := <-icmp:
+		cancel()
+		<-ch
+		var zero T
+		return zero, e
 	case <-loop.Done():
 		cancel()
 		<-ch

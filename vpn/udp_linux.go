@@ -190,6 +190,47 @@ func (b *batchConn) send(fd uintptr) bool {
 	return true
 }
 
+// enableRecvErr has the kernel report ICMP errors for what this socket
+// sends (IP_RECVERR): the next receive fails, and readErr says more.
+func (b *batchConn) enableRecvErr() error {
+	var serr error
+	if err := b.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// readErr takes one error off the socket's error queue: the destination of
+// the datagram the error is about and its errno. ok is false when the queue
+// is empty. Control path only: it allocates.
+func (b *batchConn) readErr() (dst netip.AddrPort, errno syscall.Errno, ok bool) {
+	buf := make([]byte, 512)
+	oob := make([]byte, 512)
+	b.rc.Control(func(fd uintptr) {
+		_, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		if err != nil {
+			return
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return
+		}
+		for _, m := range msgs {
+			// struct sock_extended_err starts with the errno (u32).
+			if m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_RECVERR && len(m.Data) >= 4 {
+				errno = syscall.Errno(binary.NativeEndian.Uint32(m.Data))
+				ok = true
+			}
+		}
+		if sa, isV4 := from.(*unix.SockaddrInet4); isV4 {
+			dst = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+		}
+	})
+	return dst, errno, ok
+}
+
 // writeTo sends one datagram; safe for concurrent use (control messages).
 func (b *batchConn) writeTo(p []byte, dst netip.AddrPort) error {
 	_, err := b.conn.WriteToUDPAddrPort(p, dst)
