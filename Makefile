@@ -11,12 +11,18 @@ FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 60s
 FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
 
-.PHONY: all build build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+.PHONY: all build install build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/l2tpvpn ./cmd/l2tpvpn
+
+# install copies the binary to $(DESTDIR)$(PREFIX)/bin (default /usr/local/bin).
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/l2tpvpn $(DESTDIR)$(PREFIX)/bin/l2tpvpn
 
 # build-all cross-compiles for every linux target we ship (routers and Raspberry Pi OS are
 # 32-bit: arm and mips) and vets the tree for each, since struct layouts differ there.

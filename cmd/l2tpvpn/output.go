@@ -28,7 +28,7 @@ type output struct {
 	name string // the connection's name, for up and down
 	// plain: IPsec is off, and a person is told that nothing is encrypted.
 	plain bool
-	pid  int    // the connection's process, for up
+	pid   int // the connection's process, for up
 
 	up       vpn.Event  // the last up event
 	down     *jsonEvent // held back until end (JSON)

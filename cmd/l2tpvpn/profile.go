@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -41,16 +42,8 @@ func FindProfile(name string) (string, error) {
 	if !profileNameRE.MatchString(name) {
 		return "", fmt.Errorf("profile name %q: use 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
-	var dirs []string
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
-		dirs = append(dirs, filepath.Join(x, "l2tpvpn"))
-	} else if h := os.Getenv("HOME"); h != "" {
-		dirs = append(dirs, filepath.Join(h, ".config", "l2tpvpn"))
-	}
-	dirs = append(dirs, profileSystemDir)
-
 	var tried []string
-	for _, d := range dirs {
+	for _, d := range profileDirs() {
 		p := filepath.Join(d, name+".toml")
 		fi, err := os.Stat(p)
 		switch {
@@ -64,6 +57,48 @@ func FindProfile(name string) (string, error) {
 		tried = append(tried, p)
 	}
 	return "", fmt.Errorf("profile %q not found (tried %s)", name, strings.Join(tried, ", "))
+}
+
+// profileDirs lists the directories profiles are looked up in, in order:
+// $XDG_CONFIG_HOME/l2tpvpn (default $HOME/.config/l2tpvpn); under sudo, the
+// invoking user's ~/.config/l2tpvpn (sudo gives root's HOME, so without it
+// 'sudo l2tpvpn connect work' would miss the user's profile); then
+// /etc/l2tpvpn.
+func profileDirs() []string {
+	var dirs []string
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+		dirs = append(dirs, filepath.Join(x, "l2tpvpn"))
+	} else if h := os.Getenv("HOME"); h != "" {
+		dirs = append(dirs, filepath.Join(h, ".config", "l2tpvpn"))
+	}
+	if d := sudoProfileDir(os.Geteuid(), os.Getenv("SUDO_USER"), profileUserHome); d != "" && !slices.Contains(dirs, d) {
+		dirs = append(dirs, d)
+	}
+	return append(dirs, profileSystemDir)
+}
+
+// sudoProfileDir is the profile directory of the user who ran us through
+// sudo (we are root, SUDO_USER names them), or "". home finds a user's
+// home directory.
+func sudoProfileDir(euid int, sudoUser string, home func(string) (string, error)) string {
+	if euid != 0 || sudoUser == "" || sudoUser == "root" {
+		return ""
+	}
+	h, err := home(sudoUser)
+	if err != nil || !filepath.IsAbs(h) {
+		return ""
+	}
+	return filepath.Join(h, ".config", "l2tpvpn")
+}
+
+// profileUserHome finds a user's home directory; a variable so tests can
+// point it elsewhere.
+var profileUserHome = func(name string) (string, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return "", err
+	}
+	return u.HomeDir, nil
 }
 
 // Profile is a profile file applied to a flag set.

@@ -311,6 +311,7 @@ func TestFindProfile(t *testing.T) {
 	}
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", xdg)
+	t.Setenv("SUDO_USER", "")
 
 	xdgWork := put(filepath.Join(xdg, "l2tpvpn"), "work")
 	sysWork := put(sys, "work")
