@@ -52,7 +52,7 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
 	}
-	if !o.daemonChild {
+	if !o.daemonChild && !o.dryRun {
 		dir, _ := privateStateDir(stateDir(), false)
 		if st, err := queryStatus(dir, o.name); err == nil {
 			fmt.Fprintf(stderr, "l2tpvpn: connection %q is already running (pid %d, %s); see 'l2tpvpn status %s'\n", o.name, st.PID, st.State, o.name)
@@ -70,6 +70,9 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
+	}
+	if o.dryRun {
+		return dryRun(o, cfg, out, stdout) // see dryrun.go
 	}
 	// Before anything is sent: the TUN device and the routes come last,
 	// and failing there would waste a whole handshake with the server.

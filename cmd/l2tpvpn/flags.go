@@ -63,6 +63,7 @@ type connectOpts struct {
 	reconnectDelay, reconnectMx time.Duration
 	upHook, downHook            string
 	json, verbose, background   bool
+	dryRun                      bool
 	daemonChild                 bool
 }
 
@@ -120,6 +121,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	// Command line only.
 	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else the server's host)")
 	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in /run/l2tpvpn/NAME.log")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "check the settings and print them as they would be used (secrets redacted); send nothing")
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
 	fs.StringVar(&o.keyLogDir, "wireshark-keys", "", "debug (needs -v): write the IKE and ESP keys into this directory as Wireshark's esp_sa and ikev1_decryption_table")
@@ -165,11 +167,16 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 	case 1:
 		// A name is looked up; a path (with a '/' or ending in .toml) is
 		// used as it is.
+		// "work.toml" with no such file here is the profile work.
 		path, err := fs.Arg(0), error(nil)
 		if !strings.ContainsRune(path, '/') && !strings.HasSuffix(path, ".toml") {
 			path, err = FindProfile(path)
 		} else if _, err = os.Stat(path); err != nil {
-			err = fmt.Errorf("profile %s: %w", path, err)
+			if base, ok := strings.CutSuffix(path, ".toml"); ok && errors.Is(err, os.ErrNotExist) && !strings.ContainsRune(path, '/') {
+				path, err = FindProfile(base)
+			} else {
+				err = fmt.Errorf("profile %s: %w", path, err)
+			}
 		}
 		if err != nil {
 			return o, err

@@ -50,12 +50,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "connect":
+	case "connect", "up":
 		return connect(args[1:], stdout, stderr)
 	case "status":
 		return status(args[1:], stdout, stderr)
-	case "disconnect":
+	case "disconnect", "down":
 		return disconnect(args[1:], stdout, stderr)
+	case "list":
+		return list(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "l2tpvpn %s\n", version)
 		return exitOK
