@@ -23,8 +23,11 @@ const (
 	// client tries again after delay_ms (attempt counts from 1).
 	EventReconnecting = "reconnecting"
 	EventDisconnect   = "disconnecting"
-	EventDown         = "down"
-	SchemaVersion     = 1
+	// EventHook: an up or down hook printed something or failed (hook,
+	// output, error).
+	EventHook     = "hook"
+	EventDown     = "down"
+	SchemaVersion = 1
 )
 
 // Event is one step of a connection's life. Only the fields that belong to
@@ -79,8 +82,13 @@ type Event struct {
 
 	ElapsedMS int64 `json:"elapsed_ms,omitempty"` // since the attempt started
 
+	// hook: which hook (up, down), what it printed (trimmed, at most
+	// maxHookOutput bytes), and in error why it failed.
+	Hook   string `json:"hook,omitempty"`
+	Output string `json:"output,omitempty"`
+
 	Reason string `json:"reason,omitempty"` // down, reconnecting: a Reason name
-	Error  string `json:"error,omitempty"`  // down, reconnecting: the error text
+	Error  string `json:"error,omitempty"`  // down, reconnecting, hook: the error text
 	Stats  *Stats `json:"stats,omitempty"`  // down: final counters
 }
 

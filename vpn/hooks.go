@@ -3,6 +3,7 @@ package vpn
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,13 +13,17 @@ import (
 )
 
 // hook runs a user command (sh -c) with the connection described in
-// L2TPVPN_* variables, like pppd's ip-up and ip-down scripts. Its output
-// goes to the log; a failure is logged and changes nothing else. Its
-// environment is hookEnviron: PATH and the L2TPVPN_* variables, nothing we
-// inherited (which could hold a secret, e.g. one given as env:VAR).
-func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, reconnects int) {
+// L2TPVPN_* variables, like pppd's ip-up and ip-down scripts. What it
+// prints, and why it failed (a non-zero exit, the timeout), is the hook
+// event, for the caller to show, and goes to the log at info level (the
+// event is how a failure is reported as a warning: a second, raw log line
+// would repeat it). It returns that failure, nil when the hook succeeded
+// or there is none. Its environment is hookEnviron: PATH and the L2TPVPN_*
+// variables, nothing we inherited (which could hold a secret, e.g. one
+// given as env:VAR).
+func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, reconnects int) error {
 	if command == "" {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cl.cfg.HookTimeout)
 	defer cancel()
@@ -27,17 +32,44 @@ func (cl *Client) hook(event, command string, info Info, hs tun.HostSummary, rec
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	log := cl.log.With("hook", event)
-	if s := strings.TrimSpace(out.String()); s != "" {
-		log.Info("hook output", "output", s)
-	}
 	if ctx.Err() != nil {
-		log.Warn("hook timed out and was killed", "timeout", cl.cfg.HookTimeout)
-	} else if err != nil {
-		log.Warn("hook failed", "err", err)
+		err = fmt.Errorf("timed out after %v and was killed", cl.cfg.HookTimeout)
+	}
+	log := cl.log.With("hook", event)
+	output := hookOutput(out.String())
+	if output != "" {
+		log.Info("hook output", "output", output)
+	}
+	if err != nil {
+		log.Info("hook failed", "err", err)
 	} else {
 		log.Info("hook done")
 	}
+	if output != "" || err != nil {
+		ev := Event{Event: EventHook, Hook: event, Output: output}
+		if err != nil {
+			ev.Error = err.Error()
+		}
+		cl.emit(ev)
+	}
+	return err
+}
+
+// maxHookOutput bounds the output a hook event carries.
+const maxHookOutput = 4096
+
+// hookOutput is a hook's output as its event carries it: trimmed, and cut
+// to maxHookOutput bytes at a line's end where it is longer.
+func hookOutput(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= maxHookOutput {
+		return s
+	}
+	s = s[:maxHookOutput]
+	if i := strings.LastIndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	return strings.ToValidUTF8(s, "") + "\n[output cut]"
 }
 
 // defaultHookPath is the hooks' PATH when ours is unset.

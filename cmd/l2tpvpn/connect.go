@@ -48,6 +48,7 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 	out := newOutput(stdout, o) // with --json: ends with one down event
 	defer func() { code = out.end(code) }()
 	stderr = out.errorLines(stderr)
+	out.warn = stderr // hook failures
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage

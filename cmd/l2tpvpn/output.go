@@ -23,6 +23,7 @@ import (
 type output struct {
 	mu   sync.Mutex
 	w    io.Writer
+	warn io.Writer // warnings (stderr); nil: none
 	json bool
 	enc  *json.Encoder
 	name string // the connection's name, for up and down
@@ -81,6 +82,10 @@ func (o *output) event(ev vpn.Event) {
 		}
 		return
 	}
+	if ev.Event == vpn.EventHook {
+		o.hookLines(ev)
+		return
+	}
 	if s := humanLine(ev); s != "" {
 		fmt.Fprintln(o.w, s)
 	}
@@ -88,6 +93,45 @@ func (o *output) event(ev vpn.Event) {
 		fmt.Fprintln(o.w, plainWarning)
 	}
 }
+
+// hookLines shows a hook event to a person: what a successful hook printed
+// as "hook up: ..." lines on stdout, a failure as a warning on stderr with
+// the first lines of its output. With --json the event itself is printed.
+func (o *output) hookLines(ev vpn.Event) {
+	lines := strings.Split(ev.Output, "\n")
+	if ev.Output == "" {
+		lines = nil
+	}
+	if ev.Error == "" {
+		for _, l := range lines {
+			fmt.Fprintf(o.w, "hook %s: %s\n", ev.Hook, l)
+		}
+		return
+	}
+	if o.warn == nil {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "l2tpvpn: warning: the %s hook failed (%s)", ev.Hook, ev.Error)
+	for i, l := range lines {
+		switch {
+		case i == 0:
+			b.WriteString(": " + l)
+		case i < hookWarningLines:
+			b.WriteString("\n  " + l)
+		default:
+			fmt.Fprintf(&b, "\n  ... (%d more lines)", len(lines)-i)
+		}
+		if i >= hookWarningLines {
+			break
+		}
+	}
+	b.WriteString("\n")
+	io.WriteString(o.warn, b.String())
+}
+
+// hookWarningLines of a failed hook's output are shown in its warning.
+const hookWarningLines = 5
 
 // plainWarning follows every up line of a connection without IPsec.
 const plainWarning = "not encrypted: plain L2TP without IPsec (--ipsec off); anyone on the path can read the traffic"
