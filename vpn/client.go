@@ -91,7 +91,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		cl.finish(err, nil)
 		return nil, err
 	}
-	cl.connected(c)
+	if err := cl.connected(c); err != nil {
+		cl.finish(err, c)
+		return nil, err
+	}
 	go cl.run()
 	return cl, nil
 }
@@ -217,8 +220,10 @@ func (cl *Client) openHost(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr, mtu int
 	return dev, host, nil
 }
 
-// connected makes c the current connection and announces it.
-func (cl *Client) connected(c *Conn) {
+// connected makes c the current connection, announces it and runs the up
+// hook. Its error, when the hook failed and HookFailureDisconnect is set,
+// must end the client.
+func (cl *Client) connected(c *Conn) error {
 	cl.mu.Lock()
 	rec := cl.state == StateReconnecting
 	if rec {
@@ -234,7 +239,12 @@ func (cl *Client) connected(c *Conn) {
 	cl.emit(Event{Event: EventUp, Interface: info.Interface, IP: info.IP.String(), Peer: addrString(info.Peer),
 		DNS: addrStrings(info.DNS), MTU: info.MTU, Routes: hs.Routes, Auth: authName(info.Auth),
 		Routing: hs.Mode, IPv6Mode: hs.IPv6, DNSVia: hs.DNSVia, Reconnects: reconnects, ElapsedMS: info.UpAfter.Milliseconds()})
-	cl.hook("up", cl.cfg.UpHook, info, hs, reconnects)
+	err := cl.hook("up", cl.cfg.UpHook, info, hs, reconnects)
+	if err == nil || !cl.cfg.HookFailureDisconnect {
+		return nil
+	}
+	return &Error{Phase: "up hook", Reason: ReasonHost, Err: fmt.Errorf("failed: %w", err),
+		Hint: `hook-failure is disconnect: fix the up hook (its output is in the hook event and the log), or set hook-failure = "warn"`}
 }
 
 // run watches the current connection and reconnects after a loss.
@@ -266,7 +276,10 @@ func (cl *Client) run() {
 			cl.finish(nil, nil)
 			return
 		}
-		cl.connected(next)
+		if err := cl.connected(next); err != nil {
+			cl.finish(err, next)
+			return
+		}
 	}
 }
 

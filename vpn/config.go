@@ -122,6 +122,13 @@ type Config struct {
 	// each run (default 30 s).
 	UpHook, DownHook string
 	HookTimeout      time.Duration
+	// HookFailureDisconnect: an up hook that fails (non-zero exit, killed
+	// at HookTimeout) ends the connection, as wg-quick's PostUp does: the
+	// down hook runs, everything is undone and the client ends with a
+	// ReasonHost error (Connect returns it; after a reconnect Wait does).
+	// Otherwise a failing hook is only its hook event. A failing down hook
+	// changes nothing either way.
+	HookFailureDisconnect bool
 
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger

@@ -81,6 +81,9 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	add("reconnect", fmt.Sprintf("%v (attempts %d, delay %s, max %s)", cfg.Reconnect, cfg.ReconnectAttempts, cfg.ReconnectDelay, cfg.ReconnectMaxDelay))
 	add("up", orDefault(cfg.UpHook, "none"))
 	add("down", orDefault(cfg.DownHook, "none"))
+	if cfg.HookFailureDisconnect {
+		add("hook-failure", "disconnect")
+	}
 	return out
 }
 

@@ -62,6 +62,7 @@ type connectOpts struct {
 	reconnectAttempts           int
 	reconnectDelay, reconnectMx time.Duration
 	upHook, downHook            string
+	hookFailure                 string
 	json, verbose, background   bool
 	dryRun                      bool
 	daemonChild                 bool
@@ -118,6 +119,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.reconnectMx, "reconnect-max-delay", time.Minute, "longest wait between reconnect attempts")
 	fs.StringVar(&o.upHook, "up", "", "shell command run after the tunnel is up (environment: see README)")
 	fs.StringVar(&o.downHook, "down", "", "shell command run before the tunnel is torn down")
+	fs.StringVar(&o.hookFailure, "hook-failure", "warn", "when the up hook fails: warn (the connection stays) or disconnect (it ends, exit 8)")
 	// Command line only.
 	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else the server's host)")
 	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in /run/l2tpvpn/NAME.log")
@@ -139,7 +141,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
-		"Hooks":                                  {"up", "down"},
+		"Hooks":                                  {"up", "down", "hook-failure"},
 		"Output and running (command line only)": {"name", "background", "dry-run", "json", "verbose", "wireshark-keys"},
 	} {
 		for _, n := range names {
@@ -318,6 +320,13 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	cfg.Reconnect, cfg.ReconnectAttempts = o.reconnect, o.reconnectAttempts
 	cfg.ReconnectDelay, cfg.ReconnectMaxDelay = o.reconnectDelay, o.reconnectMx
 	cfg.UpHook, cfg.DownHook = o.upHook, o.downHook
+	switch o.hookFailure {
+	case "warn":
+	case "disconnect":
+		cfg.HookFailureDisconnect = true
+	default:
+		return cfg, o.keyErrf("hook-failure", "%q is not warn or disconnect", o.hookFailure)
+	}
 	level := slog.LevelInfo
 	if o.verbose {
 		level = slog.LevelDebug

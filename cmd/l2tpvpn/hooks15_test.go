@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,5 +45,43 @@ func TestHookOutputInForeground(t *testing.T) {
 	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &ev) != nil || ev.Event != "hook" || ev.Hook != "up" ||
 		ev.Output != "x\ny" || ev.Error != "exit status 1" || stderr.Len() != 0 {
 		t.Errorf("--json: stdout %q, stderr %q; want one hook event", js.String(), stderr.String())
+	}
+}
+
+// --hook-failure and the profile key hook-failure set
+// vpn.Config.HookFailureDisconnect; warn is the default; anything else is
+// a configuration error naming the key.
+func TestHookFailureSetting(t *testing.T) {
+	t.Setenv("L2V_UNIT_PW", "pw")
+	base := []string{"--server", "192.0.2.1", "--ipsec", "off", "--user", "u", "--password", "env:L2V_UNIT_PW"}
+	prof := filepath.Join(t.TempDir(), "work.toml")
+	os.WriteFile(prof, []byte("server = \"192.0.2.1\"\nipsec = \"off\"\nuser = \"u\"\npassword = \"env:L2V_UNIT_PW\"\nhook-failure = \"disconnect\"\n"), 0o600)
+	for _, tc := range []struct {
+		args    []string
+		want    bool
+		wantErr string
+	}{
+		{base, false, ""},
+		{append([]string{"--hook-failure", "warn"}, base...), false, ""},
+		{append([]string{"--hook-failure=disconnect"}, base...), true, ""},
+		{[]string{prof}, true, ""},
+		{[]string{prof, "--hook-failure", "warn"}, false, ""},
+		{append([]string{"--hook-failure", "ignore"}, base...), false, `hook-failure: "ignore" is not warn or disconnect`},
+	} {
+		t.Setenv("L2V_UNIT_PW", "pw") // removed once read
+		o, err := parseConnect(tc.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		cfg, err := o.config(io.Discard, nil, nil)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: error %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.HookFailureDisconnect != tc.want {
+			t.Errorf("%q: HookFailureDisconnect %v (%v), want %v", tc.args, cfg.HookFailureDisconnect, err, tc.want)
+		}
 	}
 }
