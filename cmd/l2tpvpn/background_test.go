@@ -34,6 +34,9 @@ func fakeDaemonChild() int {
 	if os.Getenv("L2V_FAKE_CHILD") == "await-signal" {
 		return fakeChildAwaitSignal() // see cancel_test.go
 	}
+	if os.Getenv("L2V_FAKE_CHILD") == "real" {
+		return run(os.Args[1:], os.Stdout, os.Stderr) // see childlog_test.go
+	}
 	if os.Getenv("L2V_FAKE_CHILD") == "fails" {
 		return fakeChildFails() // see events_test.go
 	}

@@ -45,10 +45,16 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprint(stdout, connectHelp(o.fs))
 		return exitOK
 	}
+	child := o != nil && o.daemonChild
+	if child {
+		stdout, stderr = childOutputs(stderr) // one format in its log: see childlog.go
+	}
 	out := newOutput(stdout, o) // with --json: ends with one down event
 	defer func() { code = out.end(code) }()
 	stderr = out.errorLines(stderr)
-	out.warn = stderr // hook failures
+	if !child {
+		out.warn = stderr // hook failures (the detached half logs them)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
