@@ -79,4 +79,10 @@ func TestBackgroundLogOneFormat(t *testing.T) {
 	if !strings.Contains(string(b), "level=INFO msg=down reason=config") {
 		t.Errorf("the failure is not in the log:\n%s", b)
 	}
+	// Point 4: status says when and why it failed.
+	out.Reset()
+	if code := run([]string{"status", "bglog"}, &out, &errOut); code != exitNotRunning ||
+		!strings.Contains(out.String(), "bglog: down since ") || !strings.Contains(out.String(), ": config: route 127.0.0.0/8 contains the server") {
+		t.Errorf("status: exit %d, %q", code, out.String())
+	}
 }

@@ -129,13 +129,32 @@ func readProcStatus() []byte {
 }
 
 // runForeground connects and serves the control socket until the
-// connection ends; Ctrl-C or SIGTERM disconnect cleanly.
-func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer) int {
-	dir := cfg.StateDir
+// connection ends; Ctrl-C or SIGTERM disconnect cleanly. How it ended is
+// kept for status (lastfailure.go).
+func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer) (code int) {
+	dir, err := cfg.StateDir, error(nil)
+	recorded := false
+	record := func(code int) {
+		if !recorded {
+			recorded = true
+			recordEnd(dir, o.name, out, code)
+		}
+	}
+	defer func() { record(code) }()
+	var srv *controlServer
 	ready := func(m readyMsg) {}
 	if o.daemonChild {
 		f := os.NewFile(readyFD, "ready")
 		ready = func(m readyMsg) {
+			if m.Up == nil {
+				// Before the foreground half exits, since a status may
+				// follow at once: no socket answering "connecting", and
+				// the record in place.
+				if srv != nil {
+					srv.close()
+				}
+				record(m.Exit)
+			}
 			m.PID = os.Getpid()
 			if m.Up == nil {
 				d := out.downEvent(m.Exit)
@@ -145,7 +164,7 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 			f.Close()
 		}
 	}
-	srv, err := listenControl(dir, o.name)
+	srv, err = listenControl(dir, o.name)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		ready(readyMsg{Exit: exitHost, Error: err.Error()})
@@ -189,6 +208,7 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 		return code
 	}
 	srv.serve(cl)
+	removeLastFailure(dir, o.name) // up: an earlier failure is over
 	up := out.lastUp()
 	ready(readyMsg{Up: &up})
 	select {

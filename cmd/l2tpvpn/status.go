@@ -44,9 +44,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 		st, err := queryStatus(dir, name)
 		if err != nil {
 			if errors.Is(err, errNotRunning) {
-				if *asJSON {
-					json.NewEncoder(stdout).Encode(vpn.Status{Name: name, State: vpn.StateDown})
-				} else {
+				last, _ := readLastFailure(dir, name) // a record we cannot read is none
+				switch {
+				case *asJSON:
+					json.NewEncoder(stdout).Encode(downStatus{vpn.Status{Name: name, State: vpn.StateDown}, last})
+				case last != nil:
+					fmt.Fprintln(stdout, downSinceLine(name, last))
+				default:
 					fmt.Fprintf(stdout, "%s: not running\n", name)
 				}
 				return exitNotRunning
@@ -86,6 +90,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 		printStatus(stdout, st)
 	}
 	return exitOK
+}
+
+// downStatus is status --json of a connection that is not running: with
+// how its last run failed, if it did (lastfailure.go).
+type downStatus struct {
+	vpn.Status
+	LastFailure *lastFailure `json:"last_failure,omitempty"`
 }
 
 func printStatus(w io.Writer, st vpn.Status) {
