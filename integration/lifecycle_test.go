@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -467,7 +468,9 @@ func TestTwoConnections(t *testing.T) {
 	sameHost(t, "two connections", before, hostAndDNS(t, ns))
 }
 
-// logEvents reads the JSON events of a background connection's log.
+// logEvents reads the events of a background connection's log, which
+// holds slog text records (one format, issue 17 point 15): the up and
+// reconnecting records, with the reconnecting fields the tests print.
 func logEvents(t *testing.T, name string) []event {
 	t.Helper()
 	f, err := os.Open(filepath.Join(stateRoot, name+".log"))
@@ -479,10 +482,43 @@ func logEvents(t *testing.T, name string) []event {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
-		var ev event
-		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event != "" {
+		kv := logfmt(sc.Text())
+		switch kv["msg"] {
+		case "up":
+			evs = append(evs, event{Event: "up"})
+		case "reconnecting":
+			ev := event{Event: "reconnecting", Error: kv["reason"]}
+			fmt.Sscan(kv["attempt"], &ev.Attempt)
+			if d, err := time.ParseDuration(kv["delay"]); err == nil {
+				ev.DelayMS = d.Milliseconds()
+			}
 			evs = append(evs, ev)
 		}
 	}
 	return evs
+}
+
+// logfmt splits a slog text record into its keys and values.
+func logfmt(line string) map[string]string {
+	kv := map[string]string{}
+	for line != "" {
+		k, rest, ok := strings.Cut(line, "=")
+		if !ok {
+			break
+		}
+		var v string
+		if strings.HasPrefix(rest, `"`) {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				break
+			}
+			v, _ = strconv.Unquote(q)
+			rest = rest[len(q):]
+		} else {
+			v, rest, _ = strings.Cut(rest, " ")
+		}
+		kv[strings.TrimSpace(k)] = v
+		line = strings.TrimLeft(rest, " ")
+	}
+	return kv
 }
