@@ -337,19 +337,29 @@ func (c *client) wait() int {
 	return c.code
 }
 
-// disconnect interrupts the client like Ctrl-C and expects a clean exit.
+// disconnect interrupts the client like Ctrl-C and expects a clean exit:
+// 0 once it was up, 14 (interrupted, reason "interrupted") before.
 func (c *client) disconnect() event {
 	c.t.Helper()
+	wasUp := false
+	for _, ev := range c.eventsSoFar() {
+		wasUp = wasUp || ev.Event == "up"
+	}
 	syscall.Kill(c.cmd.Process.Pid, syscall.SIGINT)
 	select {
 	case <-c.exited:
 	case <-time.After(30 * time.Second):
 		c.t.Fatalf("client did not exit within 30 s of SIGINT")
 	}
-	if c.code != 0 {
-		c.t.Fatalf("client exit code %d after SIGINT, want 0", c.code)
+	down := c.last("down")
+	want, reason := 0, "none"
+	if !wasUp {
+		want, reason = 14, "interrupted"
 	}
-	return c.last("down")
+	if c.code != want || down.Reason != reason {
+		c.t.Fatalf("client exit code %d, down reason %q after SIGINT, want %d and %q", c.code, down.Reason, want, reason)
+	}
+	return down
 }
 
 func (c *client) last(name string) event {
