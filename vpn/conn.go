@@ -107,7 +107,12 @@ func dial(ctx context.Context, cfg Config, server netip.AddrPort, attach attachF
 		c.teardown(err)
 		return nil, err
 	}
+	// Up: DPD, HELLO and LCP echo judge the path from now on. ICMP
+	// reports would only make a send or receive fail now and then.
 	c.up.Store(true)
+	if err := c.sock.setRecvErr(false); err != nil {
+		c.log.Debug("ICMP error reports stay on", "err", err)
+	}
 	go c.supervise()
 	return c, nil
 }

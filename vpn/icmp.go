@@ -3,11 +3,12 @@ package vpn
 // ICMP errors during set-up. A host where nothing listens on the port we
 // send to answers at once with ICMP port unreachable; waiting for the
 // protocol's retransmissions to run out (23 s for IKE or L2TP) would hide
-// that answer. The socket asks for such errors (IP_RECVERR): the receive
-// call then fails, and the error queue says which destination the refused
-// datagram had and why. Before the connection is up an error from the
-// server ends the attempt with a message that names the likely mistake;
-// afterwards DPD, HELLO and LCP echo decide.
+// that answer. During set-up the socket asks for such errors (IP_RECVERR):
+// the receive call then fails, and the error queue says which destination
+// the refused datagram had and why. An error from the server ends the
+// attempt with a message that names the likely mistake. Once the
+// connection is up the reports are switched off (a pending one would fail a
+// send), and DPD, HELLO and LCP echo decide.
 
 import (
 	"context"
@@ -35,8 +36,14 @@ func (e icmpError) Error() string {
 }
 
 // isICMPError says whether a receive error is an ICMP error the kernel
-// reported for an earlier send (IP_RECVERR).
+// reported for an earlier send (IP_RECVERR). EMSGSIZE is a path MTU report:
+// it is taken off the queue but ends nothing.
 func isICMPError(err error) bool {
+	return unreachableErrno(err) || errors.Is(err, unix.EMSGSIZE)
+}
+
+// unreachableErrno says whether err says the destination cannot be reached.
+func unreachableErrno(err error) bool {
 	return errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.EHOSTUNREACH) ||
 		errors.Is(err, unix.ENETUNREACH) || errors.Is(err, unix.EHOSTDOWN)
 }
@@ -49,7 +56,7 @@ func (c *Conn) drainICMP() {
 		if !ok {
 			return
 		}
-		if c.up.Load() || c.charon != nil || dst.Addr() != c.peer.Load().Addr() {
+		if c.up.Load() || c.charon != nil || dst.Addr() != c.peer.Load().Addr() || !unreachableErrno(errno) {
 			c.log.Debug("icmp error", "dst", dst, "err", errno)
 			continue
 		}

@@ -51,7 +51,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		udp.Close()
 		return &Error{Phase: "socket", Reason: ReasonInternal, Err: err}
 	}
-	if err := c.sock.enableRecvErr(); err != nil {
+	if err := c.sock.setRecvErr(true); err != nil {
 		c.log.Debug("no ICMP error reports on the socket", "err", err)
 	}
 	local := udp.LocalAddr().(*net.UDPAddr).AddrPort()

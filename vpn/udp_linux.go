@@ -190,12 +190,17 @@ func (b *batchConn) send(fd uintptr) bool {
 	return true
 }
 
-// enableRecvErr has the kernel report ICMP errors for what this socket
-// sends (IP_RECVERR): the next receive fails, and readErr says more.
-func (b *batchConn) enableRecvErr() error {
+// setRecvErr has the kernel report ICMP errors for what this socket sends
+// (IP_RECVERR), or stop doing so: while on, the next receive (or send)
+// fails once after an error, and readErr says more.
+func (b *batchConn) setRecvErr(on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
 	var serr error
 	if err := b.rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, v)
 	}); err != nil {
 		return err
 	}
