@@ -8,7 +8,9 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # at the deadline and can fail with a bare "context deadline exceeded" and no failing input
 # (go.dev/issue/75804, fixed in Go 1.27). A count has no deadline to race.
 FUZZTIME ?= 20000x
-FUZZTIME_LONG ?= 60s
+FUZZTIME_LONG ?= 120s
+# Workers per target: 1 leaves a core for the rest of the machine during the long campaign.
+FUZZPAR ?= 1
 FUZZ_PKGS := ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
 
 .PHONY: all build install build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
@@ -75,7 +77,7 @@ fuzz:
 	@set -e; for pkg in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME_LONG))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_LONG) $$pkg > /tmp/l2tpvpn-fuzz.log 2>&1 || { cat /tmp/l2tpvpn-fuzz.log; exit 1; }; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_LONG) -parallel $(FUZZPAR) $$pkg > /tmp/l2tpvpn-fuzz.log 2>&1 || { cat /tmp/l2tpvpn-fuzz.log; exit 1; }; \
 		done; \
 	done
 

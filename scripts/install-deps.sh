@@ -13,6 +13,7 @@ readonly PKGS=(
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	xl2tpd tshark iperf3 iproute2 nftables
 	iputils-ping # the integration tests and the demo ping through the tunnel
+	dnsmasq-base # integration: the lab DNS server of TestSurviveHostNameRestart
 )
 # The services these packages ship (init script / unit name -> daemon binary).
 declare -rA SERVICES=(
