@@ -13,7 +13,6 @@ package ike
 import (
 	"bytes"
 	"crypto/hmac"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -180,7 +179,7 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	// Ours is deliberately a random value, so the server always sees a NAT
 	// and both sides use UDP encapsulation (like strongSwan's encap=yes):
 	// no raw ESP socket, no privileged port.
-	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote.As4(), s.serverPort())
+	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote, s.serverPort())
 	local := s.randBytes(len(remote))
 	payloads := []Payload{
 		&KeyExchange{Data: sa.gxi},
@@ -218,17 +217,6 @@ func (s *Session) serverPort() uint16 {
 		return 4500
 	}
 	return 500
-}
-
-func natdHash(h HashAlg, ckyI, ckyR [8]byte, ip [4]byte, port uint16) []byte {
-	d := h.New()
-	d.Write(ckyI[:])
-	d.Write(ckyR[:])
-	d.Write(ip[:])
-	var p [2]byte
-	binary.BigEndian.PutUint16(p[:], port)
-	d.Write(p[:])
-	return d.Sum(nil)
 }
 
 func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {

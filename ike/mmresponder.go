@@ -125,7 +125,7 @@ func (s *Session) peerMainMode3(sa *ikeSA, m Message, in inbound, now time.Time)
 	if in.natt {
 		port = 4500
 	}
-	remote := natdHash(sa.prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote.As4(), port)
+	remote := natdHash(sa.prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote, port)
 	payloads := []Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr},
 		&NATD{Draft: sa.draft, Hash: remote}, &NATD{Draft: sa.draft, Hash: s.randBytes(len(remote))}}
 	reply := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}

@@ -65,6 +65,26 @@ type Config struct {
 	RetransmitTimeout time.Duration
 	Retransmits       int
 
+	// LocalID is our phase 1 identity; zero means our address
+	// (ID_IPV4_ADDR / ID_IPV6_ADDR), or with Cert the certificate's subject
+	// DN (as Windows sends). RemoteID is the identity the server must
+	// prove; zero accepts any (it is logged and in Phase1Info.PeerID).
+	LocalID, RemoteID ID
+	// Cert, when set, authenticates us with signatures made by our
+	// certificate's key (RSA, RFC 2409 5.1, or ECDSA, RFC 4754) instead of
+	// the PSK, and the server's certificate is verified against its CAs.
+	Cert *Credential
+	// Fragmentation says when our IKE messages are split into IKE
+	// fragments (fragment.go); received fragments are always reassembled.
+	// FragmentSize is the most IKE payload bytes per fragment (0:
+	// DefaultFragmentSize).
+	Fragmentation FragmentMode
+	FragmentSize  int
+	// Aggressive negotiates phase 1 with Aggressive Mode (PSK only) instead
+	// of Main Mode. Opt-in: it sends a hash of the PSK in clear, open to an
+	// offline dictionary attack.
+	Aggressive bool
+
 	// Send transmits one ISAKMP message; natt says it goes to the server's
 	// port 4500, where the caller prepends the non-ESP marker.
 	Send func(msg []byte, natt bool) error

@@ -1,0 +1,18 @@
+package ike
+
+import (
+	"crypto"
+	"crypto/x509"
+)
+
+// Credential is what certificate authentication needs: our certificate
+// chain and key, and the CAs the server's certificate must chain to.
+type Credential struct {
+	// Chain is our certificate first, then any intermediates to send.
+	Chain []*x509.Certificate
+	// Key is the private key of Chain[0] (RSA or ECDSA).
+	Key crypto.Signer
+	// CAs are the trust anchors for the server's certificate; their
+	// subjects are named in our CR payloads.
+	CAs []*x509.Certificate
+}
