@@ -27,6 +27,7 @@ func (s *Session) rekeyNow(now time.Time) {
 // installChild adds a freshly negotiated pair; older pairs are superseded.
 func (s *Session) installChild(c *ChildSA, rekey bool, now time.Time) {
 	c.established = now
+	s.everChild = true
 	c.expireAt = now.Add(c.Lifetime)
 	c.rekeyAt = s.childRekeyAt(c, c.Lifetime)
 	for _, old := range s.children {

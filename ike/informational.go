@@ -142,7 +142,12 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 	offer := FormatIKEProposals(s.cfg.IKE)
 	if !phase1 {
 		where = "Quick Mode"
-		offer = FormatESPProposals(s.cfg.ESP) + " (" + s.cfg.Mode.String() + " mode, UDP-encapsulated)"
+		offer = FormatESPProposals(s.espOffer()) + " (" + s.cfg.Mode.String() + " mode, UDP-encapsulated)"
+		if n.MessageType == NotifyNoProposalChosen && s.nextPFS("NO-PROPOSAL-CHOSEN") {
+			s.abandonQuickModes(sa)
+			s.startQuickMode(nil, now)
+			return nil
+		}
 	}
 	if phase1 && sa.state == mmSent5 && n.MessageType != NotifyNoProposalChosen {
 		// The answer to our first encrypted message is an error: the
@@ -152,7 +157,11 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 	}
 	switch n.MessageType {
 	case NotifyNoProposalChosen:
-		return failf(ErrNoProposalChosen, "%s: no proposal chosen: the server accepted none of %s", where, offer)
+		hint := ""
+		if !phase1 {
+			hint = s.pfsHint()
+		}
+		return failf(ErrNoProposalChosen, "%s: no proposal chosen: the server accepted none of %s%s", where, offer, hint)
 	case NotifyAuthenticationFailed, NotifyInvalidHashInformation:
 		return failf(ErrAuthentication, "%s: the server reports %s: the pre-shared key does not match the server's",
 			where, n.MessageType)

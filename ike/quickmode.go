@@ -63,10 +63,6 @@ func modeOf(encap uint16) esp.Mode {
 	return esp.Transport
 }
 
-// pfsGroup is the PFS group of the ESP proposals (they all share one, or
-// none: Quick Mode carries a single KE payload).
-func (s *Session) pfsGroup() Group { return s.cfg.ESP[0].Group }
-
 // trafficSelectors are the IDs of a child SA: L2TP between the two hosts.
 func (s *Session) trafficSelectors() (idci, idcr *Identification) {
 	return IDAddr(s.cfg.Local, 17, L2TPPort), IDAddr(s.cfg.Remote, 17, L2TPPort)
@@ -89,7 +85,8 @@ func (s *Session) startQuickMode(rekeyOf *ChildSA, now time.Time) {
 	var spi [4]byte
 	binary.BigEndian.PutUint32(spi[:], q.spiIn)
 	p := Proposal{Number: 1, Protocol: ProtoESP, SPI: spi[:]}
-	for i, ep := range s.cfg.ESP {
+	offer := s.espOffer()
+	for i, ep := range offer {
 		p.Transforms = append(p.Transforms, ep.transform(uint8(i+1), encap, s.cfg.ESPLifetime))
 	}
 	rest := []Payload{&SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{p}}, &Nonce{Data: q.ni}}
@@ -122,10 +119,15 @@ func (s *Session) startQuickMode(rekeyOf *ChildSA, now time.Time) {
 	what := fmt.Sprintf("QUICK_MODE request %#08x %s", q.mid, summary(append([]Payload{&Hash{}}, rest...)))
 	first := len(s.children) == 0 && rekeyOf == nil
 	q.out = s.sendPending(msg, what, now, func() error {
+		if first && s.nextPFS("no answer") {
+			q.out, q.done = nil, true
+			s.startQuickMode(nil, time.Now())
+			return nil
+		}
 		if first {
 			return failf(ErrNoResponse, "no answer to Quick Mode message 1 after %d tries: the server may silently refuse "+
-				"the proposals (%s, %s mode) or the traffic selectors (UDP port %d)",
-				s.cfg.Retransmits+1, FormatESPProposals(s.cfg.ESP), s.cfg.Mode, L2TPPort)
+				"the proposals (%s, %s mode) or the traffic selectors (UDP port %d)%s",
+				s.cfg.Retransmits+1, FormatESPProposals(offer), s.cfg.Mode, L2TPPort, s.pfsHint())
 		}
 		s.log.Warn("ike: rekey quick mode got no answer; will try again")
 		return nil
@@ -133,7 +135,7 @@ func (s *Session) startQuickMode(rekeyOf *ChildSA, now time.Time) {
 	if rekeyOf != nil {
 		s.log.Info("ike: rekeying child SA", "spi_in", spiHex(rekeyOf.In.SPI()))
 	} else {
-		s.log.Info("ike: phase 2 (quick mode) started", "offer", FormatESPProposals(s.cfg.ESP), "mode", s.cfg.Mode.String())
+		s.log.Info("ike: phase 2 (quick mode) started", "offer", FormatESPProposals(offer), "mode", s.cfg.Mode.String())
 	}
 }
 
@@ -230,9 +232,9 @@ func (s *Session) quickMode2(sa *ikeSA, q *quickMode, ps []Payload, hash, rest, 
 		return s.quickModeFailed(q, failf(ErrRejected, "Quick Mode message 2 is not a valid answer: %s", summary(ps)))
 	}
 	prop, encap, life, err := espProposalFromTransform(sap.Proposals[0].Transforms[0])
-	if err != nil || !containsESP(s.cfg.ESP, prop) || encap != s.encapMode(sa) {
+	if err != nil || !containsESP(s.espOffer(), prop) || encap != s.encapMode(sa) {
 		return s.quickModeFailed(q, failf(ErrNoProposalChosen, "Quick Mode message 2: the server chose %s (encapsulation %d), "+
-			"which we did not offer (%s)", prop, encap, FormatESPProposals(s.cfg.ESP)))
+			"which we did not offer (%s)", prop, encap, FormatESPProposals(s.espOffer())))
 	}
 	if life <= 0 {
 		life = s.cfg.ESPLifetime

@@ -84,6 +84,10 @@ type Config struct {
 	// of Main Mode. Opt-in: it sends a hash of the PSK in clear, open to an
 	// offline dictionary attack.
 	Aggressive bool
+	// PFSAuto: the first child SA is offered without PFS, and if the
+	// server refuses, with each group of the IKE proposals in turn
+	// (pfs.go). Otherwise the ESP proposals' own group is used.
+	PFSAuto bool
 
 	// Send transmits one ISAKMP message; natt says it goes to the server's
 	// port 4500, where the caller prepends the non-ESP marker.
@@ -181,6 +185,11 @@ type Session struct {
 	old      []*ikeSA // ISAKMP SAs the server replaced and has not deleted yet
 	children []*ChildSA
 	natt     bool // talk to port 4500
+	// PFS group of our Quick Mode offers, and PFSAuto's groups still to
+	// try (pfs.go); everChild: a child SA has been up.
+	pfs       Group
+	pfsNext   []Group
+	everChild bool
 	everUp   bool // phase 1 has been up: every later Main Mode is a rekey
 	// Failed phase 1 rekeys in a row, when the next try is due and why the
 	// last one failed (lifecycle.go).
@@ -231,6 +240,10 @@ func NewSession(cfg Config) (*Session, error) {
 		rekey: make(chan struct{}, 1),
 		up:    make(chan struct{}),
 		done:  make(chan struct{}),
+	}
+	s.pfs = cfg.ESP[0].Group
+	if cfg.PFSAuto {
+		s.pfs, s.pfsNext = 0, pfsCandidates(cfg.IKE)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
