@@ -33,7 +33,7 @@ func (tt testTransform) String() string {
 // allTransforms lists every supported transform and key size.
 func allTransforms() []testTransform {
 	var out []testTransform
-	integs := []IntegAlg{HMACSHA1_96, HMACSHA256_128, HMACSHA384_192, HMACSHA512_256, HMACMD5_96}
+	integs := []IntegAlg{HMACSHA1_96, HMACSHA256_128, HMACSHA384_192, HMACSHA512_256, HMACMD5_96, HMACSHA256_96}
 	for _, enc := range []EncAlg{AESCBC, TripleDES, AESGCM16} {
 		for _, integ := range integs {
 			if enc == AESGCM16 {

@@ -51,6 +51,11 @@ const (
 	HMACSHA512_256
 	// HMACMD5_96 is RFC 2403: 16-byte key, 12-byte ICV.
 	HMACMD5_96
+	// HMACSHA256_96 is HMAC-SHA-256 truncated to 96 bits, as in the
+	// pre-RFC 4868 draft (draft-ietf-ipsec-ciph-sha-256-00) that some
+	// servers still use ("sha256_96", Linux's "SHA2 truncbug"): negotiated
+	// as HMAC-SHA2-256, 32-byte key, 12-byte ICV.
+	HMACSHA256_96
 )
 
 func (a IntegAlg) String() string {
@@ -67,6 +72,8 @@ func (a IntegAlg) String() string {
 		return "hmac-sha512-256"
 	case HMACMD5_96:
 		return "hmac-md5-96"
+	case HMACSHA256_96:
+		return "hmac-sha256-96"
 	}
 	return "IntegAlg(" + strconv.Itoa(int(a)) + ")"
 }
@@ -84,6 +91,8 @@ func (a IntegAlg) params() (newHash func() hash.Hash, keyLen, icvLen int, ok boo
 		return sha512.New, 64, 32, true
 	case HMACMD5_96:
 		return md5.New, 16, 12, true
+	case HMACSHA256_96:
+		return sha256.New, 32, 12, true
 	}
 	return nil, 0, 0, false
 }

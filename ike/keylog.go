@@ -97,6 +97,8 @@ func wiresharkAuth(a esp.IntegAlg) (string, int) {
 		return "HMAC-SHA-1-96 [RFC2404]", 20
 	case esp.HMACSHA256_128:
 		return "HMAC-SHA-256-128 [RFC4868]", 32
+	case esp.HMACSHA256_96:
+		return "HMAC-SHA-256-96 [draft-ietf-ipsec-ciph-sha-256-00]", 32
 	case esp.HMACSHA384_192:
 		return "HMAC-SHA-384-192 [RFC4868]", 48
 	case esp.HMACSHA512_256:

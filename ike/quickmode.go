@@ -320,6 +320,9 @@ func (s *Session) finishQuickMode(sa *ikeSA, q *quickMode, now time.Time) error 
 func (s *Session) newChild(sa *ikeSA, q *quickMode) (*ChildSA, *Error) {
 	n := espKeyLen(q.prop)
 	t := esp.Transform{Enc: q.prop.Enc, Integ: q.prop.Integ}
+	if s.cfg.SHA2Truncbug && t.Integ == esp.HMACSHA256_128 {
+		t.Integ = esp.HMACSHA256_96 // negotiated as SHA2-256, used with 96-bit ICVs
+	}
 	kin := keymat(sa.prop.Hash, sa.keys.SKEYIDd, q.gxy, uint8(ProtoESP), q.spiIn, q.ni, q.nr, n)
 	kout := keymat(sa.prop.Hash, sa.keys.SKEYIDd, q.gxy, uint8(ProtoESP), q.spiOut, q.ni, q.nr, n)
 	defer clear(kin)

@@ -88,6 +88,10 @@ type Config struct {
 	// server refuses, with each group of the IKE proposals in turn
 	// (pfs.go). Otherwise the ESP proposals' own group is used.
 	PFSAuto bool
+	// SHA2Truncbug uses HMAC-SHA2-256 in ESP with 96-bit ICVs instead of
+	// RFC 4868's 128 (for servers in that old mode); the negotiation is
+	// unchanged.
+	SHA2Truncbug bool
 
 	// Send transmits one ISAKMP message; natt says it goes to the server's
 	// port 4500, where the caller prepends the non-ESP marker.
@@ -190,7 +194,7 @@ type Session struct {
 	pfs       Group
 	pfsNext   []Group
 	everChild bool
-	everUp   bool // phase 1 has been up: every later Main Mode is a rekey
+	everUp    bool // phase 1 has been up: every later Main Mode is a rekey
 	// Failed phase 1 rekeys in a row, when the next try is due and why the
 	// last one failed (lifecycle.go).
 	p1Failures int

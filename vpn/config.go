@@ -68,8 +68,23 @@ type Config struct {
 	// IPsec runs L2TP inside ESP, negotiated by our own IKEv1 (PSK is then
 	// required). Without it L2TP goes to the server in the clear.
 	IPsec bool
-	// PSK is the IKE pre-shared key.
+	// PSK is the IKE pre-shared key (not needed with Cert).
 	PSK secret.Secret
+	// Cert authenticates phase 1 with our certificate instead of the PSK
+	// (RSA or ECDSA signatures; see ike.Config.Cert).
+	Cert *ike.Credential
+	// LocalID and RemoteID are the phase 1 identities (ike.ParseID); zero:
+	// our address (the certificate's DN with Cert), and any.
+	LocalID, RemoteID ike.ID
+	// IKEFragmentation and IKEFragmentSize control IKE fragmentation.
+	IKEFragmentation ike.FragmentMode
+	IKEFragmentSize  int
+	// Aggressive uses Aggressive Mode (PSK only; exposes a hash of the PSK).
+	Aggressive bool
+	// PFSAuto: Quick Mode first without PFS, then with the IKE groups.
+	PFSAuto bool
+	// SHA2Truncbug: HMAC-SHA2-256 in ESP with 96-bit ICVs.
+	SHA2Truncbug bool
 	// IKEProposals and ESPProposals are offered in order (nil: the ike
 	// package defaults).
 	IKEProposals []ike.IKEProposal
@@ -176,8 +191,14 @@ func (c *Config) validate() error {
 		return configError("local-port", fmt.Sprintf("%d is not a port", c.LocalPort))
 	}
 	if c.IPsec {
-		if c.PSK.IsZero() {
-			return configError("psk", "is required with IPsec (--psk-env or --psk-file)")
+		if c.PSK.IsZero() && c.Cert == nil {
+			return configError("psk", "is required with IPsec (--psk-env or --psk-file), unless cert or pkcs12 is given")
+		}
+		if c.Aggressive && c.Cert != nil {
+			return configError("ike-mode", "aggressive works with a pre-shared key only")
+		}
+		if c.Strongswan && (c.Cert != nil || c.Aggressive || !c.LocalID.IsZero() || !c.RemoteID.IsZero() || c.PFSAuto || c.SHA2Truncbug) {
+			return configError("ipsec", "strongswan: certificates, identities, aggressive mode, pfs auto and sha2-truncbug need the built-in IPsec (ipsec = on)")
 		}
 		if c.IKEProposals == nil {
 			c.IKEProposals = ike.DefaultIKEProposals()

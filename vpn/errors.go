@@ -125,6 +125,19 @@ func tunnelError(err error, server netip.AddrPort) error {
 	return &Error{Phase: "l2tp tunnel", Reason: ReasonRefused, Err: err}
 }
 
+// integrityError adds the IPsec integrity hint to a set-up failure after
+// IPsec was up (the L2TP tunnel got no answer through ESP).
+func (c *Conn) integrityError(err error) error {
+	var e *Error
+	if c.ipsec == nil || !errors.As(err, &e) {
+		return err
+	}
+	if h := c.ipsec.integrityHint(c.cfg.SHA2Truncbug); h != "" {
+		e.Hint = h
+	}
+	return err
+}
+
 func sessionError(err error) error {
 	if errors.Is(err, l2tp.ErrTimeout) {
 		return &Error{Phase: "l2tp session", Reason: ReasonLinkLost, Err: err, Hint: "the server stopped answering"}

@@ -86,6 +86,9 @@ func (c *Conn) newIPsec(local netip.Addr) error {
 		IKELifetime: c.cfg.IKELifetime, ESPLifetime: c.cfg.ESPLifetime, DPDDelay: c.cfg.DPDDelay,
 		RetransmitTimeout: c.cfg.RetransmitTimeout, Retransmits: c.cfg.MaxRetransmits,
 		Send: c.ikeSend, Events: c.ikeEvent, Logger: c.log.With("layer", "ike"), KeyLog: p.keylog,
+		LocalID: c.cfg.LocalID, RemoteID: c.cfg.RemoteID, Cert: c.cfg.Cert,
+		Fragmentation: c.cfg.IKEFragmentation, FragmentSize: c.cfg.IKEFragmentSize,
+		Aggressive: c.cfg.Aggressive, PFSAuto: c.cfg.PFSAuto, SHA2Truncbug: c.cfg.SHA2Truncbug,
 	})
 	if err != nil {
 		if p.keylog != nil {
@@ -401,4 +404,28 @@ func sourceAddr(dst netip.Addr) (netip.Addr, error) {
 	}
 	defer conn.Close()
 	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
+
+// integrityHint explains a set-up that stalled after Quick Mode while the
+// server's ESP packets failed their integrity check: with HMAC-SHA2-256 the
+// usual cause is a server that truncates it to 96 bits (or one that does
+// not, when sha2-truncbug is on). Empty when that does not apply.
+func (p *ipsecPath) integrityHint(truncbug bool) string {
+	if p == nil || p.espAuth.Load() == 0 {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ch := range p.children {
+		if ch.Proposal.Integ != esp.HMACSHA256_128 {
+			continue
+		}
+		if truncbug {
+			return fmt.Sprintf("%d ESP packets from the server failed their integrity check (HMAC-SHA2-256 with 96-bit ICVs): "+
+				"the server may use RFC 4868's 128 bits: try sha2-truncbug = false", p.espAuth.Load())
+		}
+		return fmt.Sprintf("%d ESP packets from the server failed their integrity check (HMAC-SHA2-256): "+
+			"the server may truncate it to 96 bits: try sha2-truncbug = true, or ESP proposals without sha256", p.espAuth.Load())
+	}
+	return fmt.Sprintf("%d ESP packets from the server failed their integrity check: the keys differ (a server bug, or an SA the server has already replaced)", p.espAuth.Load())
 }

@@ -119,7 +119,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		return c.unreachable(ctx, e)
 	}
 	if err != nil {
-		return tunnelError(err, server)
+		return c.integrityError(tunnelError(err, server))
 	}
 	c.localTunnel.Store16(ti.LocalID)
 	c.peerTunnel.Store16(ti.PeerID)
