@@ -37,6 +37,7 @@ type ikeSA struct {
 	vendors  []string
 	peerID   string
 	saib     []byte // the initiator's SA payload body, for HASH_I/HASH_R
+	idib     []byte // our ID payload body, for Aggressive Mode's HASH_I
 	dh       *DH
 	ni, nr   []byte
 	gxi, gxr []byte

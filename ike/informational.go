@@ -140,6 +140,13 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 	}
 	where := "Main Mode"
 	offer := FormatIKEProposals(s.cfg.IKE)
+	if phase1 && s.cfg.Aggressive {
+		where, offer = "Aggressive Mode", FormatIKEProposals(aggressiveProposals(s.cfg.IKE))
+		if n.MessageType == NotifyAuthenticationFailed || n.MessageType == NotifyInvalidIDInformation || n.MessageType == NotifyInvalidHashInformation {
+			return failf(ErrAuthentication, "Aggressive Mode: the server reports %s: it has no group for the identity %s "+
+				"(local-id), or its pre-shared key for it differs", n.MessageType, s.aggressiveLocalID())
+		}
+	}
 	if !phase1 {
 		where = "Quick Mode"
 		offer = FormatESPProposals(s.espOffer()) + " (" + s.cfg.Mode.String() + " mode, UDP-encapsulated)"

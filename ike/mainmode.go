@@ -25,6 +25,10 @@ var natVendors = []Vendor{VendorNATTRFC3947, VendorNATTDraft03, VendorNATTDraft0
 // startMainMode starts a Main Mode of ours: the session's first, or a
 // rekey (which also replaces an ISAKMP SA the server deleted).
 func (s *Session) startMainMode(now time.Time) {
+	if s.cfg.Aggressive {
+		s.startAggressive(now)
+		return
+	}
 	sa := &ikeSA{state: mmSent1, rekey: s.everUp, qms: map[uint32]*quickMode{}}
 	copy(sa.ckyI[:], s.randBytes(8))
 	p := &Proposal{Number: 1, Protocol: ProtoISAKMP}

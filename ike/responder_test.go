@@ -44,6 +44,11 @@ type respConfig struct {
 	// P1Lifetime, QMLifetime: send RESPONDER-LIFETIME with this lifetime
 	// in MM6 and QM2 (RFC 2407 4.6.3.1).
 	P1Lifetime, QMLifetime time.Duration
+	// AggressiveID: the identity the fake expects in Aggressive Mode (it
+	// answers others with AUTHENTICATION-FAILED, as strongSwan does when it
+	// finds no config for the ID); DropAM3: lose that many of our AM3s.
+	AggressiveID ID
+	DropAM3      int
 	// Commit: set the commit bit in QM2 and send CONNECTED after QM3
 	// (unless HoldConnected: the test calls sendConnected).
 	Commit, HoldConnected bool
@@ -73,6 +78,7 @@ type fakeIKE struct {
 	ckyI, ckyR  [8]byte
 	prop        IKEProposal
 	saib        []byte
+	idi         []byte // Aggressive Mode: the initiator's ID body
 	dh          *DH
 	gxi, gxr    []byte
 	ni, nr      []byte
@@ -194,6 +200,8 @@ func (r *fakeResponder) send(msg []byte, natt bool) error {
 		case sa != nil && enc && !sa.established:
 			r.mainMode5(sa, m, b, natt)
 		}
+	case ExchangeAggressive:
+		r.aggressive(sa, m, b, natt) // aggressive_test.go
 	case ExchangeQuickMode:
 		if sa != nil && sa.established && sa.qms[m.Header.MessageID] == nil && r.dropQM1 > 0 {
 			r.dropQM1--

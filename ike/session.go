@@ -209,14 +209,17 @@ type inbound struct {
 
 // NewSession checks cfg and returns a Session.
 func NewSession(cfg Config) (*Session, error) {
-	if cfg.PSK.IsZero() {
-		return nil, errors.New("ike: no pre-shared key")
+	if cfg.PSK.IsZero() && cfg.Cert == nil {
+		return nil, errors.New("ike: no pre-shared key and no certificate")
 	}
 	if len(cfg.IKE) == 0 || len(cfg.ESP) == 0 {
 		return nil, errors.New("ike: no proposals")
 	}
 	if !cfg.Local.Is4() || !cfg.Remote.Is4() {
 		return nil, errors.New("ike: only IPv4 peers are supported")
+	}
+	if cfg.Aggressive && cfg.Cert != nil {
+		return nil, errors.New("ike: aggressive mode is implemented with a pre-shared key only")
 	}
 	if cfg.Send == nil {
 		return nil, errors.New("ike: no Send function")
@@ -423,6 +426,13 @@ func (s *Session) handle(m inbound, now time.Time) error {
 		}
 		s.log.Debug("ike: ignoring main mode message for an established SA")
 		return nil
+	case ExchangeAggressive:
+		// The server repeats its second message: our third was lost.
+		if sa.reply != nil && !sa.responder {
+			s.log.Debug("ike: aggressive mode message 2 repeated, sending our message 3 again")
+			s.send(sa.reply, "AGGRESSIVE 3 (again)")
+		}
+		return nil
 	case ExchangeInformational:
 		return s.handleInformational(sa, msg, now)
 	case ExchangeQuickMode:
@@ -441,6 +451,8 @@ func (s *Session) handleOwnMainMode(sa *ikeSA, m Message, now time.Time) error {
 	switch m.Header.Exchange {
 	case ExchangeIDProt:
 		return s.handleMainMode(sa, m, now)
+	case ExchangeAggressive:
+		return s.handleAggressive(sa, m, now)
 	case ExchangeInformational:
 		return s.handleInformational(sa, m, now)
 	}
