@@ -519,3 +519,7 @@ func espProposalFromTransform(t Transform) (ESPProposal, uint16, time.Duration, 
 	life, err := lifeSeconds(t.Attributes, AttrSALifeType, AttrSALifeDuration)
 	return p, encap, life, err
 }
+
+// ParseGroup reads a Diffie-Hellman group name as proposals write it
+// (modp2048, ecp256, ...).
+func ParseGroup(s string) (Group, error) { return parseGroup(s, s) }

@@ -49,6 +49,7 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 		add("esp-lifetime", cfg.ESPLifetime)
 		add("dpd-delay", offOr(cfg.DPDDelay))
 		add("natt-keepalive", offOr(cfg.NATKeepalive))
+		ikeExtraSettings(cfg, add)
 	}
 	if !cfg.L2TPSecret.IsZero() {
 		add("l2tp-secret", secretSetting(cfg.L2TPSecret, o.l2tpSecret.String(), o.secretEnv, o.secretFile))

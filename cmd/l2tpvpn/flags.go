@@ -66,6 +66,7 @@ type connectOpts struct {
 	json, verbose, background   bool
 	dryRun                      bool
 	daemonChild                 bool
+	ikeX                        ikeOpts // ikeopts.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -94,6 +95,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.espLifetime, "esp-lifetime", ike.DefaultESPLifetime, "ESP SA lifetime proposed (rekeyed at about 90%)")
 	fs.DurationVar(&o.dpdDelay, "dpd-delay", ike.DefaultDPDDelay, "idle time before a dead peer detection probe (0 disables)")
 	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
+	ikeFlags(fs, &o.ikeX)
 	// PPP and the interface.
 	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
@@ -136,7 +138,8 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	for group, names := range map[string][]string{
 		"Server and credentials": {"server", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file"},
-		"IPsec":                 {"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
+		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
+			ikeOptNames...),
 		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
 		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
@@ -356,6 +359,9 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk secret.Secret) error {
 	}
 	if cfg.ESPProposals, err = ike.ParseESPProposals(strings.Join(o.espProps, ",")); err != nil {
 		return o.keyErr("esp", err)
+	}
+	if err := o.ikeExtraConfig(cfg); err != nil {
+		return err
 	}
 	for _, p := range cfg.ESPProposals {
 		if p.Group != cfg.ESPProposals[0].Group {
