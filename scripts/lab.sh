@@ -110,6 +110,12 @@ usage: lab.sh up <se|l2tpns|sw|senat|dual|swc|all>
                                             these proposals (and child rekey
                                             seconds), terminating its IKE SAs;
                                             prints "swconf ok"
+       lab.sh swload FILE                   replace the sw responder's conns and
+                                            secrets with those of swanctl.conf
+                                            FILE (absolute paths for certs and
+                                            keys), terminating its IKE SAs;
+                                            "swconf" restores the default;
+                                            prints "swload ok"
 EOF
 }
 
@@ -647,13 +653,18 @@ sw_swconf() {
 	local out
 	sw_check_proposals "$@"
 	sw_render_conns "$@"
-	out=$(swanctl_in "$STATE" --load-conns --file "$STATE/swanctl.conf" 2>&1) ||
-		die "sw: swanctl --load-conns failed: $out"
+	# --load-all --clear: also puts back the default PSK after a swload.
+	out=$(swanctl_in "$STATE" --load-all --noprompt --clear --file "$STATE/swanctl.conf" 2>&1) ||
+		die "sw: swanctl --load-all failed: $out"
 	# swanctl --terminate fails when there is no SA: ask first.
 	if swanctl_in "$STATE" --list-sas --ike l2v-sw 2>/dev/null | grep -q '^l2v-sw:'; then
 		out=$(swanctl_in "$STATE" --terminate --ike l2v-sw --timeout 5 2>&1) ||
 			die "sw: swanctl --terminate failed: $out"
 	fi
+	local sa
+	for sa in $(swanctl_in "$STATE" --list-sas 2>/dev/null | sed -n 's/^\([A-Za-z0-9_-]*\): #.*/\1/p' | sort -u); do
+		[[ $sa == l2v-sw ]] || swanctl_in "$STATE" --terminate --ike "$sa" --timeout 5 >/dev/null 2>&1 || true
+	done
 }
 
 # ------------------------------------------------------- NAT router (senat)
@@ -924,6 +935,25 @@ cmd_swconf() {
 	echo "swconf ok"
 }
 
+cmd_swload() {
+	local out file=$1
+	lab_vars sw
+	need_root
+	lock
+	require_up
+	[[ -f $file ]] || die "swload: no file $file"
+	# Unload what the file does not hold (conns, shared keys), then end the
+	# responder's IKE SAs so the next client meets the new config.
+	out=$(swanctl_in "$STATE" --load-all --noprompt --clear --file "$file" 2>&1) ||
+		die "sw: swanctl --load-all $file failed: $out"
+	printf '%s\n' "$out" >"$STATE/swload.out"
+	local sa
+	for sa in $(swanctl_in "$STATE" --list-sas 2>/dev/null | sed -n 's/^\([A-Za-z0-9_-]*\): #.*/\1/p' | sort -u); do
+		swanctl_in "$STATE" --terminate --ike "$sa" --timeout 5 >/dev/null 2>&1 || true
+	done
+	echo "swload ok"
+}
+
 cmd_restart_server() {
 	[[ $1 == se ]] || die "restart-server: only the se lab has a restartable server"
 	lab_vars se
@@ -959,6 +989,7 @@ main() {
 	sas) cmd_sas "$2" ;;
 	counter) cmd_counter "$2" "$3" ;;
 	swconf) cmd_swconf "$2" "$3" "${4-}" ;;
+	swload) cmd_swload "$2" ;;
 	*)
 		usage >&2
 		exit 2

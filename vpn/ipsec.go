@@ -56,6 +56,9 @@ type ipsecPath struct {
 
 	espAuth, espReplay, espUnknownSPI, espInvalid, keepalives atomic.Uint64
 	rekeys                                                    atomic.Uint64
+	// opened: an ESP packet from the server has verified (set once; a
+	// load per packet after that).
+	opened atomic.Bool
 }
 
 // newIPsec builds the IKE session and the IPsec state of the connection;
@@ -292,6 +295,9 @@ func (c *Conn) decap(d []byte) ([]byte, uint16) {
 		return nil, 0
 	}
 	p.session.Alive()
+	if !p.opened.Load() {
+		p.opened.Store(true)
+	}
 	if sa.Mode() == esp.Tunnel {
 		if next != 4 {
 			p.drop(c)
@@ -406,26 +412,36 @@ func sourceAddr(dst netip.Addr) (netip.Addr, error) {
 	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
 }
 
-// integrityHint explains a set-up that stalled after Quick Mode while the
-// server's ESP packets failed their integrity check: with HMAC-SHA2-256 the
-// usual cause is a server that truncates it to 96 bits (or one that does
-// not, when sha2-truncbug is on). Empty when that does not apply.
+// integrityHint explains a set-up that stalled after Quick Mode (the L2TP
+// tunnel got no answer through ESP). With HMAC-SHA2-256 the usual cause is
+// a server that truncates it to 96 bits (or one that does not, with
+// sha2-truncbug on): either its packets fail our integrity check, or ours
+// fail its check and it never answers. Empty when that does not apply.
 func (p *ipsecPath) integrityHint(truncbug bool) string {
-	if p == nil || p.espAuth.Load() == 0 {
+	if p == nil {
 		return ""
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	sha256 := false
 	for _, ch := range p.children {
-		if ch.Proposal.Integ != esp.HMACSHA256_128 {
-			continue
-		}
-		if truncbug {
-			return fmt.Sprintf("%d ESP packets from the server failed their integrity check (HMAC-SHA2-256 with 96-bit ICVs): "+
-				"the server may use RFC 4868's 128 bits: try sha2-truncbug = false", p.espAuth.Load())
-		}
-		return fmt.Sprintf("%d ESP packets from the server failed their integrity check (HMAC-SHA2-256): "+
-			"the server may truncate it to 96 bits: try sha2-truncbug = true, or ESP proposals without sha256", p.espAuth.Load())
+		sha256 = sha256 || ch.Proposal.Integ == esp.HMACSHA256_128
 	}
-	return fmt.Sprintf("%d ESP packets from the server failed their integrity check: the keys differ (a server bug, or an SA the server has already replaced)", p.espAuth.Load())
+	p.mu.Unlock()
+	failed := p.espAuth.Load()
+	switch {
+	case failed > 0 && !sha256:
+		return fmt.Sprintf("%d ESP packets from the server failed their integrity check: the keys differ "+
+			"(a server bug, or an SA the server has already replaced)", failed)
+	case !sha256 || (failed == 0 && p.opened.Load()):
+		return ""
+	}
+	what := "no ESP packet came back from the server"
+	if failed > 0 {
+		what = fmt.Sprintf("%d ESP packets from the server failed their integrity check", failed)
+	}
+	if truncbug {
+		return what + " (HMAC-SHA2-256 with 96-bit ICVs, sha2-truncbug on): the server may use RFC 4868's 128 bits: try sha2-truncbug = false"
+	}
+	return what + " (HMAC-SHA2-256): a server that truncates it to 96 bits drops our packets and sends ones we drop: " +
+		"try sha2-truncbug = true, or ESP proposals without sha256"
 }

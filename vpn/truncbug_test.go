@@ -26,7 +26,8 @@ func TestIntegrityHint(t *testing.T) {
 		{"sha256 failing", sha256, 3, false, "try sha2-truncbug = true"},
 		{"sha256 truncbug failing", sha256, 3, true, "try sha2-truncbug = false"},
 		{"sha1 failing", sha1, 3, false, "keys differ"},
-		{"no failures", sha256, 0, false, ""},
+		{"sha256 silent", sha256, 0, false, "no ESP packet came back"},
+		{"sha1 silent", sha1, 0, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Conn{cfg: Config{SHA2Truncbug: tc.truncbug}, ipsec: &ipsecPath{children: []*ike.ChildSA{tc.child}}}
