@@ -28,6 +28,7 @@ Usage:
                                    undo routes, DNS and state left by a client
                                    that was killed
   l2tpvpn list [--json]            profiles found, and which connections are up
+  l2tpvpn presets [--json]         proposal presets (proposals = NAME) and their sources
   l2tpvpn up ..., l2tpvpn down ... the same as connect and disconnect
   l2tpvpn version                  print the version
   l2tpvpn help [command]           show help (of one command)
@@ -64,7 +65,7 @@ const exitCodeTable = `Exit codes:
 `
 
 // commands are the command names and aliases run accepts.
-var commands = []string{"connect", "up", "status", "disconnect", "down", "list", "version", "help"}
+var commands = []string{"connect", "up", "status", "disconnect", "down", "list", "presets", "version", "help"}
 
 // helpFor writes the help of command (or the overview for "") to w and
 // returns the exit code: 0, or 2 for a command that does not exist.
@@ -73,7 +74,7 @@ func helpFor(command string, stdout, stderr io.Writer) int {
 	case "":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "connect", "up", "status", "disconnect", "down", "list":
+	case "connect", "up", "status", "disconnect", "down", "list", "presets":
 		return run([]string{command, "--help"}, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "Usage: l2tpvpn version\n\nPrints the version.")
