@@ -36,7 +36,9 @@ type ikeSA struct {
 	peerDPD  bool
 	vendors  []string
 	peerID   string
-	saib     []byte // the initiator's SA payload body, for HASH_I/HASH_R
+	localID  string
+	auth     authMethod // the negotiated authentication method
+	saib     []byte     // the initiator's SA payload body, for HASH_I/HASH_R
 	dh       *DH
 	ni, nr   []byte
 	gxi, gxr []byte
