@@ -12,6 +12,7 @@ package ike
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/hmac"
 	"errors"
 	"fmt"
@@ -108,7 +109,7 @@ func checkCredential(c *Credential) (authMethod, error) {
 	if len(c.CAs) == 0 {
 		return 0, errors.New("ike: certificate authentication needs the CA certificate (ca) that issued the server's certificate")
 	}
-	type equaler interface{ Equal(x any) bool }
+	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if pub, ok := c.Key.Public().(equaler); !ok || !pub.Equal(c.Chain[0].PublicKey) {
 		return 0, fmt.Errorf("ike: the private key does not match the certificate %s", formatDN(c.Chain[0].RawSubject))
 	}
