@@ -275,3 +275,27 @@ func TestNewSessionCredential(t *testing.T) {
 		t.Errorf("auth %s local id %s", s.auth, s.cfg.LocalID)
 	}
 }
+
+// The CAs a server's CRs name are logged decoded (BMPString too); a warning
+// says when none of them issued our certificate.
+func TestNoteCertRequests(t *testing.T) {
+	p := newTestPKI(t, true, "Note")
+	c := credential(p.client, p.ca)
+	for _, tc := range []struct {
+		name  string
+		crs   []Payload
+		debug string
+		warn  int
+	}{
+		{"ours", []Payload{&CertRequest{Encoding: CertX509Signature, Authority: p.ca.cert.RawSubject}}, "CN=Note CA", 0},
+		{"bmp", []Payload{&CertRequest{Encoding: CertX509Signature, Authority: bmpName}}, `O=Exämple\, Inc, CN=Test CA`, 1},
+		{"any", []Payload{&CertRequest{Encoding: CertX509Signature}}, "(any CA)", 0},
+		{"garbage", []Payload{&CertRequest{Encoding: CertX509Signature, Authority: []byte{0x30, 0x05, 1}}}, "unreadable name", 1},
+	} {
+		rec := &logRecorder{}
+		noteCertRequests(slog.New(rec), c, tc.crs)
+		if rec.count(slog.LevelDebug, tc.debug) != 1 || rec.count(slog.LevelWarn, "none of the CAs") != tc.warn {
+			t.Errorf("%s: logged %+v", tc.name, rec.recs)
+		}
+	}
+}
