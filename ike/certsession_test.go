@@ -53,6 +53,10 @@ func TestSessionCertificates(t *testing.T) {
 			peer: "ip:" + testRemote.String(), local: "dn:C=US, O=Example, CN=alice"},
 		{name: "ecdsa-384 intermediates", client: withInter(cli384), server: withInter(srv384), auth: authECDSA384,
 			peer: "dn:C=US, O=Example, CN=vpn.example.com", local: "dn:C=US, O=Example, CN=bob"},
+		{name: "server chain intermediate first", client: withInter(cli384), auth: authECDSA384,
+			server:   &Credential{Chain: []*x509.Certificate{inter.cert, srv384.cert}, Key: srv384.key, CAs: []*x509.Certificate{ecPKI.ca.cert}},
+			serverID: "dn:C=US, O=Example, CN=vpn.example.com",
+			peer:     "dn:C=US, O=Example, CN=vpn.example.com", local: "dn:C=US, O=Example, CN=bob"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,6 +300,11 @@ func TestNoteCertRequests(t *testing.T) {
 		noteCertRequests(slog.New(rec), c, tc.crs)
 		if rec.count(slog.LevelDebug, tc.debug) != 1 || rec.count(slog.LevelWarn, "none of the CAs") != tc.warn {
 			t.Errorf("%s: logged %+v", tc.name, rec.recs)
+		}
+		rec = &logRecorder{} // with a PSK: logged, no warning
+		noteCertRequests(slog.New(rec), nil, tc.crs)
+		if rec.count(slog.LevelDebug, tc.debug) != 1 || rec.count(slog.LevelWarn, "") != 0 {
+			t.Errorf("%s without a credential: logged %+v", tc.name, rec.recs)
 		}
 	}
 }

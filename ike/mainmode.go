@@ -241,9 +241,7 @@ func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
 	sa.gxr = bytes.Clone(ke.Data)
 	sa.nr = bytes.Clone(nonce.Data)
 	s.phase1Notifies(sa, m.Payloads)
-	if s.cfg.Cert != nil {
-		noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
-	}
+	noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
 	err = s.deriveKeys(sa, gxy)
 	clear(gxy)
 	if err != nil {

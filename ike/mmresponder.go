@@ -127,8 +127,8 @@ func (s *Session) peerMainMode3(sa *ikeSA, m Message, in inbound, now time.Time)
 	}
 	remote := natdHash(sa.prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote, port)
 	payloads := []Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr}}
+	noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
 	if s.cfg.Cert != nil {
-		noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
 		payloads = append(payloads, certRequests(s.cfg.Cert)...)
 	}
 	payloads = append(payloads, &NATD{Draft: sa.draft, Hash: remote}, &NATD{Draft: sa.draft, Hash: s.randBytes(len(remote))})

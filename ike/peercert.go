@@ -38,8 +38,9 @@ func certPayloads(c *Credential) []Payload {
 	return ps
 }
 
-// noteCertRequests logs the CAs the peer's CR payloads name and warns
-// when none of them issued our chain (we send our certificate anyway).
+// noteCertRequests logs the CAs the peer's CR payloads name and, with a
+// credential c, warns when none of them issued our chain (we send our
+// certificate anyway).
 func noteCertRequests(log *slog.Logger, c *Credential, ps []Payload) {
 	var names []string
 	var known bool
@@ -60,6 +61,9 @@ func noteCertRequests(log *slog.Logger, c *Credential, ps []Payload) {
 			continue
 		}
 		names = append(names, formatDN(cr.Authority))
+		if c == nil {
+			continue
+		}
 		for _, cert := range c.Chain {
 			if sameDN(cr.Authority, cert.RawIssuer) {
 				known = true
@@ -70,7 +74,7 @@ func noteCertRequests(log *slog.Logger, c *Credential, ps []Payload) {
 		return
 	}
 	log.Debug("ike: the server requests a certificate from: " + strings.Join(names, "; "))
-	if !known && len(c.Chain) > 0 {
+	if c != nil && !known && len(c.Chain) > 0 {
 		log.Warn("ike: none of the CAs the server asks for issued our certificate; sending it anyway",
 			"requested", strings.Join(names, "; "), "our_issuer", formatDN(c.Chain[len(c.Chain)-1].RawIssuer))
 	}
@@ -110,9 +114,10 @@ func findPeerAuth(ps []Payload) peerAuth {
 // to change; it is *Error of kind ErrCertificate (ErrAuthentication for a
 // remote-id mismatch).
 func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want ID, now time.Time) (*x509.Certificate, error) {
+	// The end entity is the first certificate that is not a CA (most
+	// peers send it first; some send their chain in another order).
 	var leaf *x509.Certificate
-	var inters []*x509.Certificate
-	inter := x509.NewCertPool()
+	var certs, inters []*x509.Certificate
 	for _, p := range a.certs {
 		if p.Encoding != CertX509Signature {
 			continue
@@ -121,9 +126,17 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 		if err != nil {
 			return nil, failf(ErrCertificate, "the server sent a certificate we cannot read: %v", err)
 		}
-		if leaf == nil {
+		certs = append(certs, cert)
+		if leaf == nil && !cert.IsCA {
 			leaf = cert
-		} else {
+		}
+	}
+	if leaf == nil && len(certs) > 0 {
+		leaf = certs[0]
+	}
+	inter := x509.NewCertPool()
+	for _, cert := range certs {
+		if cert != leaf {
 			inter.AddCert(cert)
 			inters = append(inters, cert)
 		}
