@@ -16,8 +16,14 @@ var (
 	ErrNoResponse = errors.New("ike: no response from the server")
 	// ErrNoProposalChosen: the server accepted none of the offered proposals.
 	ErrNoProposalChosen = errors.New("ike: no proposal chosen")
-	// ErrAuthentication: the pre-shared key does not match the server's.
+	// ErrAuthentication: the pre-shared key does not match the server's, or
+	// the server's identity is not the one expected.
 	ErrAuthentication = errors.New("ike: authentication failed")
+	// ErrCertificate: certificate authentication failed (the server's
+	// certificate, signature or identity, or ours was not accepted). It
+	// wraps ErrAuthentication, so errors.Is(err, ErrAuthentication) holds
+	// too.
+	ErrCertificate = fmt.Errorf("ike: certificate authentication failed: %w", ErrAuthentication)
 	// ErrRejected: the server refused the exchange for another reason
 	// (identities, traffic selectors, a message it could not parse).
 	ErrRejected = errors.New("ike: rejected by the server")

@@ -8,7 +8,6 @@ package ike
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"encoding/binary"
 	"log/slog"
 	"strings"
@@ -63,10 +62,10 @@ func (r *fakeResponder) sendConnectedLocked(sa *fakeIKE, q *fakeQM, informationa
 func (r *fakeResponder) startMainMode() *fakeIKE {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sa := &fakeIKE{fakeInit: true, istate: 1, prop: r.cfg.AcceptIKE[0], qms: map[uint32]*fakeQM{}}
+	sa := &fakeIKE{fakeInit: true, istate: 1, prop: r.cfg.AcceptIKE[0], auth: r.fakeAuth(), qms: map[uint32]*fakeQM{}}
 	copy(sa.ckyI[:], fakeRand(8))
 	sap := &SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{{Number: 1, Protocol: ProtoISAKMP,
-		Transforms: []Transform{sa.prop.transform(1, 8*time.Hour)}}}}
+		Transforms: []Transform{sa.prop.transformAuth(1, 8*time.Hour, sa.auth)}}}}
 	sa.saib = sap.AppendBody(nil)
 	payloads := []Payload{sap, NewVendorID(VendorNATTRFC3947)}
 	if r.cfg.DPD {
@@ -90,7 +89,7 @@ func (r *fakeResponder) initiatorMainMode(sa *fakeIKE, m Message, natt bool) {
 			r.t.Errorf("fake: MM2 chose %d proposals", len(sap.Proposals))
 			return
 		}
-		if p, _, err := ikeProposalFromTransform(sap.Proposals[0].Transforms[0]); err != nil || p != sa.prop {
+		if p, _, am, err := phase1FromTransform(sap.Proposals[0].Transforms[0]); err != nil || p != sa.prop || am != sa.auth {
 			r.t.Errorf("fake: MM2 chose %v (%v), offered %v", p, err, sa.prop)
 			return
 		}
@@ -101,8 +100,8 @@ func (r *fakeResponder) initiatorMainMode(sa *fakeIKE, m Message, natt bool) {
 			return
 		}
 		sa.dh, sa.gxi, sa.ni = dh, dh.Public(), fakeRand(32)
-		payloads := []Payload{&KeyExchange{Data: sa.gxi}, &Nonce{Data: sa.ni},
-			&NATD{Hash: testNATD(h, sa.ckyI, sa.ckyR, r.local, 4500)}, &NATD{Hash: testNATD(h, sa.ckyI, sa.ckyR, r.remote, 4500)}}
+		payloads := append([]Payload{&KeyExchange{Data: sa.gxi}, &Nonce{Data: sa.ni}}, r.certRequests()...)
+		payloads = append(payloads, &NATD{Hash: testNATD(h, sa.ckyI, sa.ckyR, r.local, 4500)}, &NATD{Hash: testNATD(h, sa.ckyI, sa.ckyR, r.remote, 4500)})
 		sa.istate = 3
 		r.reply((&Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt},
 			Payloads: payloads}).Append(nil), true)
@@ -124,11 +123,9 @@ func (r *fakeResponder) initiatorMainMode(sa *fakeIKE, m Message, natt bool) {
 			return
 		}
 		sa.gxr, sa.nr = bytes.Clone(ke.Data), bytes.Clone(nonce.Data)
-		keyLen, _ := sa.prop.Enc.KeyLen(sa.prop.KeyBits)
-		sa.keys = derivePhase1(h, sa.prop.Enc, keyLen, r.cfg.PSK, sa.ni, sa.nr, gxy, sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
-		id := IDAddr(r.remote, 17, 500)
-		hi := hashI(h, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saib, id.AppendBody(nil))
-		ct, next, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.keys.IV, AppendPayloads(nil, []Payload{id, &Hash{Data: hi}}))
+		sa.crs = r.noteCRs(m.Payloads)
+		sa.keys = r.phase1Keys(sa, gxy)
+		ct, next, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.keys.IV, AppendPayloads(nil, r.ownAuth(sa, r.ownID(), true)))
 		if err != nil {
 			r.t.Errorf("fake: MM5: %v", err)
 			return
@@ -143,18 +140,17 @@ func (r *fakeResponder) initiatorMainMode(sa *fakeIKE, m Message, natt bool) {
 			return
 		}
 		ps, _, err := ParsePayloads(m.Header.NextPayload, pt)
-		id, ok1 := FindPayload[*Identification](ps)
-		hp, ok2 := FindPayload[*Hash](ps)
-		if err != nil || !ok1 || !ok2 {
+		if err != nil {
 			r.t.Errorf("fake: MM6 %s: %v", summary(ps), err)
 			return
 		}
-		if a, ok := id.Addr(); !ok || a != r.local {
-			r.t.Errorf("fake: MM6 identity %v, want %v", id, r.local)
-		}
-		if !hmac.Equal(hp.Data, hashR(h, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))) {
-			r.t.Errorf("fake: MM6 with a wrong HASH_R")
+		id, ok := r.verifyAuth(sa, ps, false)
+		if !ok {
+			r.t.Errorf("fake: MM6 %s does not verify", summary(ps))
 			return
+		}
+		if a, ok := id.Addr(); r.cfg.Cert == nil && (!ok || a != r.local) {
+			r.t.Errorf("fake: MM6 identity %v, want %v", id, r.local)
 		}
 		sa.lastBlock, sa.established, sa.istate = last, true, 6
 	default:

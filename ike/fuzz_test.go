@@ -164,3 +164,24 @@ func FuzzDelete(f *testing.F)      { fuzzPayload(f, PayloadDelete) }
 func FuzzVendorID(f *testing.F)    { fuzzPayload(f, PayloadVendorID) }
 func FuzzNATD(f *testing.F)        { fuzzPayload(f, PayloadNATD) }
 func FuzzNATOA(f *testing.F)       { fuzzPayload(f, PayloadNATOA) }
+
+// FuzzCRAuthority decodes the Certificate Authority of a CR payload (a DER
+// Name, dn.go): no input may panic; a name that decodes prints and equals
+// itself.
+func FuzzCRAuthority(f *testing.F) {
+	f.Add(bmpName)
+	f.Add([]byte{0x30, 0x00})
+	f.Add(mustID(f, "dn:C=US, O=Example, CN=vpn.example.com").Data)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := parseDN(b)
+		if err != nil {
+			return
+		}
+		_ = n.String()
+		_ = formatDN(b)
+		if !sameDN(b, b) {
+			t.Errorf("%x is not equal to itself", b)
+		}
+		_ = (&CertRequest{Encoding: CertX509Signature, Authority: b}).AppendBody(nil)
+	})
+}

@@ -312,8 +312,8 @@ func TestGoldenPlaintextFields(t *testing.T) {
 // are present) and re-encodes it.
 func TestCaptures(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(capturesDir, "*.pcap"))
-	if len(files) != 5 {
-		t.Fatalf("want the 5 IKE captures in %s, found %d", capturesDir, len(files))
+	if len(files) < 5 {
+		t.Fatalf("want at least the 5 shared IKE captures in %s, found %d", capturesDir, len(files))
 	}
 	total := 0
 	for _, f := range files {

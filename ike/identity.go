@@ -68,10 +68,9 @@ func (id ID) String() string {
 		}
 		return fmt.Sprintf("key-id:%#x", id.Data)
 	case IDDERASN1DN:
-		var rdn pkix.RDNSequence
-		if rest, err := asn1.Unmarshal(id.Data, &rdn); err == nil && len(rest) == 0 {
-			var n pkix.Name
-			n.FillFromRDNSequence(&rdn)
+		// Most significant first, as ParseDN reads it (pkix.Name.String
+		// reverses the order and cannot read BMPString values).
+		if n, err := parseDN(id.Data); err == nil {
 			return "dn:" + n.String()
 		}
 	}
@@ -85,6 +84,22 @@ func printable(b []byte) bool {
 		}
 	}
 	return len(b) > 0
+}
+
+// matchID reports whether got, the identity a peer sent, is want: the same
+// type and data, with names compared case-insensitively and DNs by their
+// attributes (sameDN), not their bytes.
+func matchID(want, got ID) bool {
+	if want.Type != got.Type {
+		return false
+	}
+	switch want.Type {
+	case IDFQDN, IDUserFQDN:
+		return strings.EqualFold(strings.TrimSuffix(string(want.Data), "."), strings.TrimSuffix(string(got.Data), "."))
+	case IDDERASN1DN:
+		return sameDN(want.Data, got.Data)
+	}
+	return want.Equal(got)
 }
 
 // ErrIDSyntax is wrapped by ParseID's errors.

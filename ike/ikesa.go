@@ -36,8 +36,10 @@ type ikeSA struct {
 	peerDPD  bool
 	vendors  []string
 	peerID   string
-	saib     []byte // the initiator's SA payload body, for HASH_I/HASH_R
-	idib     []byte // our ID payload body, for Aggressive Mode's HASH_I
+	localID  string
+	auth     authMethod // the negotiated authentication method
+	saib     []byte     // the initiator's SA payload body, for HASH_I/HASH_R
+	idib     []byte     // our ID payload body, for Aggressive Mode's HASH_I
 	dh       *DH
 	ni, nr   []byte
 	gxi, gxr []byte

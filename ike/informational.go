@@ -159,8 +159,11 @@ func (s *Session) handleNotify(sa *ikeSA, n *Notify, now time.Time) error {
 	if phase1 && sa.state == mmSent5 && n.MessageType != NotifyNoProposalChosen {
 		// The answer to our first encrypted message is an error: the
 		// server could not decrypt or verify it.
-		return failf(ErrAuthentication, "the server answered our first encrypted Main Mode message with %s: "+
-			"the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)", n.MessageType)
+		kind := ErrAuthentication
+		if s.cfg.Cert != nil {
+			kind = ErrCertificate
+		}
+		return failf(kind, "the server answered our first encrypted Main Mode message with %s: %s", n.MessageType, s.authHint())
 	}
 	switch n.MessageType {
 	case NotifyNoProposalChosen:

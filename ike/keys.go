@@ -21,8 +21,14 @@ type Phase1Keys struct {
 // derivePhase1 computes the phase-1 keys for pre-shared key authentication
 // (RFC 2409 5 and appendix B) with a keyLen-byte cipher key.
 func derivePhase1(h HashAlg, e EncAlg, keyLen int, psk, ni, nr, gxy, ckyI, ckyR, gxi, gxr []byte) Phase1Keys {
+	return phase1Keys(h, e, keyLen, prf(h, psk, ni, nr), gxy, ckyI, ckyR, gxi, gxr)
+}
+
+// phase1Keys computes the phase-1 keys from SKEYID, whichever way the
+// authentication method derives it (skeyidSig for signatures).
+func phase1Keys(h HashAlg, e EncAlg, keyLen int, skeyid, gxy, ckyI, ckyR, gxi, gxr []byte) Phase1Keys {
 	var k Phase1Keys
-	k.SKEYID = prf(h, psk, ni, nr)
+	k.SKEYID = skeyid
 	k.SKEYIDd = prf(h, k.SKEYID, gxy, ckyI, ckyR, []byte{0})
 	k.SKEYIDa = prf(h, k.SKEYID, k.SKEYIDd, gxy, ckyI, ckyR, []byte{1})
 	k.SKEYIDe = prf(h, k.SKEYID, k.SKEYIDa, gxy, ckyI, ckyR, []byte{2})

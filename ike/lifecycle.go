@@ -240,7 +240,7 @@ func (s *Session) phase1RekeyAt(sa *ikeSA) time.Time {
 }
 
 func (sa *ikeSA) info() Phase1Info {
-	info := Phase1Info{Proposal: sa.prop, Lifetime: sa.life, NATT: "rfc3947", PeerID: sa.peerID, Vendors: sa.vendors, DPD: sa.peerDPD}
+	info := Phase1Info{Proposal: sa.prop, Lifetime: sa.life, NATT: "rfc3947", PeerID: sa.peerID, LocalID: sa.localID, Vendors: sa.vendors, DPD: sa.peerDPD}
 	if sa.draft {
 		info.NATT = "draft"
 	}

@@ -1,20 +1,22 @@
 package ike
 
-// Main Mode with a pre-shared key, initiator side (RFC 2409 5.4), with NAT
-// traversal (RFC 3947 and drafts 02/03):
+// Main Mode with a pre-shared key (RFC 2409 5.4) or signatures (5.1, RFC
+// 4754; Config.Cert), initiator side, with NAT traversal (RFC 3947 and
+// drafts 02/03):
 //
 //	MM1  HDR, SA, VID...                 ->
 //	MM2                                  <- HDR, SA, VID...
-//	MM3  HDR, KE, Ni, NAT-D, NAT-D       ->   (still on port 500)
-//	MM4                                  <- HDR, KE, Nr, NAT-D, NAT-D
-//	MM5  HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)]  ->  (port 4500 from here)
-//	MM6                                  <- HDR*, IDir, HASH_R
+//	MM3  HDR, KE, Ni, [CR...,] NAT-D, NAT-D  ->   (still on port 500)
+//	MM4                                  <- HDR, KE, Nr, [CR...,] NAT-D, NAT-D
+//	MM5  HDR*, IDii, HASH_I | CERT..., SIG_I [, N(INITIAL-CONTACT)]  ->  (port 4500 from here)
+//	MM6                                  <- HDR*, IDir, HASH_R | CERT..., SIG_R
+//
+// The authentication itself is in phase1auth.go and peercert.go.
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"strings"
 	"time"
 )
@@ -33,7 +35,7 @@ func (s *Session) startMainMode(now time.Time) {
 	copy(sa.ckyI[:], s.randBytes(8))
 	p := &Proposal{Number: 1, Protocol: ProtoISAKMP}
 	for i, ip := range s.cfg.IKE {
-		p.Transforms = append(p.Transforms, ip.transform(uint8(i+1), s.cfg.IKELifetime))
+		p.Transforms = append(p.Transforms, ip.transformAuth(uint8(i+1), s.cfg.IKELifetime, s.auth))
 	}
 	sap := &SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{*p}}
 	sa.saib = sap.AppendBody(nil)
@@ -79,13 +81,16 @@ func (s *Session) mainModeGiveUp(sa *ikeSA, msg int) error {
 		return failf(ErrNoResponse, "%sno answer to Main Mode message 3 (key exchange, %s) after %d tries: "+
 			"the server may not support that Diffie-Hellman group", prefix, sa.prop.Group, s.cfg.Retransmits+1)
 	}
+	if s.cfg.Cert != nil {
+		return failf(ErrCertificate, "%sno valid answer to Main Mode message 5, the first encrypted one, after %d tries: %s",
+			prefix, s.cfg.Retransmits+1, s.authHint())
+	}
 	if sa.badMM6 {
 		return failf(ErrAuthentication, "%sthe server's answers to Main Mode message 5 do not verify: "+
 			"the pre-shared key differs from the server's (check --psk-env / --psk-file)", prefix)
 	}
-	return failf(ErrAuthentication, "%sno answer to Main Mode message 5, the first encrypted one, after %d tries: "+
-		"the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)",
-		prefix, s.cfg.Retransmits+1)
+	return failf(ErrAuthentication, "%sno answer to Main Mode message 5, the first encrypted one, after %d tries: %s",
+		prefix, s.cfg.Retransmits+1, s.authHint())
 }
 
 func (s *Session) handleMainMode(sa *ikeSA, m Message, now time.Time) error {
@@ -148,10 +153,14 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 {
 		return failf(ErrRejected, "Main Mode message 2: the server must choose exactly one transform, it sent %d proposals", len(sap.Proposals))
 	}
-	prop, life, err := ikeProposalFromTransform(sap.Proposals[0].Transforms[0])
+	prop, life, am, err := phase1FromTransform(sap.Proposals[0].Transforms[0])
 	if err != nil {
 		return failf(ErrNoProposalChosen, "Main Mode message 2: the server chose a transform we cannot use: %v", err)
 	}
+	if am != s.auth {
+		return failf(ErrNoProposalChosen, "Main Mode message 2: the server chose authentication by %s; we offered %s", am, s.auth)
+	}
+	sa.auth = am
 	if !containsIKE(s.cfg.IKE, prop) {
 		return failf(ErrNoProposalChosen, "Main Mode message 2: the server chose %s, which we did not offer (%s)",
 			prop, FormatIKEProposals(s.cfg.IKE))
@@ -185,15 +194,14 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	// no raw ESP socket, no privileged port.
 	remote := natdHash(prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote, s.serverPort())
 	local := s.randBytes(len(remote))
-	payloads := []Payload{
-		&KeyExchange{Data: sa.gxi},
-		&Nonce{Data: sa.ni},
-		&NATD{Draft: sa.draft, Hash: remote},
-		&NATD{Draft: sa.draft, Hash: local},
+	payloads := []Payload{&KeyExchange{Data: sa.gxi}, &Nonce{Data: sa.ni}}
+	if s.cfg.Cert != nil {
+		payloads = append(payloads, certRequests(s.cfg.Cert)...)
 	}
+	payloads = append(payloads, &NATD{Draft: sa.draft, Hash: remote}, &NATD{Draft: sa.draft, Hash: local})
 	msg := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}
 	sa.state = mmSent3
-	sa.out = s.sendPending(msg.Append(nil), "ID_PROT request 0 [ KE No NAT-D NAT-D ] (main mode 3/6)", now, func() error {
+	sa.out = s.sendPending(msg.Append(nil), "ID_PROT request 0 "+summary(payloads)+" (main mode 3/6)", now, func() error {
 		return s.mainModeFailed(sa, s.mainModeGiveUp(sa, 3))
 	})
 	return nil
@@ -206,8 +214,7 @@ func (s *Session) deriveKeys(sa *ikeSA, gxy []byte) error {
 	if err != nil {
 		return err
 	}
-	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, s.cfg.PSK.Bytes(), sa.ni, sa.nr, gxy,
-		sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
+	sa.keys = phase1Keys(sa.prop.Hash, sa.prop.Enc, keyLen, s.skeyid(sa, gxy), gxy, sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
 	sa.iv = sa.keys.IV
 	if s.cfg.KeyLog != nil {
 		s.cfg.KeyLog.ike(sa.ckyI, sa.keys.Ka)
@@ -238,22 +245,25 @@ func (s *Session) mainMode4(sa *ikeSA, m Message, now time.Time) error {
 	sa.gxr = bytes.Clone(ke.Data)
 	sa.nr = bytes.Clone(nonce.Data)
 	s.phase1Notifies(sa, m.Payloads)
-	if err := s.deriveKeys(sa, gxy); err != nil {
+	noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
+	err = s.deriveKeys(sa, gxy)
+	clear(gxy)
+	if err != nil {
 		return failf(ErrNoProposalChosen, "Main Mode message 4: %v", err)
 	}
 	s.natt = true // float to port 4500 (RFC 3947 4)
 
-	id := IDAddr(s.cfg.Local, 0, 0)
-	idb := id.AppendBody(nil)
-	hash := hashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saib, idb)
-	payloads := []Payload{id, &Hash{Data: hash}}
-	what := "ID_PROT request 0 [ ID HASH ] (main mode 5/6)"
+	payloads, err := s.ourAuth(sa)
+	if err != nil {
+		return failf(ErrCertificate, "Main Mode message 5: %v", err)
+	}
 	if !sa.rekey {
 		// RFC 2407 4.6.3.3: forget any SAs left from an earlier run.
 		spi := append(sa.ckyI[:], sa.ckyR[:]...)
 		payloads = append(payloads, &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyInitialContact, SPI: spi})
-		what = "ID_PROT request 0 [ ID HASH N(INITIAL_CONTACT) ] (main mode 5/6)"
 	}
+	sa.localID = s.cfg.LocalID.String()
+	what := "ID_PROT request 0 " + summary(payloads) + " (main mode 5/6, local id " + sa.localID + ")"
 	ct, next, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, AppendPayloads(nil, payloads))
 	if err != nil {
 		return failf(ErrRejected, "Main Mode message 5: %v", err)
@@ -282,22 +292,23 @@ func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
 		s.log.Debug("ike: dropping a Main Mode message 6 that does not decrypt to valid payloads")
 		return nil
 	}
-	s.log.Debug("ike: received ID_PROT response 0 " + summary(ps) + " (main mode 6/6)")
-	id, ok1 := FindPayload[*Identification](ps)
-	hp, ok2 := FindPayload[*Hash](ps)
-	if !ok1 || !ok2 {
-		return failf(ErrRejected, "Main Mode message 6 lacks the ID or HASH payload: %s", summary(ps))
+	peer := ""
+	if id, ok := FindPayload[*Identification](ps); ok {
+		peer = IDOf(id).String()
 	}
-	want := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))
-	if !hmac.Equal(want, hp.Data) {
-		sa.badMM6 = true
-		s.log.Debug("ike: dropping a Main Mode message 6 whose HASH_R does not verify")
-		return nil
+	s.log.Debug("ike: received ID_PROT response 0 "+summary(ps)+" (main mode 6/6)", "peer_id", peer)
+	if _, err := s.checkPeerAuth(sa, ps, now); err != nil {
+		if err == errBadHash {
+			sa.badMM6 = true
+			s.log.Debug("ike: dropping a Main Mode message 6 whose HASH_R does not verify")
+			return nil
+		}
+		return prefixMM6(err)
 	}
 	sa.iv = nil
 	sa.lastBlock = next
 	sa.out = nil
-	sa.peerID = idString(id)
+	sa.peerID = peer
 	sa.dh = nil
 	s.phase1Notifies(sa, ps)
 	s.mm = nil
@@ -305,18 +316,13 @@ func (s *Session) mainMode6(sa *ikeSA, m Message, now time.Time) error {
 	return nil
 }
 
-func idString(id *Identification) string {
-	if a, ok := id.Addr(); ok {
-		return a.String()
+// prefixMM6 says that a failure was found in Main Mode message 6.
+func prefixMM6(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Kind: e.Kind, Msg: "ike: Main Mode message 6: " + strings.TrimPrefix(e.Msg, "ike: ")}
 	}
-	if p, ok := id.Prefix(); ok {
-		return p.String()
-	}
-	switch id.IDType {
-	case IDFQDN, IDUserFQDN:
-		return string(id.Data)
-	}
-	return fmt.Sprintf("%s:%x", id.IDType, id.Data)
+	return err
 }
 
 func containsIKE(list []IKEProposal, p IKEProposal) bool {

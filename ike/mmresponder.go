@@ -1,16 +1,17 @@
 package ike
 
-// Main Mode with a pre-shared key, responder side (RFC 2409 5.4), for a
-// server that rekeys phase 1 itself (charon reauthenticates IKEv1 SAs that
-// way): once our phase 1 is up, a Main Mode message 1 from the server with
-// new cookies is answered, and the SA it makes replaces ours (lifecycle.go).
+// Main Mode with a pre-shared key (RFC 2409 5.4) or signatures (5.1),
+// responder side, for a server that rekeys phase 1 itself (charon
+// reauthenticates IKEv1 SAs that way): once our phase 1 is up, a Main Mode
+// message 1 from the server with new cookies is answered, and the SA it
+// makes replaces ours (lifecycle.go).
 //
 //	MM1                                  <- HDR, SA, VID...
 //	MM2  HDR, SA, VID...                 ->
-//	MM3                                  <- HDR, KE, Ni, NAT-D, NAT-D
-//	MM4  HDR, KE, Nr, NAT-D, NAT-D       ->
-//	MM5                                  <- HDR*, IDii, HASH_I
-//	MM6  HDR*, IDir, HASH_R              ->
+//	MM3                                  <- HDR, KE, Ni, [CR...,] NAT-D, NAT-D
+//	MM4  HDR, KE, Nr, [CR...,] NAT-D, NAT-D  ->
+//	MM5                                  <- HDR*, IDii, HASH_I | CERT..., SIG_I
+//	MM6  HDR*, IDir, HASH_R | CERT..., SIG_R  ->
 //
 // The responder does not retransmit on its own: the server does, and a
 // repeated message is answered with our stored answer. A Main Mode the
@@ -21,7 +22,6 @@ package ike
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"time"
 )
 
@@ -38,15 +38,15 @@ func (s *Session) peerMainMode1(m Message, in inbound, now time.Time) {
 	var prop IKEProposal
 	var life time.Duration
 	for _, t := range sap.Proposals[0].Transforms {
-		p, l, err := ikeProposalFromTransform(t)
-		if err == nil && containsIKE(s.cfg.IKE, p) {
+		p, l, am, err := phase1FromTransform(t)
+		if err == nil && am == s.auth && containsIKE(s.cfg.IKE, p) {
 			chosen, prop, life = &t, p, l
 			break
 		}
 	}
 	if chosen == nil {
 		s.log.Warn("ike: declined the server's phase 1 rekey: it offers none of our proposals",
-			"ours", FormatIKEProposals(s.cfg.IKE))
+			"ours", FormatIKEProposals(s.cfg.IKE), "auth", s.auth.String())
 		return
 	}
 	vendors, rfc, draft, dpd := peerVendors(m.Payloads)
@@ -57,7 +57,7 @@ func (s *Session) peerMainMode1(m Message, in inbound, now time.Time) {
 	if life <= 0 || life > s.cfg.IKELifetime {
 		life = s.cfg.IKELifetime // the server rekeys by its own; ours bounds the SA here
 	}
-	sa := &ikeSA{state: mmRespSent2, rekey: true, responder: true, ckyI: m.Header.InitiatorCookie, prop: prop,
+	sa := &ikeSA{state: mmRespSent2, rekey: true, responder: true, ckyI: m.Header.InitiatorCookie, prop: prop, auth: s.auth,
 		life: life, draft: !rfc, peerDPD: dpd, vendors: vendors, saib: bytes.Clone(sap.Raw), qms: map[uint32]*quickMode{}}
 	copy(sa.ckyR[:], s.randBytes(8))
 	nat := VendorNATTRFC3947
@@ -126,11 +126,15 @@ func (s *Session) peerMainMode3(sa *ikeSA, m Message, in inbound, now time.Time)
 		port = 4500
 	}
 	remote := natdHash(sa.prop.Hash, sa.ckyI, sa.ckyR, s.cfg.Remote, port)
-	payloads := []Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr},
-		&NATD{Draft: sa.draft, Hash: remote}, &NATD{Draft: sa.draft, Hash: s.randBytes(len(remote))}}
+	payloads := []Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr}}
+	noteCertRequests(s.log, s.cfg.Cert, m.Payloads)
+	if s.cfg.Cert != nil {
+		payloads = append(payloads, certRequests(s.cfg.Cert)...)
+	}
+	payloads = append(payloads, &NATD{Draft: sa.draft, Hash: remote}, &NATD{Draft: sa.draft, Hash: s.randBytes(len(remote))})
 	reply := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}
 	sa.state = mmRespSent4
-	s.peerAnswer(sa, in, reply.Append(nil), "ID_PROT response 0 [ KE No NAT-D NAT-D ] (the server's main mode 4/6)", now)
+	s.peerAnswer(sa, in, reply.Append(nil), "ID_PROT response 0 "+summary(payloads)+" (the server's main mode 4/6)", now)
 }
 
 func (s *Session) peerMainMode5(sa *ikeSA, m Message, in inbound, now time.Time) {
@@ -146,21 +150,22 @@ func (s *Session) peerMainMode5(sa *ikeSA, m Message, in inbound, now time.Time)
 		s.log.Debug("ike: dropping the server's main mode message 5 that does not decrypt to valid payloads")
 		return
 	}
-	s.log.Debug("ike: received ID_PROT request 0 " + summary(ps) + " (the server's main mode 5/6)")
-	id, ok1 := FindPayload[*Identification](ps)
-	hp, ok2 := FindPayload[*Hash](ps)
-	if !ok1 || !ok2 {
-		s.log.Debug("ike: dropping the server's main mode message 5 without ID and HASH")
-		return
-	}
-	want := hashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saib, id.AppendBody(nil))
-	if !hmac.Equal(want, hp.Data) {
+	peer, err := s.checkPeerAuth(sa, ps, now)
+	s.log.Debug("ike: received ID_PROT request 0 "+summary(ps)+" (the server's main mode 5/6)", "peer_id", peer.String())
+	switch {
+	case err == errBadHash:
 		s.log.Warn("ike: the server's phase 1 rekey does not verify (HASH_I): is its pre-shared key still ours?")
 		return
+	case err != nil:
+		s.log.Warn("ike: declined the server's phase 1 rekey", "err", err.Error())
+		return
 	}
-	idr := IDAddr(s.cfg.Local, 0, 0)
-	hr := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, idr.AppendBody(nil))
-	ct, last, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, next, AppendPayloads(nil, []Payload{idr, &Hash{Data: hr}}))
+	mm6, err := s.ourAuth(sa)
+	if err != nil {
+		s.log.Warn("ike: cannot answer the server's phase 1 rekey", "err", err.Error())
+		return
+	}
+	ct, last, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, next, AppendPayloads(nil, mm6))
 	if err != nil {
 		s.log.Debug("ike: the server's main mode message 6", "err", err)
 		return
@@ -169,8 +174,9 @@ func (s *Session) peerMainMode5(sa *ikeSA, m Message, in inbound, now time.Time)
 		Flags: FlagEncryption, NextPayload: PayloadID}, Ciphertext: ct}
 	sa.iv, sa.dh = nil, nil
 	sa.lastBlock = last
-	sa.peerID = idString(id)
-	s.peerAnswer(sa, in, reply.Append(nil), "ID_PROT response 0 [ ID HASH ] (the server's main mode 6/6)", now)
+	sa.peerID, sa.localID = peer.String(), s.cfg.LocalID.String()
+	s.peerAnswer(sa, in, reply.Append(nil), "ID_PROT response 0 "+summary(mm6)+" (the server's main mode 6/6, local id "+
+		sa.localID+")", now)
 	s.phase1Notifies(sa, ps)
 	if s.peerMM == sa {
 		s.peerMM = nil

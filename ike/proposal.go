@@ -355,13 +355,18 @@ func lifeAttributes(attrs []Attribute, typ, dur AttributeType, lifetime time.Dur
 // Length (AES), Hash, Authentication Method (pre-shared key), Group, and the
 // lifetime in seconds.
 func (p IKEProposal) transform(num uint8, lifetime time.Duration) Transform {
+	return p.transformAuth(num, lifetime, authPSK)
+}
+
+// transformAuth is transform with the authentication method am.
+func (p IKEProposal) transformAuth(num uint8, lifetime time.Duration, am authMethod) Transform {
 	attrs := []Attribute{BasicAttribute(AttrEncryption, uint16(p.Enc))}
 	if p.Enc == EncAESCBC {
 		attrs = append(attrs, BasicAttribute(AttrKeyLength, uint16(p.KeyBits)))
 	}
 	attrs = append(attrs,
 		BasicAttribute(AttrHash, uint16(p.Hash)),
-		BasicAttribute(AttrAuthMethod, authMethodPSK),
+		BasicAttribute(AttrAuthMethod, uint16(am)),
 		BasicAttribute(AttrGroup, uint16(p.Group)))
 	attrs = lifeAttributes(attrs, AttrLifeType, AttrLifeDuration, lifetime)
 	return Transform{Number: num, ID: TransformKeyIKE, Attributes: attrs}
@@ -402,9 +407,32 @@ func attrValue(t Transform, typ AttributeType) (uint16, bool) {
 	return uint16(v), true
 }
 
-// ikeProposalFromTransform reads the phase-1 transform the responder chose.
-// life is the lifetime in seconds it carries, 0 if absent.
+// ikeProposalFromTransform reads the phase-1 transform the responder chose,
+// which must use a pre-shared key. life is the lifetime in seconds it
+// carries, 0 if absent.
 func ikeProposalFromTransform(t Transform) (IKEProposal, time.Duration, error) {
+	p, life, am, err := phase1FromTransform(t)
+	if err == nil && am != authPSK {
+		return p, 0, &UnsupportedError{What: am.String()}
+	}
+	return p, life, err
+}
+
+// phase1FromTransform reads a phase-1 transform and its authentication
+// method, which the caller checks.
+func phase1FromTransform(t Transform) (IKEProposal, time.Duration, authMethod, error) {
+	p, life, err := phase1Algorithms(t)
+	if err != nil {
+		return p, 0, 0, err
+	}
+	am, ok := attrValue(t, AttrAuthMethod)
+	if !ok {
+		return p, 0, 0, malformed(PayloadTransform, "phase 1 transform without authentication method")
+	}
+	return p, life, authMethod(am), nil
+}
+
+func phase1Algorithms(t Transform) (IKEProposal, time.Duration, error) {
 	var p IKEProposal
 	if t.ID != TransformKeyIKE {
 		return p, 0, &UnsupportedError{What: "phase 1 transform id " + strconv.Itoa(int(t.ID))}
@@ -430,9 +458,6 @@ func ikeProposalFromTransform(t Transform) (IKEProposal, time.Duration, error) {
 	}
 	if !p.Group.Supported() {
 		return p, 0, &UnsupportedError{What: "Diffie-Hellman group " + p.Group.String()}
-	}
-	if am, ok := attrValue(t, AttrAuthMethod); !ok || am != authMethodPSK {
-		return p, 0, &UnsupportedError{What: "authentication method " + strconv.Itoa(int(am))}
 	}
 	if _, ok := t.Attribute(AttrPRF); ok {
 		return p, 0, &UnsupportedError{What: "phase 1 PRF attribute"}

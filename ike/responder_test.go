@@ -10,6 +10,7 @@ package ike
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
@@ -26,6 +27,13 @@ type respConfig struct {
 	PSK       []byte
 	AcceptIKE []IKEProposal // the first offered transform found here is chosen
 	AcceptESP []ESPProposal
+	// Cert: authenticate with this credential (certfake_test.go); its CAs
+	// verify the session's certificate. ServerID, if set, is the ID sent
+	// instead of the certificate's subject (or address with a PSK);
+	// SignWith, if set, signs instead of Cert.Key (a wrong signature).
+	Cert     *Credential
+	ServerID ID
+	SignWith crypto.Signer
 	// SilentNoProposal: stay silent instead of answering NO-PROPOSAL-CHOSEN.
 	SilentNoProposal bool
 	// Mute: never answer anything (server down or UDP blocked).
@@ -89,6 +97,10 @@ type fakeIKE struct {
 	qms         map[uint32]*fakeQM
 	fakeInit    bool // the fake started this Main Mode (fakeinit_test.go)
 	istate      int  // its Main Mode message last sent: 1, 3, 5, 6 when done
+	auth        authMethod
+	crs         []*CertRequest // the session's CR payloads in MM3
+	peerCerts   int            // CERT payloads in the session's MM5
+	peerID      ID
 
 	// observations
 	offered        []Transform
@@ -251,11 +263,12 @@ func (r *fakeResponder) mainMode1(m Message, raw []byte, natt bool) {
 	copy(ckyR[:], fakeRand(8))
 	var chosen *Transform
 	var prop IKEProposal
+	var am authMethod
 	for _, t := range sap.Proposals[0].Transforms {
-		p, _, err := ikeProposalFromTransform(t)
-		if err == nil && containsIKE(r.cfg.AcceptIKE, p) {
+		p, _, a, err := phase1FromTransform(t)
+		if err == nil && r.acceptsAuth(a) && containsIKE(r.cfg.AcceptIKE, p) {
 			t := t
-			chosen, prop = &t, p
+			chosen, prop, am = &t, p, a
 			break
 		}
 	}
@@ -265,7 +278,7 @@ func (r *fakeResponder) mainMode1(m Message, raw []byte, natt bool) {
 		}
 		return
 	}
-	sa := &fakeIKE{ckyI: m.Header.InitiatorCookie, ckyR: ckyR, prop: prop, saib: bytes.Clone(sap.Raw),
+	sa := &fakeIKE{ckyI: m.Header.InitiatorCookie, ckyR: ckyR, prop: prop, auth: am, saib: bytes.Clone(sap.Raw),
 		qms: map[uint32]*fakeQM{}, offered: sap.Proposals[0].Transforms, mm1Natt: natt}
 	r.sas[sa.ckyI] = sa
 	r.order = append(r.order, sa)
@@ -308,13 +321,14 @@ func (r *fakeResponder) mainMode3(sa *fakeIKE, m Message, raw []byte, natt bool)
 		r.t.Errorf("fake: MM3 KE: %v", err)
 		return
 	}
-	keyLen, _ := sa.prop.Enc.KeyLen(sa.prop.KeyBits)
-	sa.keys = derivePhase1(sa.prop.Hash, sa.prop.Enc, keyLen, r.cfg.PSK, sa.ni, sa.nr, gxy, sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr)
+	sa.keys = r.phase1Keys(sa, gxy)
 	sa.iv = sa.keys.IV
 	h := sa.prop.Hash
-	payloads := []Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr},
+	sa.crs = r.noteCRs(m.Payloads)
+	payloads := append([]Payload{&KeyExchange{Data: sa.gxr}, &Nonce{Data: sa.nr}}, r.certRequests()...)
+	payloads = append(payloads,
 		&NATD{Draft: r.cfg.DraftOnly, Hash: testNATD(h, sa.ckyI, sa.ckyR, r.local, 500)},
-		&NATD{Draft: r.cfg.DraftOnly, Hash: testNATD(h, sa.ckyI, sa.ckyR, r.remote, 500)}}
+		&NATD{Draft: r.cfg.DraftOnly, Hash: testNATD(h, sa.ckyI, sa.ckyR, r.remote, 500)})
 	reply := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt}, Payloads: payloads}
 	r.answer(raw, reply.Append(nil), natt)
 }
@@ -337,12 +351,8 @@ func (r *fakeResponder) mainMode5(sa *fakeIKE, m Message, raw []byte, natt bool)
 	pt, nx, err := decryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, m.Ciphertext)
 	if err == nil {
 		if ps, _, err := ParsePayloads(m.Header.NextPayload, pt); err == nil {
-			id, ok1 := FindPayload[*Identification](ps)
-			hp, ok2 := FindPayload[*Hash](ps)
-			if ok1 && ok2 {
-				want := hashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saib, id.AppendBody(nil))
-				ok = hmac.Equal(want, hp.Data)
-				idi, next = id, nx
+			if id, good := r.verifyMM5(sa, ps); good {
+				ok, idi, next = true, id, nx
 			}
 			for _, p := range ps {
 				if n, isN := p.(*Notify); isN && n.MessageType == NotifyInitialContact {
@@ -358,7 +368,7 @@ func (r *fakeResponder) mainMode5(sa *fakeIKE, m Message, raw []byte, natt bool)
 		}
 		return
 	}
-	if a, ok := idi.Addr(); !ok || a != r.local {
+	if a, ok := idi.Addr(); r.cfg.Cert == nil && (!ok || a != r.local) {
 		r.t.Errorf("fake: MM5 identity %v, want %v", idi, r.local)
 	}
 	sa.iv = next
@@ -366,8 +376,7 @@ func (r *fakeResponder) mainMode5(sa *fakeIKE, m Message, raw []byte, natt bool)
 	if r.cfg.ZeroID {
 		id = IDAddr(netip.IPv4Unspecified(), 17, 500)
 	}
-	hr := hashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saib, id.AppendBody(nil))
-	mm6 := []Payload{id, &Hash{Data: hr}}
+	mm6 := r.mm6Auth(sa, id)
 	if r.cfg.P1Lifetime > 0 {
 		mm6 = append(mm6, lifetimeNotify(ProtoISAKMP, append(sa.ckyI[:], sa.ckyR[:]...), AttrLifeType, AttrLifeDuration, r.cfg.P1Lifetime))
 	}

@@ -137,7 +137,8 @@ type Phase1Info struct {
 	Proposal IKEProposal
 	Lifetime time.Duration
 	NATT     string   // "rfc3947" or "draft"
-	PeerID   string   // the server's phase 1 identity
+	PeerID   string   // the server's phase 1 identity, as ID.String formats it
+	LocalID  string   // ours
 	Vendors  []string // names of the vendor IDs received
 	DPD      bool     // the server supports dead peer detection
 }
@@ -163,6 +164,7 @@ type ChildSA struct {
 // it every received ISAKMP message with Input.
 type Session struct {
 	cfg  Config
+	auth authMethod // how phase 1 authenticates: PSK, or by Cert's key type
 	log  *slog.Logger
 	rand io.Reader
 
@@ -209,8 +211,18 @@ type inbound struct {
 
 // NewSession checks cfg and returns a Session.
 func NewSession(cfg Config) (*Session, error) {
-	if cfg.PSK.IsZero() && cfg.Cert == nil {
-		return nil, errors.New("ike: no pre-shared key and no certificate")
+	auth := authPSK
+	switch {
+	case cfg.Cert != nil:
+		var err error
+		if auth, err = checkCredential(cfg.Cert); err != nil {
+			return nil, err
+		}
+		if cfg.LocalID.IsZero() {
+			cfg.LocalID = certID(cfg.Cert)
+		}
+	case cfg.PSK.IsZero():
+		return nil, errors.New("ike: no pre-shared key")
 	}
 	if len(cfg.IKE) == 0 || len(cfg.ESP) == 0 {
 		return nil, errors.New("ike: no proposals")
@@ -223,6 +235,9 @@ func NewSession(cfg Config) (*Session, error) {
 	}
 	if cfg.Send == nil {
 		return nil, errors.New("ike: no Send function")
+	}
+	if cfg.LocalID.IsZero() {
+		cfg.LocalID = AddrID(cfg.Local)
 	}
 	if cfg.IKELifetime <= 0 {
 		cfg.IKELifetime = DefaultIKELifetime
@@ -241,6 +256,7 @@ func NewSession(cfg Config) (*Session, error) {
 	}
 	s := &Session{
 		cfg:   cfg,
+		auth:  auth,
 		log:   cfg.Logger,
 		rand:  cfg.Rand,
 		in:    make(chan inbound, inputQueue),

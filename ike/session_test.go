@@ -246,14 +246,14 @@ func TestSessionHappyPath(t *testing.T) {
 				if p1.Phase1.Proposal != wantIKE[0] {
 					t.Errorf("phase 1 %v, want %v", p1.Phase1.Proposal, wantIKE[0])
 				}
-				wantNATT, wantPeer := "rfc3947", testRemote.String()
+				wantNATT, wantPeer := "rfc3947", "ip:"+testRemote.String()
 				if tc.draft {
 					wantNATT = "draft"
 				}
 				if tc.zeroID {
-					wantPeer = "0.0.0.0"
+					wantPeer = "ip:0.0.0.0"
 				}
-				if p1.Phase1.NATT != wantNATT || p1.Phase1.PeerID != wantPeer {
+				if p1.Phase1.NATT != wantNATT || p1.Phase1.PeerID != wantPeer || p1.Phase1.LocalID != "ip:"+testLocal.String() {
 					t.Errorf("phase 1 info %+v, want NAT-T %s peer %s", p1.Phase1, wantNATT, wantPeer)
 				}
 				c := up.Child
