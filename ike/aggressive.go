@@ -49,7 +49,7 @@ func (s *Session) aggressiveLocalID() ID {
 // startAggressive starts an Aggressive Mode of ours: the session's first
 // phase 1, or a rekey.
 func (s *Session) startAggressive(now time.Time) {
-	sa := &ikeSA{state: amSent1, rekey: s.everUp, qms: map[uint32]*quickMode{}}
+	sa := &ikeSA{state: amSent1, rekey: s.everUp, auth: authPSK, qms: map[uint32]*quickMode{}}
 	copy(sa.ckyI[:], s.randBytes(8))
 	offer := aggressiveProposals(s.cfg.IKE)
 	p := &Proposal{Number: 1, Protocol: ProtoISAKMP}
