@@ -185,3 +185,31 @@ func FuzzCRAuthority(f *testing.F) {
 		_ = (&CertRequest{Encoding: CertX509Signature, Authority: b}).AppendBody(nil)
 	})
 }
+
+// FuzzFragment decodes fragment messages (seeded with the golden one and
+// the encoder's output): a decoded fragment re-encodes to the bytes it came
+// from (but for the ignored RESERVED byte), and its body passes the payload
+// decoder canonically.
+func FuzzFragment(f *testing.F) {
+	f.Add(unhex(f, goldenFragment))
+	msg := testMessage(700, ExchangeQuickMode, FlagEncryption, 9)
+	per, count := fragmentPlan(len(msg), 300, true)
+	for _, b := range splitMessage(msg, 3, per, count) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, frag, err := ParseFragment(b)
+		if err != nil {
+			if frag != nil {
+				t.Fatalf("fragment and error")
+			}
+			return
+		}
+		want := bytes.Clone(b[:h.Length])
+		want[HeaderLen+1] = 0 // RESERVED: ignored, written as zero
+		if got := reencodeFragment(h, frag); !bytes.Equal(got, want) {
+			t.Fatalf("re-encodes to %x", got)
+		}
+		checkCanonical(t, PayloadFragment, b[HeaderLen+genericHeaderLen:h.Length], frag)
+	})
+}

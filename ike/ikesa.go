@@ -169,7 +169,7 @@ func (s *Session) retransmit(sa *ikeSA, p *pending, now time.Time) error {
 	}
 	p.deadline = now.Add(t)
 	s.log.Debug("ike: retransmitting "+p.what, "try", p.tries)
-	if err := s.cfg.Send(p.msg, p.natt); err != nil {
+	if err := s.transmit(p.msg, p.natt); err != nil {
 		s.log.Debug("ike: send failed", "message", p.what, "err", err)
 	}
 	return nil

@@ -44,9 +44,12 @@ func (s *Session) startMainMode(now time.Time) {
 		payloads = append(payloads, NewVendorID(v))
 	}
 	payloads = append(payloads, NewVendorID(VendorDPD))
+	if s.cfg.Fragmentation != FragmentOff {
+		payloads = append(payloads, NewVendorID(VendorFragmentation))
+	}
 	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeIDProt}, Payloads: payloads}
 	s.mm = sa
-	sa.out = s.sendPending(m.Append(nil), "ID_PROT request 0 [ SA V V V V V ] (main mode 1/6)", now, func() error {
+	sa.out = s.sendPending(m.Append(nil), "ID_PROT request 0 "+summary(payloads)+" (main mode 1/6)", now, func() error {
 		return s.mainModeFailed(sa, s.mainModeGiveUp(sa, 1))
 	})
 	if sa.rekey {
@@ -173,6 +176,7 @@ func (s *Session) mainMode2(sa *ikeSA, m Message, now time.Time) error {
 	var rfc bool
 	var draft Vendor
 	sa.vendors, rfc, draft, sa.peerDPD = peerVendors(m.Payloads)
+	s.frag.notePeer(m.Payloads)
 	if len(sa.vendors) > 0 {
 		s.log.Debug("ike: server vendor IDs: " + strings.Join(sa.vendors, ", "))
 	}

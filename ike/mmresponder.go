@@ -194,7 +194,7 @@ func (s *Session) peerAnswer(sa *ikeSA, in inbound, reply []byte, what string, n
 
 // sendTo sends a message to the server's port 4500 (natt) or 500.
 func (s *Session) sendTo(msg []byte, natt bool, what string) {
-	if err := s.cfg.Send(msg, natt); err != nil {
+	if err := s.transmit(msg, natt); err != nil {
 		s.log.Debug("ike: send failed", "message", what, "err", err)
 	}
 }

@@ -25,7 +25,8 @@ const genericHeaderLen = 4
 const criticalBit = 0x80
 
 // PayloadType is the ISAKMP payload type (RFC 2408 3.1, RFC 3947 for NAT-D and
-// NAT-OA, draft-ietf-ipsec-nat-t-ike-02/03 for the private-use numbers 130/131).
+// NAT-OA, draft-ietf-ipsec-nat-t-ike-02/03 for the private-use numbers 130/131,
+// [MS-IKEE] 2.2.3.1 for the IKE fragment, 132).
 type PayloadType uint8
 
 // Payload types.
@@ -48,6 +49,7 @@ const (
 	PayloadNATOA      PayloadType = 21  // RFC 3947
 	PayloadNATDDraft  PayloadType = 130 // draft-ietf-ipsec-nat-t-ike-02/03
 	PayloadNATOADraft PayloadType = 131 // draft-ietf-ipsec-nat-t-ike-02/03
+	PayloadFragment   PayloadType = 132 // IKE fragment (fragment.go)
 )
 
 // payloadNames are the short names charon uses in its message summaries.
@@ -70,6 +72,7 @@ var payloadNames = map[PayloadType]string{
 	PayloadNATOA:      "NAT-OA",
 	PayloadNATDDraft:  "NAT-D(draft)",
 	PayloadNATOADraft: "NAT-OA(draft)",
+	PayloadFragment:   "FRAG",
 }
 
 func (p PayloadType) String() string {
@@ -81,7 +84,8 @@ func (p PayloadType) String() string {
 
 // Payload is one decoded payload of a message. The concrete types are *SA,
 // *KeyExchange, *Identification, *Cert, *CertRequest, *Hash, *Signature,
-// *Nonce, *Notify, *Delete, *VendorID, *NATD, *NATOA and *RawPayload.
+// *Nonce, *Notify, *Delete, *VendorID, *NATD, *NATOA, *Fragment and
+// *RawPayload.
 type Payload interface {
 	// Type is the payload type written into the previous next-payload field.
 	Type() PayloadType
@@ -132,6 +136,8 @@ func ParsePayload(t PayloadType, body []byte) (Payload, error) {
 		return wrap(parseNATD(t, body))
 	case PayloadNATOA, PayloadNATOADraft:
 		return wrap(parseNATOA(t, body))
+	case PayloadFragment:
+		return wrap(parseFragment(body))
 	case PayloadProposal, PayloadTransform, PayloadNone:
 		// Proposals and transforms only exist inside an SA (RFC 2408 3.5).
 		return nil, malformed(PayloadNone, "%s payload outside an SA", t)

@@ -153,6 +153,9 @@ type fakeResponder struct {
 	// junk, if set, returns messages to feed the session before each of
 	// our replies (robustness tests).
 	junk func(reply []byte) [][]byte
+	// split, if set, returns what to deliver instead of a reply (the
+	// fragmentation tests: its fragments, or a changed reply).
+	split func(reply []byte) [][]byte
 }
 
 func newFakeResponder(t testing.TB, cfg respConfig, local, remote netip.Addr) *fakeResponder {
@@ -236,6 +239,12 @@ func (r *fakeResponder) reply(b []byte, natt bool) {
 		for _, j := range r.junk(b) {
 			r.s.Input(j, natt)
 		}
+	}
+	if r.split != nil {
+		for _, m := range r.split(b) {
+			r.s.Input(m, natt)
+		}
+		return
 	}
 	r.s.Input(b, natt)
 }

@@ -76,7 +76,8 @@ type Config struct {
 	Cert *Credential
 	// Fragmentation says when our IKE messages are split into IKE
 	// fragments (fragment.go); received fragments are always reassembled.
-	// FragmentSize is the most IKE payload bytes per fragment (0:
+	// FragmentSize is the largest IPv4 datagram of a fragment, all headers
+	// included, as in Windows and strongSwan's fragment_size (0:
 	// DefaultFragmentSize).
 	Fragmentation FragmentMode
 	FragmentSize  int
@@ -202,6 +203,9 @@ type Session struct {
 	p1Failures int
 	p1RetryAt  time.Time
 	p1Err      error
+	// IKE fragmentation: sending (fragment.go) and reassembly (defrag.go).
+	frag   fragmenter
+	defrag reassembler
 }
 
 type inbound struct {
@@ -404,6 +408,11 @@ func (s *Session) tick(now time.Time) (time.Time, error) {
 
 // handle processes one received message.
 func (s *Session) handle(m inbound, now time.Time) error {
+	if isFragment(m.b) {
+		if m.b = s.reassemble(m.b, now); m.b == nil {
+			return nil
+		}
+	}
 	msg, err := Parse(m.b)
 	if err != nil {
 		s.log.Debug("ike: dropping malformed message", "err", err)
@@ -479,7 +488,7 @@ func (s *Session) handleOwnMainMode(sa *ikeSA, m Message, now time.Time) error {
 // send transmits a message; a send error is logged and left to the
 // retransmission.
 func (s *Session) send(msg []byte, what string) {
-	if err := s.cfg.Send(msg, s.natt); err != nil {
+	if err := s.transmit(msg, s.natt); err != nil {
 		s.log.Debug("ike: send failed", "message", what, "err", err)
 	}
 }
