@@ -73,9 +73,12 @@ func (s *Session) startAggressive(now time.Time) {
 		payloads = append(payloads, NewVendorID(v))
 	}
 	payloads = append(payloads, NewVendorID(VendorDPD))
+	if s.cfg.Fragmentation != FragmentOff {
+		payloads = append(payloads, NewVendorID(VendorFragmentation))
+	}
 	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeAggressive}, Payloads: payloads}
 	s.mm = sa
-	sa.out = s.sendPending(m.Append(nil), "AGGRESSIVE request 0 [ SA KE No ID V V V V V ] (aggressive mode 1/3)", now, func() error {
+	sa.out = s.sendPending(m.Append(nil), "AGGRESSIVE request 0 "+summary(payloads)+" (aggressive mode 1/3)", now, func() error {
 		return s.mainModeFailed(sa, s.aggressiveGiveUp(sa))
 	})
 	s.log.Warn("ike: using aggressive mode: the server's answer exposes a hash of the pre-shared key to offline guessing",
@@ -179,6 +182,7 @@ func (s *Session) aggressive2(sa *ikeSA, m Message, now time.Time) error {
 		s.log.Debug("ike: server vendor IDs: " + strings.Join(vendors, ", "))
 	}
 	sa.peerID = peer.String()
+	s.frag.notePeer(m.Payloads)
 	s.phase1Notifies(sa, m.Payloads)
 	s.natt = true // float to port 4500 for the third message (RFC 3947 4)
 
