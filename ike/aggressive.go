@@ -173,7 +173,7 @@ func (s *Session) aggressive2(sa *ikeSA, m Message, now time.Time) error {
 	}
 	peer := IDOf(id)
 	if !s.cfg.RemoteID.IsZero() && !s.cfg.RemoteID.Equal(peer) {
-		return failf(ErrAuthentication, "Aggressive Mode: the server identified itself as %s, not the expected remote-id %s",
+		return failf(ErrServerIdentity, "Aggressive Mode: the server identified itself as %s, not the expected remote-id %s",
 			peer, s.cfg.RemoteID)
 	}
 	*sa = cand

@@ -127,20 +127,20 @@ func TestSessionCertificateFailures(t *testing.T) {
 		kind     error
 		want     []string
 	}{
-		{name: "other CA", server: credential(otherServer, p.ca), kind: ErrCertificate,
+		{name: "other CA", server: credential(otherServer, p.ca), kind: ErrServerIdentity,
 			want: []string{"was issued by C=US, O=Example, CN=Other CA, which is not among the trusted CAs (ca = C=US, O=Example, CN=Good CA)", "set ca to the CA that issued it"}},
-		{name: "expired", server: credential(expired, p.ca), kind: ErrCertificate,
+		{name: "expired", server: credential(expired, p.ca), kind: ErrServerIdentity,
 			want: []string{"the server's certificate C=US, O=Example, CN=vpn.example.com expired on 1999-06-01 (now 2000-01-01)"}},
-		{name: "remote-id", server: credential(p.server, p.ca), remoteID: "fqdn:vpn.other", kind: ErrAuthentication,
+		{name: "remote-id", server: credential(p.server, p.ca), remoteID: "fqdn:vpn.other", kind: ErrServerIdentity,
 			want: []string{"the server identified itself as dn:C=US, O=Example, CN=vpn.example.com, not the expected remote-id fqdn:vpn.other"}},
 		{name: "id not in certificate", server: credential(p.server, p.ca), rc: respConfig{ServerID: mustID(t, "fqdn:other.example.com")},
-			kind: ErrCertificate, want: []string{"identified itself as fqdn:other.example.com, which its certificate does not name",
+			kind: ErrServerIdentity, want: []string{"identified itself as fqdn:other.example.com, which its certificate does not name",
 				"alternative names fqdn:vpn.example.com, ip:" + testRemote.String()}},
 		{name: "bad signature", server: credential(p.server, p.ca), rc: respConfig{SignWith: testRSAKey(t, 3)},
-			kind: ErrCertificate, want: []string{"the server's signature does not verify with the key of its certificate"}},
-		{name: "no digitalSignature", server: credential(noSign, p.ca), kind: ErrCertificate,
+			kind: ErrServerIdentity, want: []string{"the server's signature does not verify with the key of its certificate"}},
+		{name: "no digitalSignature", server: credential(noSign, p.ca), kind: ErrServerIdentity,
 			want: []string{"lacks the key usage digitalSignature"}},
-		{name: "intermediate not sent", server: credential(behindInter, p.ca), kind: ErrCertificate,
+		{name: "intermediate not sent", server: credential(behindInter, p.ca), kind: ErrServerIdentity,
 			want: []string{"was issued by C=US, O=Example, CN=Good Intermediate, which is not among the trusted CAs"}},
 		{name: "our certificate refused", server: credential(p.server, other.ca), kind: ErrCertificate,
 			want: []string{"the server did not accept our certificate or signature", "issuer C=US, O=Example, CN=Good CA",
@@ -198,8 +198,8 @@ func TestSessionPSKIdentities(t *testing.T) {
 			h := newHarness(t, cfg, respConfig{})
 			err := h.done(time.Minute)
 			want := "the server identified itself as ip:" + testRemote.String() + ", not the expected remote-id ip:192.0.2.9"
-			if !errors.Is(err, ErrAuthentication) || errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), want) {
-				t.Fatalf("err = %v, want ErrAuthentication with %q", err, want)
+			if !errors.Is(err, ErrServerIdentity) || errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want ErrServerIdentity with %q", err, want)
 			}
 		})
 	})

@@ -24,6 +24,12 @@ var (
 	// wraps ErrAuthentication, so errors.Is(err, ErrAuthentication) holds
 	// too.
 	ErrCertificate = fmt.Errorf("ike: certificate authentication failed: %w", ErrAuthentication)
+	// ErrServerIdentity: the server did not prove who it should be: its
+	// certificate is untrusted, expired or names someone else, its
+	// signature does not verify, or its ID is not the expected remote-id.
+	// It wraps ErrAuthentication. (ErrCertificate is then about our own
+	// certificate: the server did not accept it.)
+	ErrServerIdentity = fmt.Errorf("ike: the server's certificate or identity did not verify: %w", ErrAuthentication)
 	// ErrRejected: the server refused the exchange for another reason
 	// (identities, traffic selectors, a message it could not parse).
 	ErrRejected = errors.New("ike: rejected by the server")

@@ -124,7 +124,7 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 		}
 		cert, err := x509.ParseCertificate(p.Data)
 		if err != nil {
-			return nil, failf(ErrCertificate, "the server sent a certificate we cannot read: %v", err)
+			return nil, failf(ErrServerIdentity, "the server sent a certificate we cannot read: %v", err)
 		}
 		certs = append(certs, cert)
 		if leaf == nil && !cert.IsCA {
@@ -142,7 +142,7 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 		}
 	}
 	if leaf == nil {
-		return nil, failf(ErrCertificate, "the server sent no X.509 certificate (we asked for one with a CR payload; "+
+		return nil, failf(ErrServerIdentity, "the server sent no X.509 certificate (we asked for one with a CR payload; "+
 			"we cannot look up its certificate by identity): configure the server to send its certificate")
 	}
 	subject := formatDN(leaf.RawSubject)
@@ -159,22 +159,22 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 		return nil, chainError(c, leaf, inters, err, now)
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return nil, failf(ErrCertificate, "the server's certificate %s lacks the key usage digitalSignature "+
+		return nil, failf(ErrServerIdentity, "the server's certificate %s lacks the key usage digitalSignature "+
 			"(RFC 4945 5.1.3.2): the server needs a certificate issued for signing", subject)
 	}
 	if a.sig == nil {
-		return nil, failf(ErrCertificate, "the server sent no signature (SIG payload) with its certificate")
+		return nil, failf(ErrServerIdentity, "the server sent no signature (SIG payload) with its certificate")
 	}
 	if err := verifyAuth(leaf.PublicKey, m, hash, a.sig.Data); err != nil {
-		return nil, failf(ErrCertificate, "the server's signature does not verify with the key of its certificate %s: %v", subject, err)
+		return nil, failf(ErrServerIdentity, "the server's signature does not verify with the key of its certificate %s: %v", subject, err)
 	}
 	got := IDOf(a.id)
 	if !want.IsZero() && !matchID(want, got) {
-		return nil, failf(ErrAuthentication, "the server identified itself as %s, not the expected remote-id %s: "+
+		return nil, failf(ErrServerIdentity, "the server identified itself as %s, not the expected remote-id %s: "+
 			"set remote-id to %s if that is the right server", got, want, got)
 	}
 	if !certNamesID(leaf, got) {
-		return nil, failf(ErrCertificate, "the server identified itself as %s, which its certificate does not name "+
+		return nil, failf(ErrServerIdentity, "the server identified itself as %s, which its certificate does not name "+
 			"(subject %s%s): the server's identity and certificate do not belong together", got, subject, sanList(leaf))
 	}
 	return leaf, nil
@@ -184,11 +184,11 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 func checkValidity(what string, cert *x509.Certificate, now time.Time) error {
 	const day = "2006-01-02"
 	if now.After(cert.NotAfter) {
-		return failf(ErrCertificate, "%s expired on %s (now %s): renew it or check the clock",
+		return failf(ErrServerIdentity, "%s expired on %s (now %s): renew it or check the clock",
 			what, cert.NotAfter.UTC().Format(day), now.UTC().Format(day))
 	}
 	if now.Before(cert.NotBefore) {
-		return failf(ErrCertificate, "%s is not valid before %s (now %s): check the clock",
+		return failf(ErrServerIdentity, "%s is not valid before %s (now %s): check the clock",
 			what, cert.NotBefore.UTC().Format(day), now.UTC().Format(day))
 	}
 	return nil
@@ -213,22 +213,22 @@ func chainError(c *Credential, leaf *x509.Certificate, inters []*x509.Certificat
 			}
 			top = next
 		}
-		return failf(ErrCertificate, "the server's certificate %s was issued by %s, which is not among the trusted CAs "+
+		return failf(ErrServerIdentity, "the server's certificate %s was issued by %s, which is not among the trusted CAs "+
 			"(ca = %s): set ca to the CA that issued it", subject, formatDN(top.RawIssuer), caList(c))
 	case errors.As(err, &ci):
 		switch ci.Reason {
 		case x509.Expired:
-			return failf(ErrCertificate, "a certificate in the server's chain (%s) is expired or not yet valid at %s: %v",
+			return failf(ErrServerIdentity, "a certificate in the server's chain (%s) is expired or not yet valid at %s: %v",
 				formatDN(ci.Cert.RawSubject), now.UTC().Format(time.RFC3339), err)
 		case x509.IncompatibleUsage:
-			return failf(ErrCertificate, "the server's certificate %s lacks the extended key usage its CA allows "+
+			return failf(ErrServerIdentity, "the server's certificate %s lacks the extended key usage its CA allows "+
 				"(%v): the server needs a certificate whose extended key usages its CA permits", subject, err)
 		case x509.NotAuthorizedToSign:
-			return failf(ErrCertificate, "the certificate %s in the server's chain is not a CA certificate, "+
+			return failf(ErrServerIdentity, "the certificate %s in the server's chain is not a CA certificate, "+
 				"yet it issued the next one", formatDN(ci.Cert.RawSubject))
 		}
 	}
-	return failf(ErrCertificate, "the server's certificate %s does not verify against the trusted CAs (ca = %s): %v",
+	return failf(ErrServerIdentity, "the server's certificate %s does not verify against the trusted CAs (ca = %s): %v",
 		subject, caList(c), err)
 }
 

@@ -79,7 +79,7 @@ func (s *Session) checkPeerAuth(sa *ikeSA, ps []Payload, now time.Time) (ID, err
 		return ID{}, errBadHash
 	}
 	if !s.cfg.RemoteID.IsZero() && !matchID(s.cfg.RemoteID, got) {
-		return got, failf(ErrAuthentication, "the server identified itself as %s, not the expected remote-id %s: "+
+		return got, failf(ErrServerIdentity, "the server identified itself as %s, not the expected remote-id %s: "+
 			"set remote-id to %s if that is the right server", got, s.cfg.RemoteID, got)
 	}
 	return got, nil

@@ -362,7 +362,7 @@ func (cl *Client) reconnect(cause error) (*Conn, error) {
 // settings, host failures or credentials the server rejected.
 func retryable(err error) bool {
 	switch ReasonOf(err) {
-	case ReasonNone, ReasonConfig, ReasonHost, ReasonAuth, ReasonIKEAuth, ReasonInternal, ReasonInterrupted:
+	case ReasonNone, ReasonConfig, ReasonHost, ReasonAuth, ReasonIKEAuth, ReasonIKEServerIdentity, ReasonInternal, ReasonInterrupted:
 		return false
 	case ReasonIPsecUnavailable:
 		// charon may be restarting; it will not learn IKEv1 or kernel ESP.

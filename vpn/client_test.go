@@ -41,6 +41,9 @@ func TestRetryable(t *testing.T) {
 		ReasonIKEAuth:          false,
 		ReasonIPsecUnavailable: false, // charon without IKEv1 or kernel ESP
 		ReasonInterrupted:      false, // the caller cancelled the set-up
+		// A server that cannot prove its identity stays that way (a
+		// reconnect could only reach the same, or another, impostor).
+		ReasonIKEServerIdentity: false,
 	}
 	for r := Reason(0); int(r) < len(reasonNames); r++ {
 		w, ok := want[r]

@@ -27,13 +27,14 @@ const (
 	ReasonLinkLost                       // the connection was up and then failed
 	ReasonIKENoResponse                  // IKE: the server never answered
 	ReasonIKENoProposal                  // IKE: the server accepted none of our proposals
-	ReasonIKEAuth                        // IKE: pre-shared key mismatch
+	ReasonIKEAuth                        // IKE: pre-shared key mismatch, or the server refused our certificate
 	ReasonIPsecUnavailable               // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
 	ReasonInterrupted                    // the caller cancelled the set-up (Ctrl-C, disconnect) before it was up
+	ReasonIKEServerIdentity              // IKE: the server's certificate or identity did not verify
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",
-	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable", "interrupted"}
+	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable", "interrupted", "ike-server-identity"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {

@@ -136,6 +136,8 @@ func ikeError(err error) error {
 	case errors.Is(err, ike.ErrNoProposalChosen):
 		return &Error{Phase: "ike", Reason: ReasonIKENoProposal, Err: err,
 			Hint: "choose proposals the server accepts with --ike / --esp"}
+	case errors.Is(err, ike.ErrServerIdentity):
+		return &Error{Phase: "ike", Reason: ReasonIKEServerIdentity, Err: err}
 	case errors.Is(err, ike.ErrAuthentication):
 		return &Error{Phase: "ike", Reason: ReasonIKEAuth, Err: err}
 	case errors.Is(err, ike.ErrPeerGone):

@@ -55,13 +55,16 @@ const exitCodeTable = `Exit codes:
    8  host set-up failed (TUN device, address, routes, DNS)
    9  IKE: no answer from the server (UDP 500/4500 blocked, no IPsec there, wrong address)
   10  IKE: no proposal chosen (the message says what was offered; change --ike or --esp)
-  11  IKE: authentication failed (the pre-shared key does not match)
+  11  IKE: authentication failed (the pre-shared key does not match, or the server did not
+      accept our certificate)
   12  status NAME, disconnect NAME: no such running connection
   13  --ipsec strongswan: charon unreachable over VICI, built without IKEv1, or unable to
       install the SA (no ESP in the kernel; kernel-libipsec has no transport mode)
   14  interrupted (Ctrl-C, SIGTERM, disconnect) before the connection was up
   15  permission denied: TUN mode without root or CAP_NET_ADMIN, a state directory or
       control socket we may not use
+  16  IKE: the server did not prove its identity (its certificate is from a CA not in ca,
+      expired, or names another host; or its ID is not remote-id)
 `
 
 // commands are the command names and aliases run accepts.

@@ -35,6 +35,7 @@ const (
 	exitIPsecDown   = 13 // --ipsec strongswan: charon unreachable, or cannot do IKEv1 or ESP here
 	exitInterrupted = 14 // interrupted (Ctrl-C, SIGTERM, disconnect) before the connection was up
 	exitPermission  = 15 // not allowed: TUN without root/CAP_NET_ADMIN, a state directory we may not read
+	exitIKEServerID = 16 // IKE: the server's certificate or identity did not verify
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
@@ -106,6 +107,8 @@ func exitCode(err error) int {
 		return exitIPsecDown
 	case vpn.ReasonInterrupted:
 		return exitInterrupted
+	case vpn.ReasonIKEServerIdentity:
+		return exitIKEServerID
 	}
 	return exitInternal
 }
