@@ -395,7 +395,7 @@ func (p *ipsecPath) overhead() int {
 // sourceAddr is the local address the kernel would use towards dst (a UDP
 // "connect" sends nothing).
 func sourceAddr(dst netip.Addr) (netip.Addr, error) {
-	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, ikePort)))
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst.Unmap(), ikePort)))
 	if err != nil {
 		return netip.Addr{}, err
 	}

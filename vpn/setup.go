@@ -42,7 +42,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 				Hint: "delegated IPsec needs UDP port 1701 (the traffic selector): is another L2TP client using it?"}
 		}
 	} else {
-		udp, err = net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
+		udp, err = listenUDP(server.Addr(), c.cfg.LocalPort)
 		if err != nil {
 			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
 		}
