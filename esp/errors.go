@@ -34,6 +34,8 @@ var (
 	ErrUDP = errors.New("esp: invalid udp header")
 	// ErrIPv4 means an inner IPv4 header cannot be written as asked.
 	ErrIPv4 = errors.New("esp: invalid inner ipv4 header")
+	// ErrIPv6 means an inner IPv6 header cannot be written as asked.
+	ErrIPv6 = errors.New("esp: invalid inner ipv6 header")
 )
 
 // KeyLengthError reports keying material of the wrong length for a transform.

@@ -8,8 +8,13 @@ import (
 // The inner UDP header of transport-mode L2TP (RFC 768). In transport mode
 // the ESP payload is this header and the L2TP message; the outer IP header
 // belongs to the kernel's UDP socket on port 4500, so the addresses that
-// enter the checksum are the SA's endpoints (RFC 3948 section 3.1.2 lets an
-// IPv4 sender use checksum 0).
+// enter the checksum are the SA's endpoints. Over IPv4 a sender may use
+// checksum 0 (RFC 768; RFC 3948 section 3.1.2 has the receiver of
+// NAT-traversed transport mode ignore or recompute it anyway). Over IPv6
+// the checksum is mandatory (RFC 8200 section 8.1): PutUDPChecksum computes
+// it over the IPv6 pseudo header. A receiver of ESP need not verify it: the
+// ICV already authenticates the datagram, and a NAT on the path changes the
+// addresses the sender summed (RFC 3948 section 3.1.2, step 5).
 
 // UDPHeaderLen is the length of a UDP header.
 const UDPHeaderLen = 8

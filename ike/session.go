@@ -231,8 +231,9 @@ func NewSession(cfg Config) (*Session, error) {
 	if len(cfg.IKE) == 0 || len(cfg.ESP) == 0 {
 		return nil, errors.New("ike: no proposals")
 	}
-	if !cfg.Local.Is4() || !cfg.Remote.Is4() {
-		return nil, errors.New("ike: only IPv4 peers are supported")
+	cfg.Local, cfg.Remote = cfg.Local.Unmap(), cfg.Remote.Unmap()
+	if !cfg.Local.IsValid() || !cfg.Remote.IsValid() || cfg.Local.Is4() != cfg.Remote.Is4() {
+		return nil, errors.New("ike: local and remote addresses must be both IPv4 or both IPv6")
 	}
 	if cfg.Aggressive && cfg.Cert != nil {
 		return nil, errors.New("ike: aggressive mode is implemented with a pre-shared key only")

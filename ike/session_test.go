@@ -71,8 +71,10 @@ func newHarness(t *testing.T, cfg Config, rc respConfig) *harness {
 	if rc.AcceptESP == nil {
 		rc.AcceptESP = cfg.ESP
 	}
-	cfg.Local, cfg.Remote = testLocal, testRemote
-	r := newFakeResponder(t, rc, testLocal, testRemote)
+	if !cfg.Local.IsValid() {
+		cfg.Local, cfg.Remote = testLocal, testRemote
+	}
+	r := newFakeResponder(t, rc, cfg.Local, cfg.Remote)
 	h := &harness{t: t, r: r, events: make(chan Event, 256), start: time.Now()}
 	cfg.Send = r.send
 	cfg.Events = func(e Event) {

@@ -35,7 +35,7 @@ const charonTimeout = 60 * time.Second
 // CHILD_SA (and with kernel-libipsec its routes) exists: a socket connected
 // earlier keeps the route it found then, past the IPsec device.
 func charonSocket(src netip.Addr) (*net.UDPConn, error) {
-	return net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, l2tpPort)))
+	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, l2tpPort)))
 }
 
 // connectSocket connects a bound UDP socket to server, so that it sends and
@@ -47,7 +47,7 @@ func connectSocket(conn *net.UDPConn, server netip.AddrPort) error {
 	}
 	var cerr error
 	err = rc.Control(func(fd uintptr) {
-		cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: int(server.Port()), Addr: server.Addr().As4()})
+		cerr = unix.Connect(int(fd), sockaddr(server))
 	})
 	if err != nil {
 		return err

@@ -255,11 +255,17 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// splitServer turns HOST[:PORT] into host and port strings.
+// splitServer turns HOST[:PORT] into host and port strings. An IPv6
+// address stands alone ("2001:db8::1") or in brackets ("[2001:db8::1]",
+// "[2001:db8::1]:1702"); a port after it needs the brackets: in
+// "2001:db8::1:1702" the last group belongs to the address.
 func splitServer(s string) ([2]string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		host, port = s, "1701"
+		if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+			host = s[1 : len(s)-1]
+		}
 	}
 	if host == "" {
 		return [2]string{}, fmt.Errorf("%q has no host", s)
@@ -267,9 +273,21 @@ func splitServer(s string) ([2]string, error) {
 	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
 		return [2]string{}, fmt.Errorf("%q has a bad port", s)
 	}
-	// A host meant as an address (digits and dots) must be one: otherwise
-	// "192.0.2.300" would go to the resolver and fail late and unclearly.
-	if strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":") {
+	// A host meant as an address (digits and dots, or with colons) must be
+	// one: otherwise "192.0.2.300" would go to the resolver and fail late
+	// and unclearly.
+	switch {
+	case strings.Contains(host, ":"):
+		a, err := netip.ParseAddr(host)
+		if err == nil && a.Zone() != "" {
+			return [2]string{}, fmt.Errorf("%q: an IPv6 address with a zone (link-local) is not supported", host)
+		}
+		if err != nil || !a.Is6() {
+			return [2]string{}, fmt.Errorf("%q is not a valid IPv6 address (a port after one needs brackets: [ADDRESS]:PORT)", host)
+		}
+	case strings.ContainsAny(host, "[]%"):
+		return [2]string{}, fmt.Errorf("%q is not a valid host name", host)
+	case strings.Trim(host, "0123456789.") == "":
 		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
 			return [2]string{}, fmt.Errorf("%q is not a valid IPv4 address", host)
 		}

@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -96,11 +97,12 @@ func FuzzClassifyL2TP(f *testing.F) {
 
 // FuzzSplitServer checks the server address parser (HOST[:PORT] from the
 // command line or a profile): what it accepts has a host, a port from 1 to
-// 65535 and, for a host written as an address, a valid IPv4 address; and
-// the accepted host and port, joined again, give the same result.
+// 65535 and, for a host written as an address, a valid IPv4 or IPv6
+// address (no zone); and the accepted host and port, joined again, give
+// the same result.
 func FuzzSplitServer(f *testing.F) {
 	for _, s := range []string{"vpn.example.com", "192.0.2.1", "192.0.2.1:1702", "vpn.example.com:1701",
-		"192.0.2.300", "[2001:db8::1]:1701", "2001:db8::1", ":1701", "host:0", "host:65536", "host:", "1.2.3"} {
+		"192.0.2.300", "[2001:db8::1]:1701", "2001:db8::1", "[2001:db8::1]", "[fe80::1%eth0]:1701", "2001:db8::1:1701", ":1701", "host:0", "host:65536", "host:", "1.2.3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -115,8 +117,13 @@ func FuzzSplitServer(f *testing.F) {
 			return
 		}
 		host, port := hp[0], hp[1]
-		if host == "" || strings.Contains(host, ":") {
+		if host == "" || strings.ContainsAny(host, "[]%") {
 			t.Fatalf("%q: host %q", s, host)
+		}
+		if strings.Contains(host, ":") {
+			if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
+				t.Fatalf("%q: host %q is not an IPv6 address", s, host)
+			}
 		}
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 			t.Fatalf("%q: port %q", s, port)
@@ -126,10 +133,7 @@ func FuzzSplitServer(f *testing.F) {
 				t.Fatalf("%q: host %q is not an IPv4 address", s, host)
 			}
 		}
-		if strings.ContainsAny(host, "[]") {
-			return // "[x]" without a port is taken as a name; joined, the brackets go
-		}
-		if hp2, err := splitServer(host + ":" + port); err != nil || hp2 != hp {
+		if hp2, err := splitServer(net.JoinHostPort(host, port)); err != nil || hp2 != hp {
 			t.Fatalf("%q: %q joined again gives %q, %v", s, hp, hp2, err)
 		}
 	})

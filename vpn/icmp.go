@@ -104,7 +104,7 @@ const probeTimeout = time.Second
 
 // speaksIKE asks server:port whether it speaks IKEv1 (ike.ProbeRequest).
 func speaksIKE(ctx context.Context, server netip.Addr, port uint16) bool {
-	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(server, port)))
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(server.Unmap(), port)))
 	if err != nil {
 		return false
 	}

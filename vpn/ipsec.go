@@ -1,7 +1,8 @@
 package vpn
 
 // The IPsec layer between L2TP and the socket. L2TP datagrams get an inner
-// UDP header (ports 1701 → 1701; in tunnel mode also an inner IPv4 header)
+// UDP header (ports 1701 → 1701; in tunnel mode also an inner IPv4 or IPv6
+// header)
 // and are sealed by the current outbound ESP SA; everything goes to the
 // server's port 4500 with RFC 3948 framing. The IKE session (package ike)
 // negotiates and rekeys the SAs and tells us, through events, which SAs to
@@ -301,11 +302,14 @@ func (c *Conn) decap(d []byte) ([]byte, uint16) {
 		p.opened.Store(true)
 	}
 	if sa.Mode() == esp.Tunnel {
-		if next != 4 {
-			p.drop(c)
-			return nil, 0
+		var inner []byte
+		ok := false
+		switch {
+		case next == 4 && p.server.Is4():
+			inner, ok = esp.ParseIPv4UDP(payload, p.server)
+		case next == 41 && p.server.Is6():
+			inner, ok = esp.ParseIPv6UDP(payload, p.server)
 		}
-		inner, ok := esp.ParseIPv4UDP(payload, p.server)
 		if !ok {
 			p.drop(c)
 			return nil, 0
@@ -332,11 +336,28 @@ const l2tpPort = 1701
 
 // sealHeadroom is what seal needs in front of the L2TP datagram.
 func (p *ipsecPath) sealHeadroom(sa *esp.SA) int {
-	n := esp.UDPHeaderLen + sa.Headroom()
-	if p.mode == esp.Tunnel {
-		n += ipv4HeaderLen
+	return esp.UDPHeaderLen + sa.Headroom() + p.innerIPLen()
+}
+
+// innerIPLen is the inner IP header of tunnel mode: IPv4 or, over an IPv6
+// underlay (the traffic selectors are the endpoints), IPv6; 0 in transport
+// mode.
+func (p *ipsecPath) innerIPLen() int {
+	switch {
+	case p.mode != esp.Tunnel:
+		return 0
+	case p.server.Is6():
+		return esp.IPv6HeaderLen
 	}
-	return n
+	return ipv4HeaderLen
+}
+
+// outerIPLen is the outer IP header the kernel adds: IPv4 or IPv6.
+func outerIPLen(server netip.Addr) int {
+	if server.Unmap().Is4() {
+		return 20
+	}
+	return 40
 }
 
 // seal turns the L2TP datagram buf[off:off+n] into an ESP packet in place
@@ -352,19 +373,34 @@ func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
 	if start < 0 {
 		return nil, esp.ErrBufferSpace
 	}
-	if err := esp.PutUDP(buf[start:], l2tpPort, l2tpPort, n); err != nil {
+	// Over IPv6 the UDP checksum is mandatory (RFC 8200 section 8.1), in
+	// transport mode over the SA's endpoints, in tunnel mode over the inner
+	// header's (the same addresses).
+	var err error
+	if p.server.Is6() {
+		err = esp.PutUDPChecksum(buf[start:], p.local, p.server, l2tpPort, l2tpPort, n)
+	} else {
+		err = esp.PutUDP(buf[start:], l2tpPort, l2tpPort, n)
+	}
+	if err != nil {
 		return nil, err
 	}
 	nh := byte(17)
-	if p.mode == esp.Tunnel {
-		start -= ipv4HeaderLen
+	if hl := p.innerIPLen(); hl > 0 {
+		start -= hl
 		if start < 0 {
 			return nil, esp.ErrBufferSpace
 		}
-		if err := esp.PutIPv4UDP(buf[start:], p.local, p.server, ipv4HeaderLen+esp.UDPHeaderLen+n); err != nil {
+		if p.server.Is6() {
+			nh = 41 // IPv6
+			err = esp.PutIPv6UDP(buf[start:], p.local, p.server, hl+esp.UDPHeaderLen+n)
+		} else {
+			nh = 4 // IPv4
+			err = esp.PutIPv4UDP(buf[start:], p.local, p.server, hl+esp.UDPHeaderLen+n)
+		}
+		if err != nil {
 			return nil, err
 		}
-		nh = 4
 	}
 	pkt, err := sa.Seal(buf, start, off+n-start, nh)
 	if errors.Is(err, esp.ErrSeqExhausted) {
@@ -389,24 +425,21 @@ func (c *Conn) sendSealed(d []byte) error {
 }
 
 // ipsecOverhead is the worst-case encapsulation overhead of the current
-// outbound SA, for the MTU: outer IPv4 + UDP, ESP header + IV, padding,
-// trailer and ICV, [inner IPv4,] inner UDP, L2TP and PPP headers.
+// outbound SA, for the MTU: outer IPv4 or IPv6 + UDP, ESP header + IV,
+// padding, trailer and ICV, [inner IPv4 or IPv6,] inner UDP, L2TP and PPP
+// headers.
 func (p *ipsecPath) overhead() int {
 	sa := p.out.Load()
 	if sa == nil {
-		return 20 + 8 + 8 + 16 + 15 + 2 + 32 + ipv4HeaderLen + 8 + 6 + 4
+		return outerIPLen(p.server) + 8 + 8 + 16 + 15 + 2 + 32 + max(p.innerIPLen(), ipv4HeaderLen) + 8 + 6 + 4
 	}
-	n := 20 + 8 + sa.Headroom() + sa.Tailroom() + esp.UDPHeaderLen + 6 + 4
-	if p.mode == esp.Tunnel {
-		n += ipv4HeaderLen
-	}
-	return n
+	return outerIPLen(p.server) + 8 + sa.Headroom() + sa.Tailroom() + p.innerIPLen() + esp.UDPHeaderLen + 6 + 4
 }
 
 // sourceAddr is the local address the kernel would use towards dst (a UDP
 // "connect" sends nothing).
 func sourceAddr(dst netip.Addr) (netip.Addr, error) {
-	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, ikePort)))
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst.Unmap(), ikePort)))
 	if err != nil {
 		return netip.Addr{}, err
 	}

@@ -8,6 +8,14 @@ package vpn
 // the query off the tunnel's routes), and falls back on the last address
 // that worked. A lookup that fails for want of an answer is never a
 // configuration error: only "no such host" is.
+//
+// A name may have IPv4 (A) and IPv6 (AAAA) addresses. We take them in the
+// order the resolver gives, which is the system's getaddrinfo order (RFC
+// 6724 with /etc/gai.conf) or Go's own RFC 6724 sort, and skip an address
+// of a family this host has no route for (an IPv6 address on an IPv4-only
+// network): the first routable one is used, or the first of all if none
+// is. A reconnect stays with the last address that worked while the name
+// still resolves to it.
 
 import (
 	"bufio"
@@ -40,6 +48,10 @@ type resolver struct {
 	nameservers []netip.Addr
 	// lastGood is the address of the last attempt that reached the server.
 	lastGood netip.AddrPort
+	// res, if set, replaces the host's resolver (tests).
+	res *net.Resolver
+	// routable says whether the host has a route to a; nil: hasRoute.
+	routable func(a netip.Addr) bool
 }
 
 func newResolver(server, resolvConf string) (*resolver, error) {
@@ -89,21 +101,50 @@ func (r *resolver) resolve(ctx context.Context, underlay string) (netip.AddrPort
 	if underlay != "" && len(r.nameservers) > 0 {
 		res = r.underlayResolver(underlay)
 	}
-	addrs, err := res.LookupNetIP(ctx, "ip4", r.host)
+	if r.res != nil {
+		res = r.res
+	}
+	addrs, err := res.LookupNetIP(ctx, "ip", r.host) // A and AAAA
 	if err == nil && len(addrs) > 0 {
-		a := netip.AddrPortFrom(addrs[0].Unmap(), r.port)
-		if r.lastGood.IsValid() && slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap() == r.lastGood.Addr() }) {
-			a = r.lastGood // a round-robin name: stay with the server we know
-		}
-		return a, nil
+		return netip.AddrPortFrom(r.pick(addrs), r.port), nil
 	}
 	if err == nil {
-		err = errors.New("no IPv4 address")
+		err = errors.New("no address")
 	}
 	if r.lastGood.IsValid() {
 		return r.lastGood, &resolveError{host: r.host, err: err, fallback: true}
 	}
 	return netip.AddrPort{}, &resolveError{host: r.host, err: err}
+}
+
+// pick chooses among the addresses of the server's name, in the
+// resolver's order: the last address that worked if it is among them (a
+// round-robin name: stay with the server we know), else the first one this
+// host has a route to, else the first.
+func (r *resolver) pick(addrs []netip.Addr) netip.Addr {
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+	}
+	if r.lastGood.IsValid() && slices.Contains(addrs, r.lastGood.Addr()) {
+		return r.lastGood.Addr()
+	}
+	routable := r.routable
+	if routable == nil {
+		routable = hasRoute
+	}
+	for _, a := range addrs {
+		if routable(a) {
+			return a
+		}
+	}
+	return addrs[0]
+}
+
+// hasRoute says whether the host has a route to a (a UDP "connect" finds
+// one or fails with ENETUNREACH; it sends nothing).
+func hasRoute(a netip.Addr) bool {
+	_, err := sourceAddr(a)
+	return err == nil
 }
 
 // underlayResolver asks the host's original nameservers, leaving by

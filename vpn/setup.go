@@ -42,7 +42,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 				Hint: "delegated IPsec needs UDP port 1701 (the traffic selector): is another L2TP client using it?"}
 		}
 	} else {
-		udp, err = net.ListenUDP("udp4", &net.UDPAddr{Port: c.cfg.LocalPort})
+		udp, err = listenUDP(server.Addr(), c.cfg.LocalPort)
 		if err != nil {
 			return &Error{Phase: "socket", Reason: ReasonHost, Err: err, Hint: "is the local port free?"}
 		}
@@ -286,9 +286,15 @@ func (c *Conn) maxPayload() int {
 	// Frames larger than Ethernet's would surprise servers, whatever the
 	// underlay (loopback, jumbo frames) could carry.
 	path := min(pathMTU(c.info.Server.Addr()), 1500)
-	m := path - plainOverhead
+	// The plain and delegated overheads count IPv4 headers; an IPv6 one
+	// is 20 bytes more (outer, and inner in delegated tunnel mode).
+	v6 := outerIPLen(c.info.Server.Addr()) - 20
+	m := path - plainOverhead - v6
 	if c.charon != nil {
-		m = delegatedMTU(c.cfg.ESPMode) - (1500 - path)
+		m = delegatedMTU(c.cfg.ESPMode) - (1500 - path) - v6
+		if c.cfg.ESPMode == esp.Tunnel {
+			m -= v6
+		}
 	}
 	if c.ipsec != nil {
 		m = path - c.ipsec.overhead()
@@ -296,8 +302,8 @@ func (c *Conn) maxPayload() int {
 		// own (strongSwan's kernel-libipsec: MTU 1400) and fragments our
 		// L2TP datagrams (inner IPv4 + UDP + L2TP + PPP = 38 bytes more)
 		// above that; inner fragments are not reassembled, so stay below.
-		if c.ipsec.mode == esp.Tunnel && m > tunnelModeMTU {
-			m = tunnelModeMTU
+		if lim := tunnelModeMTU - (c.ipsec.innerIPLen() - ipv4HeaderLen); c.ipsec.mode == esp.Tunnel && m > lim {
+			m = lim
 		}
 	}
 	return max(m, minMTU)

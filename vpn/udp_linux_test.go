@@ -226,6 +226,16 @@ func TestMmsghdrLayout(t *testing.T) {
 	if got := unsafe.Sizeof(unix.RawSockaddrInet4{}); got != 16 {
 		t.Errorf("sizeof(sockaddr_in) = %d, want 16", got)
 	}
+	// The name buffers are sockaddr_in6 and also hold a sockaddr_in: the
+	// family field is the first two bytes of both.
+	var sa6 unix.RawSockaddrInet6
+	if got := unsafe.Sizeof(sa6); got != 28 || unix.SizeofSockaddrInet6 != 28 {
+		t.Errorf("sizeof(sockaddr_in6) = %d, want 28", got)
+	}
+	if unsafe.Offsetof(sa6.Family) != 0 || unsafe.Offsetof(sa6.Port) != 2 || unsafe.Offsetof(sa6.Addr) != 8 ||
+		unsafe.Offsetof(unix.RawSockaddrInet4{}.Port) != 2 || unsafe.Offsetof(unix.RawSockaddrInet4{}.Addr) != 4 {
+		t.Error("sockaddr_in/sockaddr_in6 field offsets differ from <netinet/in.h>")
+	}
 	// The length setters must fill the whole C field (size_t on 64-bit).
 	var iov unix.Iovec
 	iov.SetLen(0x1234)
