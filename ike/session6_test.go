@@ -78,7 +78,7 @@ func TestSessionIPv6(t *testing.T) {
 					Mode: mode, DPDDelay: -1, Local: testLocal6, Remote: testRemote6}, respConfig{})
 				p1 := h.event(Phase1Up, time.Second)
 				up := h.event(ChildUp, time.Second)
-				if p1.Phase1.PeerID != testRemote6.String() {
+				if p1.Phase1.PeerID != "ip:"+testRemote6.String() {
 					t.Errorf("peer ID %q, want %s", p1.Phase1.PeerID, testRemote6)
 				}
 				checkInterop(t, h.r, up.Child)
