@@ -51,7 +51,7 @@ type Client struct {
 }
 
 // algorithms are what IKE negotiated, from the ike.* events.
-type algorithms struct{ ike, esp, mode, natt string }
+type algorithms struct{ ike, esp, mode, natt, localID, peerID string }
 
 // Client states, as status reports them.
 const (
@@ -118,7 +118,7 @@ func (cl *Client) attemptEvent(ev Event, user func(Event)) {
 	cl.mu.Lock()
 	switch ev.Event {
 	case EventIKEPhase1Up, EventIKEPhase1Rekeyed:
-		cl.alg.ike, cl.alg.natt = ev.IKE, ev.NATT
+		cl.alg.ike, cl.alg.natt, cl.alg.localID, cl.alg.peerID = ev.IKE, ev.NATT, ev.LocalID, ev.PeerID
 	case EventIKEPhase2Up:
 		cl.alg.esp, cl.alg.mode = ev.ESP, ev.Mode
 	}

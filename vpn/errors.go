@@ -16,21 +16,21 @@ import (
 type Reason int
 
 const (
-	ReasonNone             Reason = iota // clean disconnect
-	ReasonInternal                       // a bug or an unexpected system error
-	ReasonConfig                         // bad or missing settings
-	ReasonUnreachable                    // the server never answered
-	ReasonRefused                        // the server refused the tunnel or session
-	ReasonAuth                           // PPP authentication failed
-	ReasonNegotiation                    // LCP/IPCP could not agree
-	ReasonHost                           // the host could not be configured (TUN, routes)
-	ReasonLinkLost                       // the connection was up and then failed
-	ReasonIKENoResponse                  // IKE: the server never answered
-	ReasonIKENoProposal                  // IKE: the server accepted none of our proposals
-	ReasonIKEAuth                        // IKE: pre-shared key mismatch, or the server refused our certificate
-	ReasonIPsecUnavailable               // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
-	ReasonInterrupted                    // the caller cancelled the set-up (Ctrl-C, disconnect) before it was up
-	ReasonIKEServerIdentity              // IKE: the server's certificate or identity did not verify
+	ReasonNone              Reason = iota // clean disconnect
+	ReasonInternal                        // a bug or an unexpected system error
+	ReasonConfig                          // bad or missing settings
+	ReasonUnreachable                     // the server never answered
+	ReasonRefused                         // the server refused the tunnel or session
+	ReasonAuth                            // PPP authentication failed
+	ReasonNegotiation                     // LCP/IPCP could not agree
+	ReasonHost                            // the host could not be configured (TUN, routes)
+	ReasonLinkLost                        // the connection was up and then failed
+	ReasonIKENoResponse                   // IKE: the server never answered
+	ReasonIKENoProposal                   // IKE: the server accepted none of our proposals
+	ReasonIKEAuth                         // IKE: pre-shared key mismatch, or the server refused our certificate
+	ReasonIPsecUnavailable                // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
+	ReasonInterrupted                     // the caller cancelled the set-up (Ctrl-C, disconnect) before it was up
+	ReasonIKEServerIdentity               // IKE: the server's certificate or identity did not verify
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",

@@ -61,6 +61,7 @@ type Event struct {
 	IKE       string   `json:"ike,omitempty"`        // phase 1 proposal, e.g. aes256-sha256-modp2048
 	NATT      string   `json:"nat_t,omitempty"`      // rfc3947 or draft
 	PeerID    string   `json:"peer_id,omitempty"`    // the server's phase 1 identity
+	LocalID   string   `json:"local_id,omitempty"`   // our phase 1 identity
 	Vendors   []string `json:"vendor_ids,omitempty"` // vendor IDs the server sent
 	ESP       string   `json:"esp,omitempty"`        // phase 2 proposal, e.g. aes128-sha1
 	Mode      string   `json:"mode,omitempty"`       // transport or tunnel

@@ -205,7 +205,7 @@ func (c *Conn) ikeEvent(ev ike.Event) {
 		if ev.Kind == ike.Phase1Rekeyed {
 			name = EventIKEPhase1Rekeyed
 		}
-		c.emit(Event{Event: name, IKE: i.Proposal.String(), NATT: i.NATT, PeerID: i.PeerID, Vendors: i.Vendors,
+		c.emit(Event{Event: name, IKE: i.Proposal.String(), NATT: i.NATT, PeerID: i.PeerID, LocalID: i.LocalID, Vendors: i.Vendors,
 			LifetimeS: int64(i.Lifetime / time.Second)})
 	case ike.ChildInbound:
 		p.mu.Lock()

@@ -33,7 +33,9 @@ type Status struct {
 	ESP        string    `json:"esp,omitempty"`
 	ESPMode    string    `json:"esp_mode,omitempty"`
 	NATT       string    `json:"nat_t,omitempty"`
-	Since      time.Time `json:"since,omitzero"` // when the current connection came up
+	LocalID    string    `json:"local_id,omitempty"` // our phase 1 identity
+	PeerID     string    `json:"peer_id,omitempty"`  // the server's phase 1 identity
+	Since      time.Time `json:"since,omitzero"`     // when the current connection came up
 	UptimeS    int64     `json:"uptime_s"`
 	Reconnect  struct {
 		Count   int    `json:"count"`             // successful reconnects
@@ -63,7 +65,7 @@ func (cl *Client) Status() Status {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	s := Status{Name: cl.cfg.Name, State: cl.state, Stats: st, Auth: authName(cl.info.Auth),
-		IKE: cl.alg.ike, ESP: cl.alg.esp, ESPMode: cl.alg.mode, NATT: cl.alg.natt, Charon: charon}
+		IKE: cl.alg.ike, ESP: cl.alg.esp, ESPMode: cl.alg.mode, NATT: cl.alg.natt, LocalID: cl.alg.localID, PeerID: cl.alg.peerID, Charon: charon}
 	switch {
 	case cl.cfg.Strongswan:
 		s.IPsec = "strongswan"

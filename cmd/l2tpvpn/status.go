@@ -146,6 +146,9 @@ func printStatus(w io.Writer, st vpn.Status) {
 	if st.IKE != "" && st.Charon == nil {
 		row("ike", fmt.Sprintf("%s, nat-t %s", st.IKE, orNone(st.NATT)))
 		row("esp", fmt.Sprintf("%s, %s mode", st.ESP, st.ESPMode))
+		if st.PeerID != "" {
+			row("ids", fmt.Sprintf("ours %s, the server's %s", orNone(st.LocalID), st.PeerID))
+		}
 	}
 	if st.State == vpn.StateUp {
 		row("uptime", fmt.Sprintf("%s (since %s)", (time.Duration(st.UptimeS)*time.Second).String(), st.Since.Local().Format(time.DateTime)))
