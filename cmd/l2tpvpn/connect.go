@@ -342,10 +342,11 @@ type secretsWire struct {
 	Password   []byte `json:"password"`
 	PSK        []byte `json:"psk,omitempty"`
 	L2TPSecret []byte `json:"l2tp_secret,omitempty"`
+	PKCS12     []byte `json:"pkcs12_password,omitempty"`
 }
 
 func writeSecrets(w io.Writer, s *resolvedSecrets) error {
-	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes()})
+	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes(), s.PKCS12Password.Bytes()})
 }
 
 // readSecretsFD reads what the foreground half resolved.
@@ -360,8 +361,10 @@ func readSecretsFD() (*resolvedSecrets, error) {
 		// Not %w: a syntax error could quote a byte of the input.
 		return nil, errors.New("reading the secrets from the foreground process: malformed or missing")
 	}
-	s := &resolvedSecrets{Password: secret.New(w.Password), PSK: secret.New(w.PSK), L2TPSecret: secret.New(w.L2TPSecret)}
+	s := &resolvedSecrets{Password: secret.New(w.Password), PSK: secret.New(w.PSK), L2TPSecret: secret.New(w.L2TPSecret),
+		PKCS12Password: secret.New(w.PKCS12)}
 	clear(w.Password)
+	clear(w.PKCS12)
 	clear(w.PSK)
 	clear(w.L2TPSecret)
 	return s, nil

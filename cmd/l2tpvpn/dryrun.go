@@ -41,7 +41,11 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	}
 	add("ipsec", ipsec)
 	if cfg.IPsec {
-		add("psk", secretSetting(cfg.PSK, o.psk.String(), o.pskEnv, o.pskFile))
+		if cfg.Cert != nil {
+			o.certSettings(cfg, add)
+		} else {
+			add("psk", secretSetting(cfg.PSK, o.psk.String(), o.pskEnv, o.pskFile))
+		}
 		add("ike", ike.FormatIKEProposals(cfg.IKEProposals))
 		add("esp", ike.FormatESPProposals(cfg.ESPProposals))
 		add("esp-mode", o.espMode)

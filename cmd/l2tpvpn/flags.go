@@ -66,7 +66,8 @@ type connectOpts struct {
 	json, verbose, background   bool
 	dryRun                      bool
 	daemonChild                 bool
-	ikeX                        ikeOpts // ikeopts.go
+	ikeX                        ikeOpts  // ikeopts.go
+	certX                       certOpts // certopts.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -96,6 +97,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.dpdDelay, "dpd-delay", ike.DefaultDPDDelay, "idle time before a dead peer detection probe (0 disables)")
 	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
 	ikeFlags(fs, &o.ikeX)
+	certFlags(fs, &o.certX)
 	// PPP and the interface.
 	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
@@ -139,7 +141,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 		"Server and credentials": {"server", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
-			ikeOptNames...),
+			append(ikeOptNames, certOptNames...)...),
 		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
 		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
@@ -338,7 +340,7 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if cfg.IPsec {
-		if err := o.ipsecConfig(&cfg, secrets.PSK); err != nil {
+		if err := o.ipsecConfig(&cfg, secrets); err != nil {
 			return cfg, err
 		}
 	} else if o.keyLogDir != "" {
@@ -348,8 +350,12 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 }
 
 // ipsecConfig fills the IPsec part of cfg.
-func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk secret.Secret) error {
-	if psk.IsZero() {
+func (o *connectOpts) ipsecConfig(cfg *vpn.Config, secrets *resolvedSecrets) error {
+	psk := secrets.PSK
+	if err := o.certConfig(cfg, secrets); err != nil {
+		return err
+	}
+	if psk.IsZero() && cfg.Cert == nil {
 		return o.keyErrf("psk", "IPsec (on or strongswan) needs the pre-shared key: psk = env:VAR, file:PATH or prompt (or ipsec = off for plain L2TP)")
 	}
 	var err error
@@ -402,6 +408,7 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config, psk secret.Secret) error {
 // to the detached half of --background: see writeSecrets).
 type resolvedSecrets struct {
 	Password, PSK, L2TPSecret secret.Secret
+	PKCS12Password            secret.Secret
 }
 
 // resolveSecrets reads password, psk and l2tp-secret from their specs. An
@@ -420,6 +427,7 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 		{"password", o.password, o.passwordEnv, o.passwordFile, &s.Password, true},
 		{"psk", o.psk, o.pskEnv, o.pskFile, &s.PSK, false},
 		{"l2tp-secret", o.l2tpSecret, o.secretEnv, o.secretFile, &s.L2TPSecret, false},
+		{"pkcs12-password", o.certX.pkcs12Password, "", "", &s.PKCS12Password, false},
 	} {
 		spec := x.v.Spec()
 		n := 0
@@ -437,7 +445,7 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 			spec = "file:" + x.file
 		}
 		if spec == "" {
-			needed := x.required || x.key == "psk" && ipsec
+			needed := x.required || x.key == "psk" && ipsec && !o.usesCert() || x.key == "pkcs12-password" && o.certX.pkcs12 != ""
 			if !askMissing(needed, stdinIsTerminal()) {
 				if x.required {
 					return nil, o.keyErrf(x.key, "is required: give env:VAR, file:PATH or prompt")

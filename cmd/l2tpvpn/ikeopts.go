@@ -150,7 +150,11 @@ func ikeExtraSettings(cfg vpn.Config, add func(string, any)) {
 		mode = "aggressive (exposes a hash of the PSK to offline guessing)"
 	}
 	add("ike-mode", mode)
-	add("local-id", orDefault(cfg.LocalID.String(), "our address"))
+	def := "our address"
+	if cfg.Cert != nil {
+		def = "the certificate's subject DN"
+	}
+	add("local-id", orDefault(cfg.LocalID.String(), def))
 	add("remote-id", orDefault(cfg.RemoteID.String(), "any (logged)"))
 	add("ike-fragmentation", fmt.Sprintf("%s, %d bytes", [...]string{"auto", "force", "off"}[cfg.IKEFragmentation], cfg.IKEFragmentSize))
 }
