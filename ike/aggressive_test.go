@@ -168,3 +168,18 @@ func TestAggressiveModeWrongPSK(t *testing.T) {
 		}
 	})
 }
+
+// Main Mode with a PSK and a name as local-id that the server does not
+// answer: the give-up explains that Main Mode cannot pick the PSK by that
+// ID (seen with strongSwan: two conns by ID, only the first one's PSK).
+func TestMainModeIDHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		group, _ := ParseID("fqdn:groupb.example")
+		h := newHarness(t, Config{IKE: mustIKE(t, "aes128-sha1-modp2048"), ESP: mustESP(t, "aes128-sha1"), LocalID: group},
+			respConfig{PSK: []byte("psk of the first group"), AcceptIKE: mustIKE(t, "aes128-sha1-modp2048"), AcceptESP: mustESP(t, "aes128-sha1")})
+		err := h.done(2 * time.Minute)
+		if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "use ike-mode = aggressive") {
+			t.Fatalf("err = %v, want the aggressive-mode hint", err)
+		}
+	})
+}

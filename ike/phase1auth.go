@@ -88,7 +88,15 @@ func (s *Session) checkPeerAuth(sa *ikeSA, ps []Payload, now time.Time) (ID, err
 // authHint is what to check when the server does not accept our message 5.
 func (s *Session) authHint() string {
 	if s.cfg.Cert == nil {
-		return "the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)"
+		h := "the pre-shared key is most likely wrong (check --psk-env / --psk-file against the server's key)"
+		if t := s.cfg.LocalID.Type; t != IDReserved && t != IDIPv4Addr && t != IDIPv6Addr {
+			// Main Mode's message 5 is encrypted with a key made from the
+			// PSK, so a server has to choose the PSK before it sees our
+			// ID: by our address, or its first matching config.
+			h += fmt.Sprintf("; a Main Mode server cannot choose the pre-shared key by our local-id %s (it is "+
+				"encrypted with it): if the server selects the group by that ID, use ike-mode = aggressive", s.cfg.LocalID)
+		}
+		return h
 	}
 	cert := s.cfg.Cert.CertSource
 	if cert == "" {
