@@ -203,6 +203,7 @@ type event struct {
 	IKE        string   `json:"ike"`
 	NATT       string   `json:"nat_t"`
 	PeerID     string   `json:"peer_id"`
+	LocalID    string   `json:"local_id"`
 	ESP        string   `json:"esp"`
 	Mode       string   `json:"mode"`
 	SPIIn      string   `json:"spi_in"`

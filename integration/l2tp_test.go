@@ -49,6 +49,11 @@ func session(t *testing.T, l lab, auth string, extraEnv []string, args ...string
 	for _, mode := range []string{"get", "put"} {
 		out, err := inNS(l.clientNS, labtool, mode, xfer, fmt.Sprint(transferSize), "42")
 		if err != nil {
+			// The client's own counters say where the packets went.
+			d := c.disconnect()
+			if d.Stats != nil {
+				t.Logf("client counters: %+v", *d.Stats)
+			}
 			t.Fatalf("%s 10 MiB through the tunnel: %v\n%s", mode, err, out)
 		}
 		t.Logf("%s/%s: %s", l.name, auth, strings.TrimSpace(out))
