@@ -494,12 +494,14 @@ func (s *Session) send(msg []byte, what string) {
 	}
 }
 
+// emit reports e. Up is closed only after the Events callback has taken
+// the first ChildUp: whoever waits on Up may then use the installed SA.
 func (s *Session) emit(e Event) {
-	if e.Kind == ChildUp {
-		s.upOnce.Do(func() { close(s.up) })
-	}
 	if s.cfg.Events != nil {
 		s.cfg.Events(e)
+	}
+	if e.Kind == ChildUp {
+		s.upOnce.Do(func() { close(s.up) })
 	}
 }
 

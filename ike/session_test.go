@@ -77,7 +77,11 @@ func newHarness(t *testing.T, cfg Config, rc respConfig) *harness {
 	r := newFakeResponder(t, rc, cfg.Local, cfg.Remote)
 	h := &harness{t: t, r: r, events: make(chan Event, 256), start: time.Now()}
 	cfg.Send = r.send
+	user := cfg.Events // a test's own observer, called first
 	cfg.Events = func(e Event) {
+		if user != nil {
+			user(e)
+		}
 		select {
 		case h.events <- e:
 		default:

@@ -266,6 +266,11 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 	if ipi.PeerMRU != 0 && int(ipi.PeerMRU) < m {
 		m = int(ipi.PeerMRU)
 	}
+	// TCP's MSS is clamped to this MTU, which also bounds what the server
+	// sends us: never more than the MRU it acked for us.
+	if ipi.LocalMRU != 0 && int(ipi.LocalMRU) < m {
+		m = int(ipi.LocalMRU)
+	}
 	return m
 }
 
