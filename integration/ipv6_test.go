@@ -86,7 +86,7 @@ func checkLocalIPv6(t *testing.T, evs []event, client string) {
 }
 
 func TestIPv6SoftEther(t *testing.T) {
-	labSE.up(t)
+	labSE.up(t, "L2V_SE_IPV6=1") // SoftEther's ListenIP "::": by default it binds IPv4 only
 	l := ipv6Lab(t, labSE, "l2v-se-s0", "l2v-se-c0", "2001:db8:5e::")
 	waitUDPListen(t, l.serverNS, l.server, "500", "4500", "1701")
 

@@ -20,7 +20,8 @@
 #           Child SA: local_ts dynamic[udp/1701], remote_ts dynamic[udp]. An
 #           nftables rule drops (and counts as "l2tp-clear") UDP 1701 that did
 #           not come out of ipsec0, so only encrypted L2TP reaches l2tpns.
-#           Settings read at "up": L2V_SW_PSK (default l2v-psk), L2V_SW_IKE and
+#           Settings read at "up": L2V_SE_IPV6=1 (se: listen on IPv6 too),
+#           L2V_SW_PSK (default l2v-psk), L2V_SW_IKE and
 #           L2V_SW_ESP (swanctl proposal lists; the defaults accept everything
 #           charon can do in IKEv1 with AES-CBC/3DES, MD5/SHA1/SHA2, MODP
 #           1024-4096, ECP 256/384, and ESP AES-GCM, with and without PFS),
@@ -430,6 +431,14 @@ se_up() {
 	fi
 	# Keep the flushed configuration: restart-server starts from this copy.
 	cp "$STATE/softether/lib/vpn_server.config" "$STATE/vpn_server.config.lab"
+	if [[ ${L2V_SE_IPV6-} == 1 ]]; then
+		# ListenIP 0.0.0.0 (the default) binds IPv4 only; "::" binds every
+		# family. There is no vpncmd for it: edit the config and restart.
+		sed -i 's/^\([[:space:]]*string ListenIP\) .*/\1 ::/' "$STATE/vpn_server.config.lab"
+		grep -q 'string ListenIP ::' "$STATE/vpn_server.config.lab" || die "se: no ListenIP in the config to change"
+		se_restart
+		return
+	fi
 	se_wait_l2tp
 }
 

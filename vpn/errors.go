@@ -134,6 +134,9 @@ func (c *Conn) integrityError(err error) error {
 		return err
 	}
 	if h := c.ipsec.integrityHint(c.cfg.SHA2Truncbug); h != "" {
+		if e.Hint != "" {
+			h = e.Hint + "; also, " + h
+		}
 		e.Hint = h
 	}
 	return err

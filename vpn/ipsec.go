@@ -477,6 +477,6 @@ func (p *ipsecPath) integrityHint(truncbug bool) string {
 	if truncbug {
 		return what + " (HMAC-SHA2-256 with 96-bit ICVs, sha2-truncbug on): the server may use RFC 4868's 128 bits: try sha2-truncbug = false"
 	}
-	return what + " (HMAC-SHA2-256): a server that truncates it to 96 bits drops our packets and sends ones we drop: " +
-		"try sha2-truncbug = true, or ESP proposals without sha256"
+	return what + " (HMAC-SHA2-256): if the server truncates it to 96 bits, it drops our packets and sends ones we drop: " +
+		"then try sha2-truncbug = true, or ESP proposals without sha256"
 }
