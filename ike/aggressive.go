@@ -69,13 +69,7 @@ func (s *Session) startAggressive(now time.Time) {
 	id := s.aggressiveLocalID().payload()
 	sa.idib = id.AppendBody(nil)
 	payloads := []Payload{sap, &KeyExchange{Data: sa.gxi}, &Nonce{Data: sa.ni}, id}
-	for _, v := range natVendors {
-		payloads = append(payloads, NewVendorID(v))
-	}
-	payloads = append(payloads, NewVendorID(VendorDPD))
-	if s.cfg.Fragmentation != FragmentOff {
-		payloads = append(payloads, NewVendorID(VendorFragmentation))
-	}
+	payloads = s.ourVendors(payloads)
 	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeAggressive}, Payloads: payloads}
 	s.mm = sa
 	sa.out = s.sendPending(m.Append(nil), "AGGRESSIVE request 0 "+summary(payloads)+" (aggressive mode 1/3)", now, func() error {

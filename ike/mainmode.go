@@ -24,6 +24,19 @@ import (
 // natVendors are the NAT-T vendor IDs we send, newest first.
 var natVendors = []Vendor{VendorNATTRFC3947, VendorNATTDraft03, VendorNATTDraft02N, VendorNATTDraft02}
 
+// ourVendors appends the vendor IDs of our first phase 1 message: NAT-T
+// (RFC and drafts), DPD and, unless off, IKE fragmentation.
+func (s *Session) ourVendors(payloads []Payload) []Payload {
+	for _, v := range natVendors {
+		payloads = append(payloads, NewVendorID(v))
+	}
+	payloads = append(payloads, NewVendorID(VendorDPD))
+	if s.cfg.Fragmentation != FragmentOff {
+		payloads = append(payloads, NewVendorID(VendorFragmentation))
+	}
+	return payloads
+}
+
 // startMainMode starts a Main Mode of ours: the session's first, or a
 // rekey (which also replaces an ISAKMP SA the server deleted).
 func (s *Session) startMainMode(now time.Time) {
@@ -40,13 +53,7 @@ func (s *Session) startMainMode(now time.Time) {
 	sap := &SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{*p}}
 	sa.saib = sap.AppendBody(nil)
 	payloads := []Payload{sap}
-	for _, v := range natVendors {
-		payloads = append(payloads, NewVendorID(v))
-	}
-	payloads = append(payloads, NewVendorID(VendorDPD))
-	if s.cfg.Fragmentation != FragmentOff {
-		payloads = append(payloads, NewVendorID(VendorFragmentation))
-	}
+	payloads = s.ourVendors(payloads)
 	m := Message{Header: Header{InitiatorCookie: sa.ckyI, Exchange: ExchangeIDProt}, Payloads: payloads}
 	s.mm = sa
 	sa.out = s.sendPending(m.Append(nil), "ID_PROT request 0 "+summary(payloads)+" (main mode 1/6)", now, func() error {

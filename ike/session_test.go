@@ -240,9 +240,10 @@ func TestSessionHappyPath(t *testing.T) {
 				h := newHarness(t, Config{IKE: mustIKE(t, tc.ike), ESP: mustESP(t, tc.esp), Mode: tc.mode, DPDDelay: -1}, rc)
 				p1 := h.event(Phase1Up, time.Second)
 				up := h.event(ChildUp, time.Second)
+				// Up closes right after the ChildUp callback returns.
 				select {
 				case <-h.s.Up():
-				default:
+				case <-time.After(time.Second):
 					t.Fatal("Up not closed after ChildUp")
 				}
 				wantIKE := rc.AcceptIKE
