@@ -115,6 +115,9 @@ func TestSessionCertificateFailures(t *testing.T) {
 	noSign := issue(t, p.ca, "vpn.example.com", testRSAKey(t, 1), false, func(c *x509.Certificate) {
 		c.KeyUsage = x509.KeyUsageKeyEncipherment
 	})
+	clientOnly := issue(t, p.ca, "vpn.example.com", testRSAKey(t, 1), false, func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	})
 	inter := issue(t, p.ca, "Good Intermediate", testRSAKey(t, 3), true, nil)
 	behindInter := issue(t, inter, "vpn.example.com", testRSAKey(t, 1), false, nil)
 	client := credential(p.client, p.ca)
@@ -140,6 +143,8 @@ func TestSessionCertificateFailures(t *testing.T) {
 			kind: ErrServerIdentity, want: []string{"the server's signature does not verify with the key of its certificate"}},
 		{name: "no digitalSignature", server: credential(noSign, p.ca), kind: ErrServerIdentity,
 			want: []string{"lacks the key usage digitalSignature"}},
+		{name: "client certificate as the server's", server: credential(clientOnly, p.ca), kind: ErrServerIdentity,
+			want: []string{"has the extended key usages clientAuth but none for an IPsec server"}},
 		{name: "intermediate not sent", server: credential(behindInter, p.ca), kind: ErrServerIdentity,
 			want: []string{"was issued by C=US, O=Example, CN=Good Intermediate, which is not among the trusted CAs"}},
 		{name: "our certificate refused", server: credential(p.server, other.ca), kind: ErrCertificate,

@@ -8,7 +8,9 @@ package ike
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -162,6 +164,9 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 		return nil, failf(ErrServerIdentity, "the server's certificate %s lacks the key usage digitalSignature "+
 			"(RFC 4945 5.1.3.2): the server needs a certificate issued for signing", subject)
 	}
+	if err := checkServerEKU(leaf); err != nil {
+		return nil, err
+	}
 	if a.sig == nil {
 		return nil, failf(ErrServerIdentity, "the server sent no signature (SIG payload) with its certificate")
 	}
@@ -178,6 +183,58 @@ func verifyPeerCert(c *Credential, a peerAuth, m authMethod, hash []byte, want I
 			"(subject %s%s): the server's identity and certificate do not belong together", got, subject, sanList(leaf))
 	}
 	return leaf, nil
+}
+
+// Extended key usages that make a certificate fit for an IPsec server:
+// id-kp-ipsecIKE (RFC 4945 5.1.3.12) and the "IP security IKE
+// intermediate" usage Windows issues for IKE, besides serverAuth, the
+// older IPsec usages and anyExtendedKeyUsage.
+var (
+	oidIPsecIKE        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 17}
+	oidIKEIntermediate = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 8, 2, 2}
+)
+
+// checkServerEKU accepts a server certificate without extended key usages,
+// or with one of those above; otherwise it was issued for something else
+// (a client or e-mail certificate), which Windows clients refuse too.
+func checkServerEKU(leaf *x509.Certificate) error {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return nil
+	}
+	var names []string
+	for _, u := range leaf.ExtKeyUsage {
+		switch u {
+		case x509.ExtKeyUsageAny, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageIPSECEndSystem,
+			x509.ExtKeyUsageIPSECTunnel, x509.ExtKeyUsageIPSECUser:
+			return nil
+		}
+		names = append(names, ekuName(u))
+	}
+	for _, o := range leaf.UnknownExtKeyUsage {
+		if o.Equal(oidIPsecIKE) || o.Equal(oidIKEIntermediate) {
+			return nil
+		}
+		names = append(names, o.String())
+	}
+	return failf(ErrServerIdentity, "the server's certificate %s has the extended key usages %s but none for an IPsec "+
+		"server (serverAuth, ipsecIKE 1.3.6.1.5.5.7.3.17 or IKE intermediate 1.3.6.1.5.5.8.2.2): the server needs a "+
+		"certificate issued for that", formatDN(leaf.RawSubject), strings.Join(names, ", "))
+}
+
+func ekuName(u x509.ExtKeyUsage) string {
+	switch u {
+	case x509.ExtKeyUsageClientAuth:
+		return "clientAuth"
+	case x509.ExtKeyUsageCodeSigning:
+		return "codeSigning"
+	case x509.ExtKeyUsageEmailProtection:
+		return "emailProtection"
+	case x509.ExtKeyUsageTimeStamping:
+		return "timeStamping"
+	case x509.ExtKeyUsageOCSPSigning:
+		return "OCSPSigning"
+	}
+	return fmt.Sprintf("EKU(%d)", u)
 }
 
 // checkValidity checks the validity period of cert at now.
