@@ -36,7 +36,7 @@ func ikeFlags(fs *pflag.FlagSet, o *ikeOpts) {
 	fs.StringVar(&o.localID, "local-id", "", "our IKE identity: ip:ADDR, fqdn:NAME, user-fqdn:USER@DOMAIN, key-id:TEXT or dn:DN (default: our address; the certificate's DN with cert)")
 	fs.StringVar(&o.remoteID, "remote-id", "", "the identity the server must prove, same forms as local-id (default: any, logged)")
 	fs.StringVar(&o.fragmentation, "ike-fragmentation", "auto", "IKE fragmentation of our messages: auto (when the server announces it), force or off; received fragments are always reassembled")
-	fs.IntVar(&o.fragmentSize, "ike-fragment-size", ike.DefaultFragmentSize, "largest IKE payload per fragment, in bytes")
+	fs.IntVar(&o.fragmentSize, "ike-fragment-size", ike.DefaultFragmentSize, "largest IP datagram of one IKE fragment, in bytes (576 as Windows; strongSwan's fragment_size)")
 }
 
 // ikeExtraConfig fills cfg's IKE extras; cfg.IKEProposals and
