@@ -137,6 +137,6 @@ func TestStrongSwanAggressive(t *testing.T) {
 	t.Run("RemoteIDMismatch", func(t *testing.T) {
 		ikeFailure(t, labSW, []string{"L2V_TEST_PSK=psk-of-group-a"},
 			ipsecArgs("--esp-mode", "tunnel", "--ike-mode", "aggressive", "--local-id", "key-id:GroupA", "--remote-id", "fqdn:other.example"),
-			11, "not the expected remote-id fqdn:other.example")
+			16, "not the expected remote-id fqdn:other.example")
 	})
 }
