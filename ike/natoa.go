@@ -23,9 +23,11 @@ func (p *NATOA) Type() PayloadType {
 	return PayloadNATOA
 }
 
-// AppendBody appends the ID type, the reserved bytes and the address.
+// AppendBody appends the ID type, the reserved bytes and the address. An
+// IPv4-mapped IPv6 address stays IPv6 (16 bytes), as it was decoded; the
+// session unmaps its own addresses before they get here.
 func (p *NATOA) AppendBody(b []byte) []byte {
-	a := p.Addr.Unmap()
+	a := p.Addr
 	t := IDIPv4Addr
 	if !a.Is4() {
 		t = IDIPv6Addr
