@@ -18,6 +18,8 @@ package integration
 // IPv4 address only (initudp: AF_INET, bind_address): the IPsec half comes
 // up over IPv6, and the L2TP inside the tunnel (to the server's IPv6
 // address, the traffic selectors being the endpoints) finds no listener.
+// With L2V_SW_LNS=softether the sw lab has SoftEther's raw L2TP behind
+// charon instead, listening on IPv6 too, and the whole session works.
 
 import (
 	"strings"
@@ -146,5 +148,32 @@ func TestIPv6StrongSwan(t *testing.T) {
 	checkLocalIPv6(t, evs, l.client)
 	if after := hostState(t, l.clientNS); after != before {
 		t.Errorf("host state changed")
+	}
+}
+
+// labSWSoftEther is the sw lab brought up with L2V_SW_LNS=softether: charon
+// in front of SoftEther's raw L2TP (no IPsec of its own) instead of
+// l2tpns. The service address is the sw lab's 203.0.113.30 all the same:
+// it is a local address of the server namespace, and SecureNAT's user-mode
+// NAT (the PPP client's gateway 198.51.100.113) reaches it with the
+// namespace's own sockets, as the se lab's SecureNAT reaches 203.0.113.10.
+var labSWSoftEther = lab{"sw", "l2v-sw-s", "l2v-sw-c", "192.0.2.33", "192.0.2.34", "203.0.113.30"}
+
+// TestIPv6StrongSwanSoftEtherLNS: L2TP/IPsec in tunnel mode over IPv6 end
+// to end. charon negotiates IKE and the tunnel-mode child with us over
+// IPv6, our L2TP to [server]:1701 comes out of its ipsec0 and reaches
+// SoftEther's IPv6 socket, and the session goes up, pings and carries the
+// verified transfer. session() also requires a live session in the
+// server's list, which is SoftEther's here ("lab.sh sessions sw" asks the
+// LNS the lab runs); none of our L2TP came to the server in the clear.
+func TestIPv6StrongSwanSoftEtherLNS(t *testing.T) {
+	labSWSoftEther.up(t, "L2V_SW_LNS=softether")
+	l := ipv6Lab(t, labSWSoftEther, "l2v-sw-s0", "l2v-sw-c0", "2001:db8:5c::")
+	waitUDPListen(t, l.serverNS, l.server, "500", "4500", "1701")
+	evs := session(t, l, "mschapv2", pskEnv, ipsecArgs("--esp-mode", "tunnel")...)
+	ikeEvents(t, evs, "tunnel")
+	checkLocalIPv6(t, evs, l.client)
+	if n := clearL2TP(t); n != 0 {
+		t.Errorf("the server dropped %d L2TP datagrams that came in the clear", n)
 	}
 }

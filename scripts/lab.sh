@@ -19,8 +19,16 @@
 #           PPP pool 198.51.100.128/26; service address 203.0.113.30 in l2v-sw-s
 #           Child SA: local_ts dynamic[udp/1701], remote_ts dynamic[udp]. An
 #           nftables rule drops (and counts as "l2tp-clear") UDP 1701 that did
-#           not come out of ipsec0, so only encrypted L2TP reaches l2tpns.
+#           not come out of ipsec0, so only encrypted L2TP reaches the LNS.
+#           L2V_SW_LNS=softether at "up": SoftEther's raw L2TP (no IPsec or
+#           EtherIP of its own, so charon keeps UDP 500 and 4500; "up" checks)
+#           is the LNS instead of l2tpns, listening on IPv4 and IPv6 (ListenIP
+#           ::; l2tpns binds IPv4 only), hub DEFAULT with SecureNAT
+#           198.51.100.113/28, DHCP .114-.126, state in $LAB_ROOT/sw/softether;
+#           the service address 203.0.113.30 is reached through SecureNAT as in
+#           the se lab, and "sessions sw" lists SoftEther's sessions.
 #           Settings read at "up": L2V_SE_IPV6=1 (se: listen on IPv6 too),
+#           L2V_SW_LNS (l2tpns, the default, or softether),
 #           L2V_SW_PSK (default l2v-psk), L2V_SW_IKE and
 #           L2V_SW_ESP (swanctl proposal lists; the defaults accept everything
 #           charon can do in IKEv1 with AES-CBC/3DES, MD5/SHA1/SHA2, MODP
@@ -58,7 +66,7 @@
 # alone is not a hub session) and drops it about 1 s after the client's
 # CDN/StopCCN; l2tpns lists a session from its ICRQ on, until its CDN.
 #
-# User alice, password l2v-pass, on both servers. Everything the lab creates is
+# User alice, password l2v-pass, on every server. Everything the lab creates is
 # named l2v-*; its configs, pid files and logs live in
 # ${L2V_LAB_DIR:-/run/l2tpvpn-lab}/<lab>/. Daemons run under setsid and are
 # stopped by process group id only. Run as root.
@@ -97,12 +105,17 @@ usage() {
 	cat <<'EOF'
 usage: lab.sh up <se|l2tpns|sw|senat|dual|swc|all>
                                             start a lab; prints "lab <name> up"
-                                            when ready (all: se l2tpns sw)
+                                            when ready (all: se l2tpns sw);
+                                            sw with L2V_SW_LNS=softether:
+                                            SoftEther's raw L2TP (IPv4 and
+                                            IPv6) behind charon, not l2tpns
        lab.sh down <se|l2tpns|sw|senat|dual|swc|all>
                                             stop daemons, delete namespaces and
                                             state (se and all: senat first;
                                             sw: swc first)
        lab.sh sessions <se|l2tpns|sw>       the server's live sessions, one per line
+                                            (sw: of l2tpns, or of SoftEther with
+                                            L2V_SW_LNS=softether)
        lab.sh restart-server se             restart the SoftEther daemon, same config
        lab.sh logs <se|l2tpns|sw|senat|swc>   print the server logs
        lab.sh sas sw                        swanctl --list-sas of the sw responder
@@ -136,6 +149,7 @@ lab_vars() {
 		CVETH=l2v-se-c0 SVETH=l2v-se-s0
 		SADDR=192.0.2.1 CADDR=192.0.2.2
 		SVC_DEV=l2v-se-svc SVC_ADDR=203.0.113.10
+		SE_UDP='1701 500 4500' # SoftEther is ready once it binds these
 		;;
 	l2tpns)
 		SNS=l2v-ns-s CNS=l2v-ns-c
@@ -150,6 +164,8 @@ lab_vars() {
 		SADDR=192.0.2.33 CADDR=192.0.2.34
 		SVC_DEV=l2v-sw-svc SVC_ADDR=203.0.113.30
 		LNS_TUN=l2v-sw-tun LNS_POOL=198.51.100.128/26
+		# With L2V_SW_LNS=softether: raw L2TP only, charon has IKE.
+		SE_UDP='1701'
 		;;
 	senat)
 		# SNS is the router here; SVETH/CVETH are its two ends.
@@ -388,6 +404,10 @@ net_down() {
 
 # ----------------------------------------------------------------- SoftEther
 
+# The se_* functions run a SoftEther server in the current lab's server
+# namespace $SNS with its state under $STATE: the se lab's, and the sw lab's
+# with L2V_SW_LNS=softether.
+
 # se_vpncmd ARGS... runs vpncmd against the lab's server, in the server namespace
 # and in a private mount namespace so its lang.config stays in the state dir.
 # A server stuck in its known 100 % CPU bug may not answer: give up after 20 s.
@@ -413,29 +433,36 @@ se_start() {
 	wait_for "SoftEther admin port 5555" tcp_listening "$SNS" 5555
 }
 
-# Ready: raw L2TP (1701) and IKE (500, 4500) are bound; all three come up
-# together about 1 s after IPsecEnable.
+# Ready: the UDP ports $SE_UDP are bound (se: raw L2TP 1701 and IKE 500,
+# 4500, which all come up together about 1 s after IPsecEnable).
 se_wait_l2tp() {
 	local port
-	for port in 1701 500 4500; do
+	for port in $SE_UDP; do
 		wait_for "SoftEther on UDP $port" udp_port_bound "$SNS" "$port"
 	done
 }
 
 se_up() {
+	se_serve "$TEMPLATES/se.vpncmd" "${L2V_SE_IPV6-}"
+}
+
+# se_serve VPNCMD IPV6 starts SoftEther, configures it with the vpncmd script
+# VPNCMD and, with IPV6=1, makes it listen on every address family.
+se_serve() {
+	local script=$1 ipv6=$2
 	se_start
-	if ! se_vpncmd /IN:"$TEMPLATES/se.vpncmd" >"$STATE/vpncmd.out" 2>&1 ||
+	if ! se_vpncmd /IN:"$script" >"$STATE/vpncmd.out" 2>&1 ||
 		grep -q '^Error occurred' "$STATE/vpncmd.out"; then
 		cat "$STATE/vpncmd.out" >&2
-		die "se: vpncmd configuration failed (see above)"
+		die "$LAB: vpncmd configuration failed (see above)"
 	fi
 	# Keep the flushed configuration: restart-server starts from this copy.
 	cp "$STATE/softether/lib/vpn_server.config" "$STATE/vpn_server.config.lab"
-	if [[ ${L2V_SE_IPV6-} == 1 ]]; then
+	if [[ $ipv6 == 1 ]]; then
 		# ListenIP 0.0.0.0 (the default) binds IPv4 only; "::" binds every
 		# family. There is no vpncmd for it: edit the config and restart.
 		sed -i 's/^\([[:space:]]*string ListenIP\) .*/\1 ::/' "$STATE/vpn_server.config.lab"
-		grep -q 'string ListenIP ::' "$STATE/vpn_server.config.lab" || die "se: no ListenIP in the config to change"
+		grep -q 'string ListenIP ::' "$STATE/vpn_server.config.lab" || die "$LAB: no ListenIP in SoftEther's config to change"
 		se_restart
 		return
 	fi
@@ -624,29 +651,70 @@ sw_up() {
 	local ike=${L2V_SW_IKE:-$SW_IKE_DEFAULT} esp=${L2V_SW_ESP:-$SW_ESP_DEFAULT}
 	local rekey=${L2V_SW_REKEY-}
 	sw_check_proposals "$ike" "$esp" "$rekey"
+	printf '%s\n' "${L2V_SW_LNS:-l2tpns}" >"$STATE/lns" # checked by cmd_up
 	(umask 077 && printf '%s\n' "$psk" >"$STATE/psk")
 	render "$TEMPLATES/strongswan.conf.in" "$STATE/strongswan.conf"
 	sw_render_conns "$ike" "$esp" "$rekey"
 	cp "$TEMPLATES/sw.nft" "$STATE/sw.nft"
 	ip netns exec "$SNS" nft -f "$STATE/sw.nft"
 	# IKE and ESP-in-UDP (marked by charon) bypass table 220, which routes
-	# the whole peer address into ipsec0.
+	# the whole peer address into ipsec0; for an IPv6 peer (charon's table
+	# 220 rule covers both families) too.
 	ip -n "$SNS" rule add priority 100 fwmark "$SW_FWMARK" lookup main
+	ip -6 -n "$SNS" rule add priority 100 fwmark "$SW_FWMARK" lookup main
 	charon_start charon "$SNS" "$STATE"
 	if ! swanctl_in "$STATE" --load-all --noprompt --file "$STATE/swanctl.conf" \
 		>"$STATE/swanctl.out" 2>&1; then
 		cat "$STATE/swanctl.out" >&2
 		die "sw: swanctl --load-all failed (see above)"
 	fi
-	lns_up
+	case $(sw_lns) in
+	l2tpns) lns_up ;;
+	softether) sw_softether_up ;;
+	esac
+}
+
+# sw_lns prints the sw lab's L2TP server: l2tpns or softether.
+sw_lns() {
+	if [[ -s $STATE/lns ]]; then
+		cat "$STATE/lns"
+	else
+		echo l2tpns
+	fi
+}
+
+# sw_softether_up starts SoftEther as the LNS behind charon: raw L2TP only
+# (see scripts/lab/sw-se.vpncmd), on every address family. It must leave
+# UDP 500 and 4500 to charon: its IPsec server binds them only with L2TP over
+# IPsec or EtherIP on, which the script leaves off.
+sw_softether_up() {
+	se_serve "$TEMPLATES/sw-se.vpncmd" 1
+	# SoftEther binds all of its ports at once, so with 1701 bound it would
+	# hold 500 and 4500 by now too.
+	local port out
+	for port in 500 4500; do
+		out=$(ip netns exec "$SNS" ss -Hlunp "sport = :$port")
+		[[ -n $out ]] || die "sw: nothing listens on UDP $port"
+		if grep -qv 'users:(("charon",' <<<"$out" || grep -q '"vpnserver"' <<<"$out"; then
+			die "sw: UDP $port is not charon's alone:"$'\n'"$out"
+		fi
+	done
 }
 
 sw_sessions() {
-	l2tpns_sessions
+	if [[ $(sw_lns) == softether ]]; then
+		se_sessions
+	else
+		l2tpns_sessions
+	fi
 }
 
 sw_logs() {
-	l2tpns_logs
+	if [[ $(sw_lns) == softether ]]; then
+		se_logs
+	else
+		l2tpns_logs
+	fi
 	show_file "$STATE/swanctl.out"
 	show_file "$STATE/charon.out"
 	if [[ -f $STATE/charon.log ]]; then
@@ -823,6 +891,16 @@ cmd_up() {
 	fi
 	if [[ $LAB == sw && (${L2V_SW_PSK-l2v-psk} == *[\"\\$'\n']* || ${L2V_SW_PSK-l2v-psk} == '') ]]; then
 		die "L2V_SW_PSK must not be empty or contain a quote, backslash or newline"
+	fi
+	if [[ $LAB == sw ]]; then
+		case ${L2V_SW_LNS:-l2tpns} in
+		l2tpns) ;;
+		softether)
+			[[ -z ${L2V_L2TP_SECRET-} ]] ||
+				die "L2V_L2TP_SECRET is l2tpns's: not with L2V_SW_LNS=softether"
+			;;
+		*) die "L2V_SW_LNS must be l2tpns or softether" ;;
+		esac
 	fi
 	if [[ $LAB == senat ]] && { [[ ! -d $LAB_ROOT/se ]] || ! ns_exists l2v-se-s; }; then
 		die "senat: lab se is not up (run 'lab.sh up se' first)"
