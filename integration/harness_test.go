@@ -342,15 +342,17 @@ func (c *client) wait() int {
 // 0 once it was up, 14 (interrupted, reason "interrupted") before.
 func (c *client) disconnect() event {
 	c.t.Helper()
-	wasUp := false
-	for _, ev := range c.eventsSoFar() {
-		wasUp = wasUp || ev.Event == "up"
-	}
 	syscall.Kill(c.cmd.Process.Pid, syscall.SIGINT)
 	select {
 	case <-c.exited:
 	case <-time.After(30 * time.Second):
 		c.t.Fatalf("client did not exit within 30 s of SIGINT")
+	}
+	// Whether it was up is read from all its events once it has exited: it
+	// may have come up just as the signal was sent.
+	wasUp := false
+	for _, ev := range c.eventsSoFar() {
+		wasUp = wasUp || ev.Event == "up"
 	}
 	down := c.last("down")
 	want, reason := 0, "none"
