@@ -83,17 +83,9 @@ func (s *Session) startAggressive(now time.Time) {
 // aggressiveGiveUp is the failure of an Aggressive Mode whose first message
 // went unanswered.
 func (s *Session) aggressiveGiveUp(sa *ikeSA) error {
-	prefix := ""
-	if sa.rekey {
-		prefix = "phase 1 rekey failed: "
-	}
-	if sa.hint != 0 {
-		kind := ErrRejected
-		if sa.hint == NotifyNoProposalChosen {
-			kind = ErrNoProposalChosen
-		}
-		return failf(kind, "%sthe only answer to Aggressive Mode message 1 was an unencrypted %s notification "+
-			"(unauthenticated: it may be forged)", prefix, sa.hint)
+	prefix := giveUpPrefix(sa)
+	if err := hintFailure(sa, "Aggressive Mode message 1"); err != nil {
+		return err
 	}
 	if sa.badMM6 {
 		return failf(ErrAuthentication, "%sthe server's Aggressive Mode answer does not verify: the pre-shared key "+

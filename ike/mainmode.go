@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -66,20 +67,35 @@ func (s *Session) startMainMode(now time.Time) {
 	s.log.Info("ike: phase 1 (main mode) started", "server", s.cfg.Remote, "offer", FormatIKEProposals(s.cfg.IKE))
 }
 
+// giveUpPrefix starts the failure of a phase 1 of ours: a failed rekey
+// says so.
+func giveUpPrefix(sa *ikeSA) string {
+	if sa.rekey {
+		return "phase 1 rekey failed: "
+	}
+	return ""
+}
+
+// hintFailure is the failure of a phase 1 whose message what got no answer
+// but an unencrypted error notification (nil if none came).
+func hintFailure(sa *ikeSA, what string) error {
+	if sa.hint == 0 {
+		return nil
+	}
+	kind := ErrRejected
+	if sa.hint == NotifyNoProposalChosen {
+		kind = ErrNoProposalChosen
+	}
+	return failf(kind, "%sthe only answer to %s was an unencrypted %s notification "+
+		"(unauthenticated: it may be forged)", giveUpPrefix(sa), what, sa.hint)
+}
+
 // mainModeGiveUp is the failure of a Main Mode of ours whose message msg
 // went unanswered.
 func (s *Session) mainModeGiveUp(sa *ikeSA, msg int) error {
-	prefix := ""
-	if sa.rekey {
-		prefix = "phase 1 rekey failed: "
-	}
-	if sa.hint != 0 {
-		kind := ErrRejected
-		if sa.hint == NotifyNoProposalChosen {
-			kind = ErrNoProposalChosen
-		}
-		return failf(kind, "%sthe only answer to Main Mode message %d was an unencrypted %s notification "+
-			"(unauthenticated: it may be forged)", prefix, msg, sa.hint)
+	prefix := giveUpPrefix(sa)
+	if err := hintFailure(sa, fmt.Sprintf("Main Mode message %d", msg)); err != nil {
+		return err
 	}
 	switch msg {
 	case 1:
