@@ -9,9 +9,11 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/ike/vici"
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 )
@@ -106,11 +108,37 @@ func (cl *Client) attemptOnce(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	c, err := dial(ctx, cl.cfg, server, cl.attach)
+	if err != nil && cl.portFallback(err) {
+		cl.emit(Event{Event: EventPortRetry, Server: server.String(), Error: err.Error()})
+		cl.log.Info("no answer to the SCCRQ from an ephemeral port; trying again from port 1701", "server", server)
+		cl.cfg.LocalPort = l2tpPort // kept for the reconnects
+		if cl.cfg.fallbackPort != 0 {
+			cl.cfg.LocalPort = cl.cfg.fallbackPort
+		}
+		c, err = dial(ctx, cl.cfg, server, cl.attach)
+		if isAddrInUse(err) {
+			err = &Error{Phase: "socket", Reason: ReasonUnreachable, Err: err,
+				Hint: "the server did not answer from an ephemeral port and port 1701 is taken (another L2TP client?): free it, or set local-port"}
+		}
+	}
 	if err == nil {
 		cl.res.lastGood = server
 	}
 	return c, cl.cfg.explainAuth(err)
 }
+
+// portFallback says whether a failed attempt is one that local-port = auto
+// repeats from port 1701: plain L2TP from an ephemeral port, and the server
+// never answered the SCCRQ (no ICMP error either: a closed port is not
+// helped by another source port).
+func (cl *Client) portFallback(err error) bool {
+	var e *Error
+	return cl.cfg.PortFallback && !cl.cfg.IPsec && cl.cfg.LocalPort == 0 &&
+		errors.As(err, &e) && e.Phase == "l2tp tunnel" && errors.Is(err, l2tp.ErrTimeout)
+}
+
+// isAddrInUse says whether err is a socket that could not bind its port.
+func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
 
 // attemptEvent passes an attempt's events on, keeping what status needs.
 // The client itself emits up, reconnecting, disconnecting and down.

@@ -54,6 +54,13 @@ type Config struct {
 	IPv6 bool
 	// LocalPort is the UDP source port; 0 picks an ephemeral port.
 	LocalPort int
+	// PortFallback (local-port = auto): without IPsec, when the SCCRQ sent
+	// from an ephemeral port gets no answer at all, try once more from
+	// port 1701, which some servers insist on, and keep it for the
+	// reconnects. With the built-in IPsec, L2TP inside ESP always uses
+	// 1701 (as Windows does; no host port is taken), so there is nothing
+	// to fall back to.
+	PortFallback bool
 	// EchoInterval and EchoFailures tune the LCP keepalive
 	// (0 = ppp defaults, negative interval disables).
 	EchoInterval time.Duration
@@ -159,6 +166,8 @@ type Config struct {
 	rxStarted  func(*Conn)
 	openDevice func(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr, mtu int) (*tun.Device, hostConfigurer, error)
 	readdress  func(local, peer netip.Addr, mtu int) error
+	// fallbackPort replaces 1701 as PortFallback's port.
+	fallbackPort int
 }
 
 // serverPorts are the server's IKE and NAT-T ports (500 and 4500).

@@ -30,6 +30,11 @@ const (
 	SchemaVersion = 1
 )
 
+// EventPortRetry: the SCCRQ sent from an ephemeral port got no answer, so
+// the attempt is repeated from port 1701 (local-port = auto): local is the
+// port that got no answer, error what happened.
+const EventPortRetry = "l2tp.port-retry"
+
 // Event is one step of a connection's life. Only the fields that belong to
 // the event are set.
 type Event struct {

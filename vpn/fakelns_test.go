@@ -55,6 +55,7 @@ type fakeLNS struct {
 	silent    bool   // record, answer nothing
 	dropAfter string // go silent once this event is recorded
 	noEcho    bool   // record IP packets without echoing them
+	onlyPort  uint16 // non-zero: ignore (record "ignored") datagrams from other source ports
 	// What the client sent.
 	events  []string
 	ip      [][]byte // IP packets received in our session
@@ -104,6 +105,11 @@ func (p *fakeLNS) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.onlyPort != 0 && from.Port() != p.onlyPort {
+			p.record("ignored")
+			p.mu.Unlock()
+			continue
+		}
 		p.handle(buf[:n], from)
 		p.mu.Unlock()
 	}

@@ -67,7 +67,7 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	add("mtu", orDefault(zeroAuto(cfg.MTU), ""))
 	add("mru", orDefault(zeroAuto(cfg.MRU), ""))
 	add("ipv6", cfg.IPv6)
-	add("local-port", zeroAuto(cfg.LocalPort))
+	add("local-port", o.localPort.String())
 	add("routing", cfg.Routing)
 	if len(cfg.Routes) > 0 {
 		routes := make([]string, len(cfg.Routes))

@@ -47,7 +47,8 @@ type connectOpts struct {
 	keyLogDir                   string
 	auth                        []string
 	iface                       string
-	mtu, mru, localPort         int
+	mtu, mru                    int
+	localPort                   localPortOpt // localport.go
 	routing                     string
 	routes                      []string
 	dns                         string
@@ -104,7 +105,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.mtu, "mtu", 0, "TUN MTU (0: from the server's MRU and the encapsulation overhead)")
 	fs.IntVar(&o.mru, "mru", 0, "PPP MRU to ask for (0: PPP default)")
 	fs.BoolVar(&o.ipv6, "ipv6", false, "also negotiate IPV6CP (IPv6 link-local address; full tunnel then routes IPv6 through it)")
-	fs.IntVar(&o.localPort, "local-port", 0, "local UDP port (0: a new ephemeral port for every attempt)")
+	fs.Var(&o.localPort, "local-port", localPortHelp)
 	// Routes and DNS.
 	fs.StringVar(&o.routing, "routing", "", "full (default route through the tunnel), split (only --route prefixes) or none; default: split if --route is given, else full")
 	fs.StringSliceVar(&o.routes, "route", nil, "prefix to route through the tunnel (split mode; repeatable or comma-separated)")
@@ -241,8 +242,8 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	if !cfg.Strongswan && o.viciSocket != vici.DefaultSocket {
 		return cfg, o.keyErrf("vici-socket", "needs ipsec strongswan")
 	}
-	if cfg.Strongswan && o.localPort != 0 && o.localPort != 1701 {
-		return cfg, o.keyErrf("local-port", "%d: with ipsec strongswan L2TP uses port 1701 (the traffic selector charon protects)", o.localPort)
+	if err := o.localPortConfig(&cfg); err != nil {
+		return cfg, err
 	}
 	if o.server == "" {
 		return cfg, o.keyErrf("server", "is required")
@@ -305,12 +306,12 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		key      string
 		val, min int
 		max      int
-	}{{"mtu", o.mtu, 576, 1462}, {"mru", o.mru, 128, 1500}, {"local-port", o.localPort, 1, 65535}} {
+	}{{"mtu", o.mtu, 576, 1462}, {"mru", o.mru, 128, 1500}} {
 		if v.val != 0 && (v.val < v.min || v.val > v.max) {
 			return cfg, o.keyErrf(v.key, "%d is outside %d..%d (or 0 for the default)", v.val, v.min, v.max)
 		}
 	}
-	cfg.MTU, cfg.MRU, cfg.LocalPort, cfg.IPv6 = o.mtu, o.mru, o.localPort, o.ipv6
+	cfg.MTU, cfg.MRU, cfg.IPv6 = o.mtu, o.mru, o.ipv6
 	cfg.Interface = o.iface
 	if cfg.Interface == "" {
 		cfg.Interface = freeInterface()

@@ -375,6 +375,14 @@ func profileApply(fset *pflag.FlagSet, fl *pflag.Flag, v any) error {
 			return set(strconv.FormatBool(x))
 		}
 		return profileWant("a string", v)
+	case typ == "port": // local-port = 1701 or "auto"
+		switch x := v.(type) {
+		case string:
+			return set(x)
+		case int64:
+			return set(strconv.FormatInt(x, 10))
+		}
+		return profileWant(`a port number, "auto" or "ephemeral"`, v)
 	case typ == "bool":
 		b, ok := v.(bool)
 		if !ok {
