@@ -343,10 +343,11 @@ type secretsWire struct {
 	PSK        []byte `json:"psk,omitempty"`
 	L2TPSecret []byte `json:"l2tp_secret,omitempty"`
 	PKCS12     []byte `json:"pkcs12_password,omitempty"`
+	OTP        []byte `json:"otp,omitempty"`
 }
 
 func writeSecrets(w io.Writer, s *resolvedSecrets) error {
-	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes(), s.PKCS12Password.Bytes()})
+	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes(), s.PKCS12Password.Bytes(), s.OTP.Bytes()})
 }
 
 // readSecretsFD reads what the foreground half resolved.
@@ -362,7 +363,8 @@ func readSecretsFD() (*resolvedSecrets, error) {
 		return nil, errors.New("reading the secrets from the foreground process: malformed or missing")
 	}
 	s := &resolvedSecrets{Password: secret.New(w.Password), PSK: secret.New(w.PSK), L2TPSecret: secret.New(w.L2TPSecret),
-		PKCS12Password: secret.New(w.PKCS12)}
+		PKCS12Password: secret.New(w.PKCS12), OTP: secret.New(w.OTP)}
+	clear(w.OTP)
 	clear(w.Password)
 	clear(w.PKCS12)
 	clear(w.PSK)

@@ -31,7 +31,11 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	add("profile", profile)
 	add("server", cfg.Server)
 	add("user", cfg.User)
-	add("password", secretSetting(cfg.Password, o.password.String(), o.passwordEnv, o.passwordFile))
+	add("password", secretSetting(o.secrets.Password, o.password.String(), o.passwordEnv, o.passwordFile))
+	if !o.secrets.OTP.IsZero() {
+		add("otp", secretSetting(o.secrets.OTP, o.otp.String(), "", ""))
+		add("otp-format", o.otpFormat)
+	}
 	ipsec := "off (plain L2TP: traffic is not encrypted)"
 	switch {
 	case cfg.Strongswan:

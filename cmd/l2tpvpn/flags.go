@@ -35,6 +35,8 @@ type connectOpts struct {
 
 	server, user                string
 	password, psk, l2tpSecret   *secretValue
+	otp                         *secretValue // otp.go
+	otpFormat                   string
 	passwordEnv, passwordFile   string
 	secretEnv, secretFile       string
 	pskEnv, pskFile             string
@@ -87,6 +89,8 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.pskFile, "psk-file", "", "same as --psk file:PATH")
 	fs.StringVar(&o.secretEnv, "l2tp-secret-env", "", "same as --l2tp-secret env:VAR")
 	fs.StringVar(&o.secretFile, "l2tp-secret-file", "", "same as --l2tp-secret file:PATH")
+	o.otp = newSecretFlag(fs, "otp", otpHelp) // otp.go
+	fs.StringVar(&o.otpFormat, "otp-format", defaultOTPFormat, otpFormatHelp)
 	// IPsec.
 	fs.StringVar(&o.ipsec, "ipsec", "on", "IPsec: on (built-in IKEv1 and ESP, L2TP inside ESP), strongswan (strongSwan's charon does IKE, the kernel ESP; driven over VICI) or off (plain L2TP)")
 	fs.StringVar(&o.viciSocket, "vici-socket", vici.DefaultSocket, "with --ipsec strongswan: charon's VICI socket")
@@ -140,7 +144,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	}
 	for group, names := range map[string][]string{
 		"Server and credentials": {"server", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
-			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file"},
+			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file", "otp", "otp-format"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
 		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
@@ -263,7 +267,12 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		secrets = s
 	}
 	o.secrets = secrets
-	cfg.Password, cfg.L2TPSecret = secrets.Password, secrets.L2TPSecret
+	cfg.L2TPSecret = secrets.L2TPSecret
+	pw, err := o.otpPassword(secrets)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Password = pw
 	auth, err := ppp.ParseAuthMethods(strings.Join(o.auth, ","))
 	if err != nil {
 		return cfg, o.keyErr("auth", err)
@@ -410,6 +419,7 @@ func (o *connectOpts) ipsecConfig(cfg *vpn.Config, secrets *resolvedSecrets) err
 type resolvedSecrets struct {
 	Password, PSK, L2TPSecret secret.Secret
 	PKCS12Password            secret.Secret
+	OTP                       secret.Secret // otp.go
 }
 
 // resolveSecrets reads password, psk and l2tp-secret from their specs. An
@@ -429,6 +439,7 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 		{"psk", o.psk, o.pskEnv, o.pskFile, &s.PSK, false},
 		{"l2tp-secret", o.l2tpSecret, o.secretEnv, o.secretFile, &s.L2TPSecret, false},
 		{"pkcs12-password", o.certX.pkcs12Password, "", "", &s.PKCS12Password, false},
+		{"otp", o.otp, "", "", &s.OTP, false},
 	} {
 		spec := x.v.Spec()
 		n := 0

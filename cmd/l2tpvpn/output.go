@@ -280,6 +280,8 @@ func waitingFor(ev vpn.Event) string {
 		return "the interface, routes and DNS"
 	case vpn.EventReconnecting:
 		return "the next reconnect attempt"
+	case vpn.EventPortRetry:
+		return "the L2TP tunnel (from port 1701)"
 	}
 	return ""
 }
@@ -358,6 +360,8 @@ func humanLine(ev vpn.Event) string {
 			return fmt.Sprintf("ipsec sa rekeyed (%s, spi %s/%s)", ev.ESP, ev.SPIIn, ev.SPIOut)
 		}
 		return fmt.Sprintf("ipsec sa up (esp %s, %s mode, spi %s/%s, lifetime %ds)", ev.ESP, ev.Mode, ev.SPIIn, ev.SPIOut, ev.LifetimeS)
+	case vpn.EventPortRetry:
+		return "no answer to the l2tp tunnel request from an ephemeral port; trying again from port 1701 (local-port = auto)"
 	case vpn.EventSessionUp:
 		return fmt.Sprintf("l2tp session up (id %d, peer id %d)", ev.SessionID, ev.PeerSessionID)
 	case vpn.EventLCPUp:
