@@ -30,6 +30,10 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	add("name", o.name)
 	add("profile", profile)
 	add("server", cfg.Server)
+	if o.serverType != "" {
+		st, _ := lookupServerType(o.serverType)
+		add("server-type", fmt.Sprintf("%s (filled in: %s)", st.Name, orDefault(strings.Join(o.fromPreset, ", "), "nothing")))
+	}
 	add("user", cfg.User)
 	add("password", secretSetting(o.secrets.Password, o.password.String(), o.passwordEnv, o.passwordFile))
 	if !o.secrets.OTP.IsZero() {

@@ -71,6 +71,8 @@ type connectOpts struct {
 	daemonChild                 bool
 	ikeX                        ikeOpts  // ikeopts.go
 	certX                       certOpts // certopts.go
+	serverType                  string   // servertype.go
+	fromPreset                  []string // keys the server type filled in
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -79,6 +81,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.SortFlags = false
 	// Server and credentials.
 	fs.StringVar(&o.server, "server", "", "L2TP/IPsec server, HOST or HOST:PORT (L2TP port 1701 by default)")
+	fs.StringVar(&o.serverType, "server-type", "", "server family preset: "+strings.Join(serverTypeNames(), ", ")+" (l2tpvpn presets says what each sets; explicit settings win)")
 	fs.StringVar(&o.user, "user", "", "PPP user name")
 	o.password = newSecretFlag(fs, "password", "PPP password: env:VAR, file:PATH or prompt")
 	o.psk = newSecretFlag(fs, "psk", "IPsec pre-shared key: env:VAR, file:PATH or prompt")
@@ -143,7 +146,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 		fs.SetAnnotation(n, "profile", []string{"no"})
 	}
 	for group, names := range map[string][]string{
-		"Server and credentials": {"server", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
+		"Server and credentials": {"server", "server-type", "user", "password", "psk", "l2tp-secret", "password-env", "password-file",
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file", "otp", "otp-format"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
@@ -203,6 +206,9 @@ func parseConnect(args []string, stderr io.Writer) (*connectOpts, error) {
 		}
 	default:
 		return o, fmt.Errorf("connect: one profile name at most, got %q", fs.Args())
+	}
+	if err := o.applyServerType(); err != nil {
+		return o, err
 	}
 	if o.name == "" {
 		o.name = nameFromServer(o.server)

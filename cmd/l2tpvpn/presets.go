@@ -15,9 +15,11 @@ import (
 
 const presetsHelp = `Usage: l2tpvpn presets [--json]
 
-Lists the proposal presets for the profile key proposals (--proposals NAME):
-the IKE and ESP offers of well-known clients, which servers set up for those
-clients accept. An explicit ike or esp list wins over the preset's.
+Lists the server-type presets (--server-type NAME): what each family of
+server needs from a client, with the documentation it comes from; then the
+proposal presets (--proposals NAME): the IKE and ESP offers of well-known
+clients, which servers set up for those clients accept. A preset fills in
+only what the profile and the command line leave unset.
 `
 
 func presets(args []string, stdout, stderr io.Writer) int {
@@ -53,14 +55,41 @@ func presets(args []string, stdout, stderr io.Writer) int {
 		for _, p := range all {
 			rows = append(rows, row{p.Name, p.IKE, p.ESP, p.About, p.Source})
 		}
+		type stRow struct {
+			Name   string            `json:"name"`
+			About  string            `json:"about"`
+			Sets   map[string]string `json:"sets"`
+			Source string            `json:"source"`
+		}
+		var sts []stRow
+		for _, n := range serverTypeNames() {
+			st := serverTypes[n]
+			sets := map[string]string{}
+			for _, kv := range st.Sets {
+				sets[kv.Key] = kv.Value
+			}
+			sts = append(sts, stRow{st.Name, st.About, sets, st.Source})
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"proposals": rows}); err != nil {
+		if err := enc.Encode(map[string]any{"server_types": sts, "proposals": rows}); err != nil {
 			return exitInternal
 		}
 		return exitOK
 	}
-	fmt.Fprintln(stdout, "Proposal presets (proposals = NAME):")
+	fmt.Fprintln(stdout, "Server-type presets (server-type = NAME):")
+	for _, n := range serverTypeNames() {
+		st := serverTypes[n]
+		fmt.Fprintf(stdout, "\n%s: %s\n", st.Name, st.About)
+		for _, kv := range st.Sets {
+			fmt.Fprintf(stdout, "  %s = %s\n", kv.Key, kv.Value)
+		}
+		if len(st.Sets) == 0 {
+			fmt.Fprintln(stdout, "  (sets nothing)")
+		}
+		fmt.Fprintf(stdout, "  source: %s\n", st.Source)
+	}
+	fmt.Fprintln(stdout, "\nProposal presets (proposals = NAME):")
 	for _, p := range all {
 		fmt.Fprintf(stdout, "\n%s: %s\n  ike: %s\n  esp: %s\n  source: %s\n", p.Name, p.About, p.IKE, p.ESP, p.Source)
 	}
