@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -371,32 +372,6 @@ func TestProfileEditDistance(t *testing.T) {
 	}
 }
 
-// exampleFlags declares every profile key that the examples may use, with
-// the types the connect command gives them.
-func exampleFlags() *pflag.FlagSet {
-	fs := pflag.NewFlagSet("connect", pflag.ContinueOnError)
-	for _, n := range []string{"server", "user", "ipsec", "vici-socket", "esp-mode", "interface", "routing", "dns", "up", "down"} {
-		fs.String(n, "", "")
-	}
-	for _, n := range []string{"password", "psk", "l2tp-secret"} {
-		newSecretFlag(fs, n, "")
-	}
-	for _, n := range []string{"ike", "esp", "auth", "route", "dns-domain"} {
-		fs.StringSlice(n, nil, "")
-	}
-	for _, n := range []string{"ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive", "lcp-echo-interval",
-		"hello-interval", "l2tp-timeout", "reconnect-delay", "reconnect-max-delay"} {
-		fs.Duration(n, 0, "")
-	}
-	for _, n := range []string{"mtu", "mru", "local-port", "lcp-echo-failures", "l2tp-retries", "reconnect-attempts"} {
-		fs.Int(n, 0, "")
-	}
-	for _, n := range []string{"ipv6", "reconnect"} {
-		fs.Bool(n, false, "")
-	}
-	return fs
-}
-
 // The examples are documentation; they must keep loading.
 func TestExampleProfiles(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.toml"))
@@ -408,7 +383,8 @@ func TestExampleProfiles(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			fs := exampleFlags()
+			o := &connectOpts{}
+			fs := connectFlags(o, io.Discard) // the real keys and types
 			prof, err := LoadProfile(file, fs)
 			if err != nil {
 				t.Fatal(err)
@@ -417,6 +393,10 @@ func TestExampleProfiles(t *testing.T) {
 				if !prof.Has(k) {
 					t.Errorf("example does not set %s", k)
 				}
+			}
+			o.fs, o.profile = fs, prof
+			if err := o.applyServerType(); err != nil {
+				t.Fatal(err)
 			}
 			ipsec, _ := fs.GetString("ipsec")
 			if ipsec != "on" && ipsec != "off" && ipsec != "strongswan" {
