@@ -8,6 +8,10 @@
 #           l2v-se-s 192.0.2.1/28 <-> l2v-se-c 192.0.2.2/28
 #           hub DEFAULT with SecureNAT 198.51.100.1/24, DHCP .10-.100;
 #           service address 203.0.113.10 in l2v-se-s (reached through SecureNAT)
+#           The hub checks users mfa-push and mfa-otp against FreeRADIUS on
+#           127.0.0.1 in l2v-se-s (second factor: see radius-users); SoftEther
+#           gives RADIUS at most 15 s, so the push delay is
+#           L2V_RADIUS_PUSH_DELAY (default 12 s) at "up".
 #   l2tpns  l2tpns + FreeRADIUS (plain L2TP, PAP and CHAP-MD5). With
 #           L2V_L2TP_SECRET set at "up", l2tpns answers a client's Challenge
 #           AVP with that secret (it never challenges the client itself)
@@ -443,7 +447,22 @@ se_wait_l2tp() {
 }
 
 se_up() {
+	radius_start "${L2V_RADIUS_PUSH_DELAY:-12}"
 	se_serve "$TEMPLATES/se.vpncmd" "${L2V_SE_IPV6-}"
+}
+
+# radius_start DELAY starts FreeRADIUS on 127.0.0.1:1812 in $SNS with the
+# lab's users (alice; mfa-push, answered after DELAY seconds as a push
+# approval is; mfa-otp, "password,TOTP code").
+radius_start() {
+	mkdir -p "$STATE/raddb" "$STATE/radius"
+	render "$TEMPLATES/radiusd.conf.in" "$STATE/raddb/radiusd.conf" \
+		RADDB="$STATE/raddb" RUN="$STATE/radius" PUSH_DELAY="$1"
+	cp "$TEMPLATES/radius-users" "$STATE/raddb/users"
+	start_daemon radiusd "$SNS" "$RADIUSD_BIN" -f -d "$STATE/raddb"
+	wait_for "FreeRADIUS on 127.0.0.1:1812" udp_port_bound "$SNS" 1812
+	ip netns exec "$SNS" radtest -t pap alice l2v-pass 127.0.0.1 0 l2v-radius >/dev/null 2>&1 ||
+		die "$LAB: FreeRADIUS does not accept alice"
 }
 
 # se_serve VPNCMD IPV6 starts SoftEther, configures it with the vpncmd script
@@ -506,10 +525,8 @@ se_logs() {
 # pool $LNS_POOL on the TUN $LNS_TUN (the l2tpns and sw labs).
 lns_up() {
 	local secret=${L2V_L2TP_SECRET-}
-	mkdir -p "$STATE/etc" "$STATE/raddb" "$STATE/radius"
-	render "$TEMPLATES/radiusd.conf.in" "$STATE/raddb/radiusd.conf" \
-		RADDB="$STATE/raddb" RUN="$STATE/radius"
-	cp "$TEMPLATES/radius-users" "$STATE/raddb/users"
+	mkdir -p "$STATE/etc"
+	radius_start "${L2V_RADIUS_PUSH_DELAY:-12}"
 	# /etc/l2tpns/{startup-config,ip_pool,users} are hard-coded: l2tpns runs in
 	# a private mount namespace with this directory bind-mounted over /etc/l2tpns.
 	render "$TEMPLATES/l2tpns.conf.in" "$STATE/etc/startup-config" \
@@ -522,14 +539,10 @@ lns_up() {
 	# An empty CLI users file: connections from 127.0.0.1 need no login.
 	: >"$STATE/etc/users"
 
-	start_daemon radiusd "$SNS" "$RADIUSD_BIN" -f -d "$STATE/raddb"
 	start_daemon l2tpns "$SNS" unshare -m --propagation private sh -c '
 		mount --bind "$1" /etc/l2tpns && exec "$2" -c /etc/l2tpns/startup-config' \
 		sh "$STATE/etc" "$L2TPNS_BIN"
 
-	wait_for "FreeRADIUS on 127.0.0.1:1812" udp_port_bound "$SNS" 1812
-	ip netns exec "$SNS" radtest -t pap alice l2v-pass 127.0.0.1 0 l2v-radius >/dev/null 2>&1 ||
-		die "l2tpns: FreeRADIUS does not accept alice"
 	wait_for "l2tpns to declare itself the master" \
 		grep -qs 'I am declaring myself the master' "$STATE/l2tpns.log"
 	wait_for "l2tpns on UDP 1701" udp_port_bound "$SNS" 1701
