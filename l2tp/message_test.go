@@ -176,6 +176,7 @@ func FuzzParseMessage(f *testing.F) {
 	}
 	f.Add(hiddenSample(f))
 	f.Add(build(HELLO, AVP{Vendor: 9, Type: 1, Mandatory: true, Reserved: 3}))
+	f.Add(build(CDN, AVP{Vendor: 311, Type: AVPVendorName, Value: []byte("x")}, Result{Code: 3}.AVP()))
 	secret := []byte("pgtunnelsecret")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range [][]byte{nil, secret} {

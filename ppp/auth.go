@@ -15,6 +15,8 @@ type authState struct {
 	active   bool  // in the Authenticate phase, no result yet
 	retx     timer // PAP Authenticate-Request retransmission
 	deadline timer // Config.AuthTimeout
+	wait     timer // AuthWaitNotice after our first request
+	waitArm  bool  // wait was started in this authentication
 	papID    uint8
 
 	// CHAP and MS-CHAPv2: the last Challenge and our Response to it, so a
@@ -32,6 +34,7 @@ func (l *Link) authStart(m AuthMethod) {
 	a := &l.auth
 	a.method, a.active, a.outstanding = m, true, false
 	a.chapChallenge, a.chapResponse = nil, nil
+	a.waitArm = false
 	a.deadline.start(l.cfg.AuthTimeout)
 	l.log.Info("ppp: authenticating", "method", m, "user", l.cfg.User)
 	if m == AuthPAP {
@@ -45,6 +48,29 @@ func (l *Link) authStop() {
 	l.auth.outstanding = false
 	l.auth.retx.stop()
 	l.auth.deadline.stop()
+	l.auth.wait.stop()
+}
+
+// authRequestSent starts the AuthWaitNotice timer when our first
+// authentication request of this phase went out.
+func (l *Link) authRequestSent() {
+	a := &l.auth
+	if a.active && !a.waitArm && AuthWaitNotice < l.cfg.AuthTimeout {
+		a.waitArm = true
+		a.wait.start(AuthWaitNotice)
+	}
+}
+
+// authWaiting: the server has not answered our request for AuthWaitNotice.
+// It may be waiting for the user to approve a second factor (a push on a
+// phone, RADIUS with MFA), which is what the progress line says.
+func (l *Link) authWaiting() {
+	if !l.auth.active {
+		return
+	}
+	l.log.Info("ppp: waiting for the server to confirm authentication (second factor?)",
+		"method", l.auth.method, "timeout", l.cfg.AuthTimeout)
+	l.emit(Event{Kind: "auth.waiting", Auth: l.auth.method})
 }
 
 func (l *Link) authSucceeded() {
@@ -64,7 +90,7 @@ func (l *Link) authTimedOut() {
 	if !l.auth.active {
 		return
 	}
-	l.authFailed(fmt.Errorf("%w: no answer from the server within %v (%s)", ErrAuthTimeout, l.cfg.AuthTimeout, l.auth.method.displayName()))
+	l.authFailed(&AuthTimeoutError{Method: l.auth.method, After: l.cfg.AuthTimeout, Challenged: l.auth.method == AuthPAP || l.auth.chapResponse != nil})
 }
 
 func (l *Link) authRetransmit() {
@@ -109,6 +135,7 @@ func (l *Link) papSend() {
 	p := PAPPacket{Code: PAPAuthenticateRequest, ID: a.papID, PeerID: []byte(l.cfg.User), Password: l.cfg.Password.Bytes()}
 	l.sendFrame(ProtoPAP, p.Append([]byte{byte(ProtoPAP >> 8), byte(ProtoPAP & 0xff)}))
 	a.retx.start(l.cfg.RestartTimer)
+	l.authRequestSent()
 }
 
 func (l *Link) authInput(proto Protocol, info []byte) {
@@ -226,4 +253,5 @@ func (l *Link) chapChallenge(p CHAPPacket) {
 	a.outstanding = true
 	l.sendFrame(ProtoCHAP, a.chapResponse)
 	a.retx.start(l.cfg.RestartTimer)
+	l.authRequestSent()
 }

@@ -18,4 +18,15 @@
 //
 // Phases follow RFC 1661 section 3.2: Establish (LCP), Authenticate,
 // Network (IPCP, IPV6CP), Terminate.
+//
+// Framing options inside L2TP (RFC 2661 section 5 carries PPP frames
+// without HDLC-like framing): the server's ACCM, Protocol-Field-Compression
+// and Address-and-Control-Field-Compression options are acked, since they
+// only say what the server may send us, and [ParseFrame] decodes every
+// received frame with or without FF 03 and with a 1- or 2-byte Protocol
+// field whatever was negotiated. We never ask for any of them and always
+// send FF 03 and 2-byte protocols (RFC 1661 6.5/6.6 allow it). Callback
+// (RFC 1570) and the multilink options MRRU, Short Sequence Number and
+// Endpoint Discriminator (RFC 1990) are Configure-Rejected: one link, no
+// bundle, no callback through a tunnel.
 package ppp

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Run's typed errors unwrap to one of these, so callers can
@@ -74,12 +75,32 @@ func (e *NoAuthMethodError) Error() string {
 // Unwrap returns ErrNoAuthMethod.
 func (e *NoAuthMethodError) Unwrap() error { return ErrNoAuthMethod }
 
-// EchoTimeoutError reports a dead link: Count LCP Echo-Requests in a row got
-// no Echo-Reply.
+// AuthTimeoutError reports that the authentication phase did not end
+// within Config.AuthTimeout. It unwraps to ErrAuthTimeout.
+type AuthTimeoutError struct {
+	Method     AuthMethod
+	After      time.Duration // Config.AuthTimeout
+	Challenged bool          // our request went out (CHAP: the server sent its Challenge)
+}
+
+func (e *AuthTimeoutError) Error() string {
+	s := fmt.Sprintf("ppp: auth: timed out after %d s", int((e.After+time.Second/2)/time.Second))
+	if !e.Challenged {
+		return s + ": the server never sent its " + e.Method.displayName() + " challenge"
+	}
+	return s + " without the server's answer to our " + e.Method.displayName() + " request"
+}
+
+// Unwrap returns ErrAuthTimeout.
+func (e *AuthTimeoutError) Unwrap() error { return ErrAuthTimeout }
+
+// EchoTimeoutError reports a dead link: Count LCP Echo-Requests in a row
+// went out and nothing at all came back from the peer (neither an
+// Echo-Reply nor any other frame).
 type EchoTimeoutError struct{ Count int }
 
 func (e *EchoTimeoutError) Error() string {
-	return fmt.Sprintf("ppp: link dead: %d LCP echo requests unanswered", e.Count)
+	return fmt.Sprintf("ppp: link dead: %d LCP echo requests unanswered and nothing else received", e.Count)
 }
 
 // Unwrap returns ErrEchoTimeout.

@@ -49,7 +49,7 @@ func TestErrors(t *testing.T) {
 			`ppp: authentication failed: server rejected PAP: "Bad password"`},
 		{&NoAuthMethodError{Requested: "EAP", Allowed: []AuthMethod{AuthPAP, AuthCHAPMD5}}, ErrNoAuthMethod,
 			"ppp: lcp: the server demands EAP authentication, but only pap, chap are allowed"},
-		{&EchoTimeoutError{Count: 5}, ErrEchoTimeout, "ppp: link dead: 5 LCP echo requests unanswered"},
+		{&EchoTimeoutError{Count: 5}, ErrEchoTimeout, "ppp: link dead: 5 LCP echo requests unanswered and nothing else received"},
 		{&TerminateError{Reason: "bye"}, ErrPeerTerminated, `ppp: the server terminated the link (LCP Terminate-Request): "bye"`},
 		{&TerminateError{}, ErrPeerTerminated, "ppp: the server terminated the link (LCP Terminate-Request)"},
 		{&NegotiationError{Protocol: ProtoIPCP, Reason: "no address"}, ErrNegotiation, "ppp: ipcp: negotiation failed: no address"},

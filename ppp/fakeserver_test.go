@@ -26,6 +26,7 @@ type serverProfile struct {
 	assign      [4]byte   // address Nak'd to the client
 	serverAddr  [4]byte   // the server's own address; zero = not sent
 	dns         [][4]byte // DNS servers Nak'd; a missing entry is Config-Rejected
+	wins        [][4]byte // NBNS (WINS) servers Nak'd, likewise
 	ipv6        string    // "" or "reject": Protocol-Reject IPV6CP; "support": negotiate
 
 	mute             bool // never answer anything (Max-Configure)
@@ -99,7 +100,8 @@ type fakeServer struct {
 	termRequests int
 	protoRejects []Protocol
 	codeRejects  []Code
-	papRequests  []uint8 // their Identifiers
+	lcpRejects   [][]byte // options of the client's LCP Configure-Rejects
+	papRequests  []uint8  // their Identifiers
 	chapReplies  [][]byte
 }
 
@@ -254,6 +256,7 @@ func (s *fakeServer) handleLCP(p Packet) {
 		}
 		s.sendLCPRequest()
 	case CodeConfigureReject:
+		s.lcpRejects = append(s.lcpRejects, append([]byte(nil), p.Data...))
 		for d := p.Data; len(d) > 0; {
 			o, rest, _ := NextOption(d)
 			for i, x := range s.opts {
@@ -445,15 +448,18 @@ func (s *fakeServer) handleIPCP(p Packet) {
 				if [4]byte(o.Data) != s.p.assign {
 					nak = Option{Type: o.Type, Data: s.p.assign[:]}.Append(nak)
 				}
-			case ipcpPrimaryDNS, ipcpSecondaryDNS:
-				i := 0
-				if o.Type == ipcpSecondaryDNS {
+			case ipcpPrimaryDNS, ipcpSecondaryDNS, ipcpPrimaryNBNS, ipcpSecondaryNBNS:
+				list, i := s.p.dns, 0
+				if o.Type == ipcpPrimaryNBNS || o.Type == ipcpSecondaryNBNS {
+					list = s.p.wins
+				}
+				if o.Type == ipcpSecondaryDNS || o.Type == ipcpSecondaryNBNS {
 					i = 1
 				}
-				if i >= len(s.p.dns) {
+				if i >= len(list) {
 					rej = o.Append(rej)
-				} else if [4]byte(o.Data) != s.p.dns[i] {
-					nak = Option{Type: o.Type, Data: s.p.dns[i][:]}.Append(nak)
+				} else if [4]byte(o.Data) != list[i] {
+					nak = Option{Type: o.Type, Data: list[i][:]}.Append(nak)
 				}
 			default:
 				rej = o.Append(rej)

@@ -222,8 +222,10 @@ func TestGoldenLCPReplies(t *testing.T) {
 // TestGoldenIPCP applies the servers' IPCP Naks to our request.
 func TestGoldenIPCP(t *testing.T) {
 	for _, tc := range []struct{ nak, want string }{
-		{"se-pap/24", "0306c633640a810600000000830600000000"},
-		{"l2tpns-pap/20", "0306cb0071c0810600000000830600000000"},
+		// The captures predate our NBNS options (RFC 1877 1.2, 1.4):
+		// they stay at 0.0.0.0 until the server Naks or rejects them.
+		{"se-pap/24", "0306c633640a810600000000830600000000820600000000840600000000"},
+		{"l2tpns-pap/20", "0306cb0071c0810600000000830600000000820600000000840600000000"},
 	} {
 		l := NewLink(Config{}, nil)
 		p, _ := ParsePacket(goldenInfo(t, tc.nak))

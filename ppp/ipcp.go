@@ -1,6 +1,6 @@
 package ppp
 
-// IPCP options (RFC 1332 section 3, RFC 1877 for DNS).
+// IPCP options (RFC 1332 section 3, RFC 1877 for DNS and NBNS).
 
 import "net/netip"
 
@@ -15,8 +15,8 @@ const (
 	ipcpSecondaryNBNS = 132 // RFC 1877 1.4
 )
 
-// ipcpLayer asks for an address and two DNS servers, all 0.0.0.0 at first,
-// takes what the server Naks, and drops what it rejects.
+// ipcpLayer asks for an address, two DNS and two NBNS (WINS) servers, all
+// 0.0.0.0 at first, takes what the server Naks, and drops what it rejects.
 type ipcpLayer struct {
 	l *Link
 
@@ -24,16 +24,37 @@ type ipcpLayer struct {
 	sendAddr bool
 	dns      [2][4]byte // primary, secondary
 	sendDNS  [2]bool
+	nbns     [2][4]byte // primary, secondary (RFC 1877 1.2, 1.4)
+	sendNBNS [2]bool
 
 	peer     [4]byte // the server's address from its request
 	havePeer bool
 }
 
 func newIPCPLayer(l *Link) *ipcpLayer {
-	return &ipcpLayer{l: l, sendAddr: true, sendDNS: [2]bool{true, true}}
+	return &ipcpLayer{l: l, sendAddr: true, sendDNS: [2]bool{true, true}, sendNBNS: [2]bool{true, true}}
 }
 
-var ipcpDNSTypes = [2]uint8{ipcpPrimaryDNS, ipcpSecondaryDNS}
+var (
+	ipcpDNSTypes  = [2]uint8{ipcpPrimaryDNS, ipcpSecondaryDNS}
+	ipcpNBNSTypes = [2]uint8{ipcpPrimaryNBNS, ipcpSecondaryNBNS}
+)
+
+// serverOption returns the value and send flag of the DNS or NBNS option
+// of type t, or nil.
+func (h *ipcpLayer) serverOption(t uint8) (*[4]byte, *bool) {
+	switch t {
+	case ipcpPrimaryDNS:
+		return &h.dns[0], &h.sendDNS[0]
+	case ipcpSecondaryDNS:
+		return &h.dns[1], &h.sendDNS[1]
+	case ipcpPrimaryNBNS:
+		return &h.nbns[0], &h.sendNBNS[0]
+	case ipcpSecondaryNBNS:
+		return &h.nbns[1], &h.sendNBNS[1]
+	}
+	return nil, nil
+}
 
 func (h *ipcpLayer) appendRequest(b []byte) []byte {
 	if h.sendAddr {
@@ -42,6 +63,11 @@ func (h *ipcpLayer) appendRequest(b []byte) []byte {
 	for i, t := range ipcpDNSTypes {
 		if h.sendDNS[i] {
 			b = Option{Type: t, Data: h.dns[i][:]}.Append(b)
+		}
+	}
+	for i, t := range ipcpNBNSTypes {
+		if h.sendNBNS[i] {
+			b = Option{Type: t, Data: h.nbns[i][:]}.Append(b)
 		}
 	}
 	return b
@@ -81,13 +107,9 @@ func (h *ipcpLayer) gotNak(opts []byte) error {
 			if [4]byte(o.Data) != ([4]byte{}) {
 				h.addr, h.sendAddr = [4]byte(o.Data), true
 			}
-		case ipcpPrimaryDNS, ipcpSecondaryDNS:
-			i := 0
-			if o.Type == ipcpSecondaryDNS {
-				i = 1
-			}
-			if h.sendDNS[i] {
-				h.dns[i] = [4]byte(o.Data)
+		case ipcpPrimaryDNS, ipcpSecondaryDNS, ipcpPrimaryNBNS, ipcpSecondaryNBNS:
+			if v, send := h.serverOption(o.Type); *send {
+				*v = [4]byte(o.Data)
 			}
 		}
 	}
@@ -101,10 +123,10 @@ func (h *ipcpLayer) gotReject(opts []byte) error {
 		switch o.Type {
 		case ipcpIPAddress:
 			h.sendAddr = false
-		case ipcpPrimaryDNS:
-			h.sendDNS[0] = false
-		case ipcpSecondaryDNS:
-			h.sendDNS[1] = false
+		case ipcpPrimaryDNS, ipcpSecondaryDNS, ipcpPrimaryNBNS, ipcpSecondaryNBNS:
+			// Dropped quietly: servers without them reject them.
+			_, send := h.serverOption(o.Type)
+			*send = false
 		}
 	}
 	return nil
@@ -119,11 +141,16 @@ func (h *ipcpLayer) localAddr() (netip.Addr, bool) {
 }
 
 // dnsAddrs lists the non-zero DNS servers the server gave us.
-func (h *ipcpLayer) dnsAddrs() []netip.Addr {
+func (h *ipcpLayer) dnsAddrs() []netip.Addr { return servers(h.dns, h.sendDNS) }
+
+// winsAddrs lists the non-zero NBNS (WINS) servers the server gave us.
+func (h *ipcpLayer) winsAddrs() []netip.Addr { return servers(h.nbns, h.sendNBNS) }
+
+func servers(addrs [2][4]byte, acked [2]bool) []netip.Addr {
 	var out []netip.Addr
-	for i := range h.dns {
-		if h.sendDNS[i] && h.dns[i] != ([4]byte{}) {
-			out = append(out, netip.AddrFrom4(h.dns[i]))
+	for i := range addrs {
+		if acked[i] && addrs[i] != ([4]byte{}) {
+			out = append(out, netip.AddrFrom4(addrs[i]))
 		}
 	}
 	return out

@@ -105,8 +105,21 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 			}
 			h.peerMRU = v
 		case lcpACCM:
-			// Meaningless on L2TP (RFC 2661 section 24.3 LACs ignore it); harmless to ack.
+			// RFC 1662 7.1: it only governs octet stuffing on async
+			// links; L2TP carries frames without HDLC-like framing (RFC
+			// 2661 section 5; an LNS passes ACCM to the LAC in the
+			// Set-Link-Info of 4.4.6, never to us), so it is meaningless
+			// here and acking it changes nothing.
 			if len(o.Data) != 4 {
+				rej = o.Append(rej)
+			}
+		case lcpPFC, lcpACFC:
+			// RFC 1661 6.5 and 6.6: acking lets the peer compress what it
+			// sends us; ParseFrame decodes frames with or without the
+			// Address/Control field and with a 1- or 2-byte Protocol
+			// either way. We never ask for them and keep sending FF 03 and
+			// 2-byte protocols, which is always legal.
+			if len(o.Data) != 0 {
 				rej = o.Append(rej)
 			}
 		case lcpAuthProtocol:
@@ -153,9 +166,10 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 			}
 			nak = Option{Type: lcpMagicNumber, Data: binary.BigEndian.AppendUint32(nil, s)}.Append(nak)
 		default:
-			// PFC and ACFC (we never compress), Quality-Protocol, Callback,
-			// the multilink options (MRRU, Short Sequence, Endpoint
-			// Discriminator) and anything unknown.
+			// Quality-Protocol, Callback (RFC 1570: a client cannot be
+			// called back through a tunnel), the multilink options of RFC
+			// 1990 (MRRU, Short Sequence, Endpoint Discriminator: one
+			// link, no bundle) and anything unknown.
 			rej = o.Append(rej)
 		}
 	}

@@ -22,14 +22,14 @@ type Config struct {
 	MRU      uint16        // MRU we ask for; 0 = 1500 (then the option is not sent)
 
 	EchoInterval time.Duration // LCP Echo-Request interval once LCP is open; 0 = 20s; <0 disables
-	EchoFailures int           // unanswered echoes in a row that declare the link dead; 0 = 5
+	EchoFailures int           // echoes in a row after which nothing at all came back that declare the link dead; 0 = 5
 	IPv6         bool          // also run IPV6CP
 
 	RestartTimer time.Duration // RFC 1661 section 4.6; 0 = 3s
 	MaxConfigure int           // 0 = 10
 	MaxTerminate int           // 0 = 2
 	MaxFailure   int           // 0 = 5
-	AuthTimeout  time.Duration // overall time allowed for the authentication phase; 0 = 30s
+	AuthTimeout  time.Duration // overall time allowed for the authentication phase (a second factor's push approval included); 0 = 60s
 
 	Logger  *slog.Logger // nil = discard
 	Rand    io.Reader    // nil = crypto/rand
@@ -61,7 +61,7 @@ func (c Config) withDefaults() Config {
 		c.MaxFailure = 5
 	}
 	if c.AuthTimeout <= 0 {
-		c.AuthTimeout = 30 * time.Second
+		c.AuthTimeout = DefaultAuthTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -72,10 +72,21 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Event reports progress. Kind is one of "lcp.up", "auth.ok", "ipcp.up",
-// "ipv6cp.up", "lcp.down", and also "ipcp.down" and "ipv6cp.down". Auth is
-// set for "lcp.up" (the method the server asked for) and "auth.ok"; Info for
-// "ipcp.up" and "ipv6cp.up".
+// DefaultAuthTimeout is Config.AuthTimeout's default: long enough for a
+// second factor's push approval on the user's phone.
+const DefaultAuthTimeout = 60 * time.Second
+
+// AuthWaitNotice is how long after our authentication request went out
+// without an answer the link emits "auth.waiting".
+const AuthWaitNotice = 5 * time.Second
+
+// Event reports progress. Kind is one of "lcp.up", "auth.waiting",
+// "auth.ok", "ipcp.up", "ipv6cp.up", "lcp.down", and also "ipcp.down" and
+// "ipv6cp.down". "auth.waiting" comes once per authentication, when the
+// server has not answered our request AuthWaitNotice after it went out
+// (it may wait for a second factor). Auth is set for "lcp.up" (the method
+// the server asked for), "auth.waiting" and "auth.ok"; Info for "ipcp.up"
+// and "ipv6cp.up".
 type Event struct {
 	Kind string
 	Auth AuthMethod
@@ -86,6 +97,7 @@ type Event struct {
 type IPInfo struct {
 	Local, Peer         netip.Addr   // IPv4 from IPCP; Peer is invalid if the server didn't say
 	DNS                 []netip.Addr // RFC 1877 primary/secondary, only those the server gave (non-zero)
+	WINS                []netip.Addr // RFC 1877 NBNS primary/secondary, likewise
 	PeerMRU             uint16       // the MRU the peer asked for (what we may send); 1500 if it didn't say
 	LocalMRU            uint16       // what the peer acked for us
 	Auth                AuthMethod   // 0 if the server required none
@@ -147,6 +159,7 @@ type Link struct {
 	upCh      chan struct{} // closed when IPCP opens for the first time
 	failCh    chan struct{} // closed when the first failure is recorded
 	stats     counters
+	rxSeen    atomic.Uint64 // frames from the peer: Input, and batches via DataReceived
 
 	mu         sync.Mutex // guards the fields below
 	running    bool
@@ -203,6 +216,7 @@ func NewLink(cfg Config, send func(frame []byte) error) *Link {
 // information field (as returned by ParseFrame). It copies info and never
 // blocks; it returns false when the queue is full and the frame is dropped.
 func (l *Link) Input(proto Protocol, info []byte) bool {
+	l.rxSeen.Add(1)
 	f := frame{proto: proto, info: append([]byte(nil), info...)}
 	select {
 	case l.in <- f:
@@ -299,6 +313,7 @@ func (l *Link) ipInfo() IPInfo {
 func (l *Link) copyInfo() IPInfo {
 	i := l.info
 	i.DNS = append([]netip.Addr(nil), i.DNS...)
+	i.WINS = append([]netip.Addr(nil), i.WINS...)
 	return i
 }
 
@@ -374,6 +389,9 @@ func (l *Link) Run(ctx context.Context) (err error) {
 		case <-l.auth.deadline.C():
 			l.auth.deadline.fired()
 			l.authTimedOut()
+		case <-l.auth.wait.C():
+			l.auth.wait.fired()
+			l.authWaiting()
 		case <-l.echo.t.C():
 			l.echo.t.fired()
 			l.echoTick()
@@ -411,7 +429,7 @@ func (l *Link) settle() {
 
 // stop runs when Run returns.
 func (l *Link) stop(err error) {
-	for _, t := range []*timer{&l.lcp.timer, &l.ipcp.timer, &l.auth.retx, &l.auth.deadline, &l.echo.t} {
+	for _, t := range []*timer{&l.lcp.timer, &l.ipcp.timer, &l.auth.retx, &l.auth.deadline, &l.auth.wait, &l.echo.t} {
 		t.stop()
 	}
 	if l.ipv6cp != nil {

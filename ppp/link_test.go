@@ -204,7 +204,7 @@ func TestLinkEchoTimeout(t *testing.T) {
 		if !errors.As(err, &ee) || !errors.Is(err, ErrEchoTimeout) || ee.Count != 5 {
 			t.Fatalf("Run = %v, want EchoTimeoutError{5}", err)
 		}
-		if err.Error() != "ppp: link dead: 5 LCP echo requests unanswered" {
+		if err.Error() != "ppp: link dead: 5 LCP echo requests unanswered and nothing else received" {
 			t.Errorf("error %q", err)
 		}
 		if d := time.Since(up); d != 120*time.Second {

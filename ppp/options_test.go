@@ -32,10 +32,11 @@ func TestLCPCheckRequest(t *testing.T) {
 		{"eap", "0304c227", CodeConfigureNak, "0305c22305"},
 		{"mschapv2 not allowed", "0305c22381", CodeConfigureNak, "0305c22305"},
 		{"mschapv1", "0305c22380", CodeConfigureNak, "0305c22305"},
-		{"pfc acfc", "07020802", CodeConfigureReject, "07020802"},
+		{"pfc acfc", "07020802", CodeConfigureAck, ""},
+		{"pfc with data", "0703000802", CodeConfigureReject, "070300"},
 		{"multilink", "1104064e130702cb007101", CodeConfigureReject, "1104064e130702cb007101"},
 		{"quality callback", "0408c025000001f40d0306", CodeConfigureReject, "0408c025000001f40d0306"},
-		{"reject wins over nak", "0304c2270702", CodeConfigureReject, "0702"},
+		{"reject wins over nak", "0304c2270d0306", CodeConfigureReject, "0d0306"},
 		{"magic", "05066b0506cf", CodeConfigureAck, ""},
 	} {
 		code, reply, err := h.checkRequest(unhex(tc.req), false, nil)
@@ -118,7 +119,7 @@ func TestLCPOurRequest(t *testing.T) {
 func TestIPCPOptions(t *testing.T) {
 	l := testLink(Config{})
 	h := l.ipcpL
-	if got := hex.EncodeToString(h.appendRequest(nil)); got != "030600000000810600000000830600000000" {
+	if got := hex.EncodeToString(h.appendRequest(nil)); got != "030600000000810600000000830600000000820600000000840600000000" {
 		t.Errorf("first request %s", got)
 	}
 	for _, tc := range []struct{ req, reply string }{
@@ -138,8 +139,8 @@ func TestIPCPOptions(t *testing.T) {
 			t.Errorf("%s: %v %x, want %s", tc.req, code, reply, tc.reply)
 		}
 	}
-	// DNS rejected (l2tpns), then the address Nak'd.
-	h.gotReject(unhex("810600000000830600000000"))
+	// DNS and NBNS rejected (l2tpns), then the address Nak'd.
+	h.gotReject(unhex("810600000000830600000000820600000000840600000000"))
 	h.gotNak(unhex("0306cb0071c0"))
 	if got := hex.EncodeToString(h.appendRequest(nil)); got != "0306cb0071c0" {
 		t.Errorf("request %s", got)

@@ -85,6 +85,7 @@ func (l *Link) ipcpUp() {
 		l.info.Peer = netip.AddrFrom4(h.peer)
 	}
 	l.info.DNS = h.dnsAddrs()
+	l.info.WINS = h.winsAddrs()
 	l.info.PeerMRU = l.lcpL.peerMRU
 	l.info.LocalMRU = l.lcpL.localMRU
 	l.info.Auth = l.auth.method
@@ -95,7 +96,7 @@ func (l *Link) ipcpUp() {
 	if first {
 		close(l.upCh)
 	}
-	l.log.Info("ppp: ipcp up", "local", info.Local, "peer", info.Peer, "dns", info.DNS)
+	l.log.Info("ppp: ipcp up", "local", info.Local, "peer", info.Peer, "dns", info.DNS, "wins", info.WINS)
 	l.emit(Event{Kind: "ipcp.up", Auth: info.Auth, Info: &info})
 }
 

@@ -95,7 +95,7 @@ func TestPAPRefusedError(t *testing.T) {
 		"ipsec":     ipsec.explainAuth(pppError(insists)),
 		"chap":      plain.explainAuth(pppError(chapAsked)),
 		"wrong pw":  plain.explainAuth(pppError(&ppp.AuthError{Method: ppp.AuthMSCHAPv2, Code: 691})),
-		"other err": plain.explainAuth(pppError(ppp.ErrAuthTimeout)),
+		"other err": plain.explainAuth(pppError(ppp.ErrServerAuthInvalid)),
 	} {
 		var ve *Error
 		if !errors.As(e, &ve) || ve.Hint != general {

@@ -65,6 +65,9 @@ type Config struct {
 	// (0 = ppp defaults, negative interval disables).
 	EchoInterval time.Duration
 	EchoFailures int
+	// PPPAuthTimeout bounds the PPP authentication phase, a second
+	// factor's approval included (0 = ppp.DefaultAuthTimeout, 60 s).
+	PPPAuthTimeout time.Duration
 	// HelloInterval is the L2TP HELLO keepalive (0 = default 60 s).
 	HelloInterval time.Duration
 	// Retransmit tunes L2TP control retransmission: first timeout and the

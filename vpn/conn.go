@@ -73,6 +73,7 @@ type Info struct {
 	Interface string
 	IP, Peer  netip.Addr
 	DNS       []netip.Addr
+	WINS      []netip.Addr // NBNS servers from IPCP (RFC 1877)
 	MTU       int
 	Routes    []netip.Prefix
 	Auth      ppp.AuthMethod
@@ -148,6 +149,9 @@ func (c *Conn) pppEvent(ev ppp.Event) {
 		c.lcpUp.Store(true)
 		c.log.Info("ppp lcp up")
 		c.emit(Event{Event: EventLCPUp})
+	case "auth.waiting":
+		c.log.Info(AuthWaitLine, "method", authName(ev.Auth))
+		c.emit(Event{Event: EventAuthWait, Auth: authName(ev.Auth), Message: AuthWaitLine})
 	case "auth.ok":
 		c.authOK.Store(true)
 		c.log.Info("ppp authenticated", "method", authName(ev.Auth))

@@ -153,6 +153,9 @@ func (c *Conn) rxLoop() {
 		}
 		if len(out) > 0 {
 			c.tunnel.DataReceived() // data keeps the HELLO keepalive quiet
+			if c.link != nil {
+				c.link.DataReceived() // and answers for a server that ignores LCP echo
+			}
 			if dev := c.dev.Load(); dev != nil {
 				if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
 					c.stats.txErrors.Add(1)

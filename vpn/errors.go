@@ -152,7 +152,9 @@ func sessionError(err error) error {
 func pppError(err error) error {
 	var ae *ppp.AuthError
 	switch {
-	case errors.As(err, &ae), errors.Is(err, ppp.ErrAuthTimeout), errors.Is(err, ppp.ErrNoAuthMethod), errors.Is(err, ppp.ErrServerAuthInvalid):
+	case errors.Is(err, ppp.ErrAuthTimeout):
+		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "approve the second factor sooner or raise ppp-auth-timeout"}
+	case errors.As(err, &ae), errors.Is(err, ppp.ErrNoAuthMethod), errors.Is(err, ppp.ErrServerAuthInvalid):
 		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "check the user name and password, and the allowed methods (--auth)"}
 	case errors.Is(err, ppp.ErrNegotiation):
 		return &Error{Phase: "ppp", Reason: ReasonNegotiation, Err: err}

@@ -1,6 +1,9 @@
 package vpn
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Event names, in the order a connection emits them. The JSON schema
 // (version 1) is documented in README.md; fields are only added, never
@@ -31,9 +34,25 @@ const (
 )
 
 // EventPortRetry: the SCCRQ sent from an ephemeral port got no answer, so
-// the attempt is repeated from port 1701 (local-port = auto): local is the
-// port that got no answer, error what happened.
+// the attempt is repeated from port 1701 (local-port = auto); error is the
+// first attempt's.
 const EventPortRetry = "l2tp.port-retry"
+
+// EventAuthWait comes between ppp.lcp.up and ppp.auth.ok when the server
+// has not answered our authentication request for a few seconds (it may
+// wait for a second factor); Message is AuthWaitLine.
+const EventAuthWait = "ppp.auth-wait"
+
+// AuthWaitLine is the progress line of EventAuthWait.
+const AuthWaitLine = "waiting for the server to confirm authentication (second factor?)"
+
+// firmwareString renders an L2TP Firmware Revision, "" when absent (0).
+func firmwareString(v uint16) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
 
 // Event is one step of a connection's life. Only the fields that belong to
 // the event are set.
@@ -51,12 +70,14 @@ type Event struct {
 	PeerSessionID uint16 `json:"peer_session_id,omitempty"`
 	PeerHost      string `json:"peer_host,omitempty"`
 	PeerVendor    string `json:"peer_vendor,omitempty"`
+	PeerFirmware  string `json:"peer_firmware,omitempty"` // the SCCRP's Firmware Revision, 0x hex
 
 	Auth string `json:"auth,omitempty"` // pap, chap, mschapv2, none
 
 	IP        string   `json:"ip,omitempty"`
 	Peer      string   `json:"peer,omitempty"`
 	DNS       []string `json:"dns,omitempty"`
+	WINS      []string `json:"wins,omitempty"` // ppp.ip.up: NBNS servers
 	MTU       int      `json:"mtu,omitempty"`
 	Interface string   `json:"interface,omitempty"`
 	Routes    []string `json:"routes,omitempty"`
@@ -92,6 +113,8 @@ type Event struct {
 	// maxHookOutput bytes), and in error why it failed.
 	Hook   string `json:"hook,omitempty"`
 	Output string `json:"output,omitempty"`
+
+	Message string `json:"message,omitempty"` // ppp.auth-wait: the progress line
 
 	Reason string `json:"reason,omitempty"` // down, reconnecting: a Reason name
 	Error  string `json:"error,omitempty"`  // down, reconnecting, hook: the error text

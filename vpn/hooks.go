@@ -95,6 +95,7 @@ func hookEnv(event, name string, info Info, hs tun.HostSummary, reconnects int) 
 		"L2TPVPN_PEER_IP=" + addrString(info.Peer),
 		"L2TPVPN_SERVER=" + addrString(info.Server.Addr()),
 		"L2TPVPN_DNS=" + strings.Join(dns, " "),
+		"L2TPVPN_WINS=" + strings.Join(addrStrings(info.WINS), " "),
 		"L2TPVPN_ROUTING=" + hs.Mode,
 		"L2TPVPN_ROUTES=" + strings.Join(hs.Routes, ","),
 		"L2TPVPN_MTU=" + strconv.Itoa(info.MTU),

@@ -104,6 +104,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		MRU:          uint16(c.mru()),
 		EchoInterval: c.cfg.EchoInterval,
 		EchoFailures: c.cfg.EchoFailures,
+		AuthTimeout:  c.cfg.PPPAuthTimeout,
 		IPv6:         c.cfg.IPv6,
 		Logger:       c.log.With("layer", "ppp"),
 		OnEvent:      c.pppEvent,
@@ -126,9 +127,10 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.tunnelUp.Store(true)
 	c.info.Tunnel = ti
 	c.info.Server = *c.peer.Load()
-	c.log.Info("l2tp tunnel up", "tunnel", ti.LocalID, "peer_tunnel", ti.PeerID, "peer_vendor", ti.PeerVendor, "peer_host", ti.PeerHostName)
+	c.log.Info("l2tp tunnel up", "tunnel", ti.LocalID, "peer_tunnel", ti.PeerID, "peer_vendor", ti.PeerVendor, "peer_host", ti.PeerHostName,
+		"peer_firmware", firmwareString(ti.PeerFirmware))
 	c.emit(Event{Event: EventTunnelUp, Server: c.info.Server.String(), Local: local.String(), TunnelID: ti.LocalID,
-		PeerTunnelID: ti.PeerID, PeerHost: ti.PeerHostName, PeerVendor: ti.PeerVendor})
+		PeerTunnelID: ti.PeerID, PeerHost: ti.PeerHostName, PeerVendor: ti.PeerVendor, PeerFirmware: firmwareString(ti.PeerFirmware)})
 
 	si, err := waitFor(ctx, c.tunnelLoop, c.icmp, c.tunnel.OpenSession)
 	if e, ok := err.(icmpError); ok {
@@ -153,9 +155,11 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		return err
 	}
 	c.info.IP, c.info.Peer, c.info.DNS, c.info.Auth = ipi.Local, ipi.Peer, ipi.DNS, ipi.Auth
+	c.info.WINS = ipi.WINS
 	c.info.MTU = c.mtu(ipi)
 	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
-	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU})
+	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU,
+		WINS: addrStrings(ipi.WINS)})
 
 	// The TUN device (the client keeps one across reconnects).
 	// Some servers (l2tpns) name their own public address as the PPP peer.

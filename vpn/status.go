@@ -47,6 +47,14 @@ type Status struct {
 	// for at the time of the status.
 	Charon *vici.Status `json:"charon,omitempty"`
 	PID    int          `json:"pid,omitempty"` // filled in by the command
+
+	// The L2TP server's SCCRP Host Name, Vendor Name and Firmware Revision
+	// (0x hex): they identify the server family. WINS: NBNS servers from
+	// IPCP.
+	PeerHost     string   `json:"peer_host,omitempty"`
+	PeerVendor   string   `json:"peer_vendor,omitempty"`
+	PeerFirmware string   `json:"peer_firmware,omitempty"`
+	WINS         []string `json:"wins,omitempty"`
 }
 
 // Status reports the client's current state.
@@ -82,6 +90,8 @@ func (cl *Client) Status() Status {
 		s.Server, s.Local = i.Server.String(), i.Local.String()
 	}
 	s.Interface, s.IP, s.Peer, s.MTU = i.Interface, addrString(i.IP), addrString(i.Peer), i.MTU
+	s.PeerHost, s.PeerVendor, s.PeerFirmware = i.Tunnel.PeerHostName, i.Tunnel.PeerVendor, firmwareString(i.Tunnel.PeerFirmware)
+	s.WINS = addrStrings(i.WINS)
 	if cl.host != nil {
 		hs := cl.host.Summary()
 		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains

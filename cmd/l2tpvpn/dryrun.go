@@ -89,6 +89,7 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 		add("dns-domain", strings.Join(cfg.DNSDomains, ","))
 	}
 	add("lcp-echo", fmt.Sprintf("every %s, %d failures", offOr(cfg.EchoInterval), cfg.EchoFailures))
+	pppxSettings(cfg, add)
 	add("hello-interval", offOr(cfg.HelloInterval))
 	add("l2tp-timeout", fmt.Sprintf("%s, %d retries", cfg.RetransmitTimeout, cfg.MaxRetransmits))
 	add("reconnect", fmt.Sprintf("%v (attempts %d, delay %s, max %s)", cfg.Reconnect, cfg.ReconnectAttempts, cfg.ReconnectDelay, cfg.ReconnectMaxDelay))

@@ -71,6 +71,7 @@ type connectOpts struct {
 	daemonChild                 bool
 	ikeX                        ikeOpts  // ikeopts.go
 	certX                       certOpts // certopts.go
+	pppX                        pppxOpts // pppxopts.go
 	serverType                  string   // servertype.go
 	fromPreset                  []string // keys the server type filled in
 }
@@ -106,6 +107,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.nattKeepalive, "natt-keepalive", vpn.DefaultNATKeepalive, "NAT keepalive interval (0 disables)")
 	ikeFlags(fs, &o.ikeX)
 	certFlags(fs, &o.certX)
+	pppxFlags(fs, &o.pppX)
 	// PPP and the interface.
 	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
@@ -150,7 +152,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file", "otp", "otp-format"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
-		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
+		"PPP and the interface": append([]string{"auth", "interface", "mtu", "mru", "ipv6", "local-port"}, pppxOptNames...),
 		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
@@ -335,6 +337,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	}
 	cfg.EchoInterval, cfg.EchoFailures, cfg.HelloInterval = offIfZero(o.echoInterval), o.echoFailures, offIfZero(o.helloInterval)
 	cfg.RetransmitTimeout, cfg.MaxRetransmits = o.retransmitTimeout, o.retransmits
+	if err := o.pppxConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	if o.reconnectAttempts < 0 {
 		return cfg, o.keyErrf("reconnect-attempts", "%d is negative (0 means no limit)", o.reconnectAttempts)
 	}

@@ -274,6 +274,8 @@ func waitingFor(ev vpn.Event) string {
 		return "PPP link negotiation (LCP)"
 	case vpn.EventLCPUp:
 		return "PPP authentication"
+	case vpn.EventAuthWait:
+		return "PPP authentication (the server may wait for a second factor)"
 	case vpn.EventAuthOK:
 		return "PPP address negotiation (IPCP)"
 	case vpn.EventIPUp:
@@ -344,8 +346,8 @@ func humanLine(ev vpn.Event) string {
 		return fmt.Sprintf("connecting to %s from %s", ev.Server, ev.Local)
 	case vpn.EventTunnelUp:
 		vendor := ""
-		if ev.PeerVendor != "" {
-			vendor = fmt.Sprintf(", server %q", ev.PeerVendor)
+		if p := l2tpPeerText(ev.PeerVendor, ev.PeerHost, ev.PeerFirmware); p != "" {
+			vendor = ", server " + p
 		}
 		return fmt.Sprintf("l2tp tunnel up (id %d, peer id %d%s)", ev.TunnelID, ev.PeerTunnelID, vendor)
 	case vpn.EventIKEPhase1Up:
@@ -366,10 +368,12 @@ func humanLine(ev vpn.Event) string {
 		return fmt.Sprintf("l2tp session up (id %d, peer id %d)", ev.SessionID, ev.PeerSessionID)
 	case vpn.EventLCPUp:
 		return "ppp link up"
+	case vpn.EventAuthWait:
+		return orDefault(ev.Message, vpn.AuthWaitLine)
 	case vpn.EventAuthOK:
 		return "ppp authenticated with " + ev.Auth
 	case vpn.EventIPUp:
-		return fmt.Sprintf("ppp address %s, peer %s", ev.IP, orNone(ev.Peer))
+		return fmt.Sprintf("ppp address %s, peer %s", ev.IP, orNone(ev.Peer)) + winsText(ev.WINS)
 	case vpn.EventIPv6Up:
 		return "ppp ipv6 link-local " + ev.IPv6
 	case vpn.EventUp:

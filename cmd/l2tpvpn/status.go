@@ -118,6 +118,7 @@ func printStatus(w io.Writer, st vpn.Status) {
 			fmt.Fprintf(w, "  %-11s %s\n", "", r)
 		}
 	}
+	row("l2tp peer", l2tpPeerText(st.PeerVendor, st.PeerHost, st.PeerFirmware))
 	row("ipv6", st.IPv6)
 	if len(st.DNS) > 0 {
 		via := ""
@@ -126,6 +127,7 @@ func printStatus(w io.Writer, st vpn.Status) {
 		}
 		row("dns", strings.Join(st.DNS, " ")+via)
 	}
+	row("wins", strings.Join(st.WINS, " "))
 	row("auth", st.Auth)
 	if ch := st.Charon; ch != nil {
 		row("ipsec", "delegated to strongSwan's charon ("+ch.Socket+")")
