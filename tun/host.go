@@ -157,7 +157,7 @@ type Host struct {
 	dns       []netip.Addr // servers currently applied
 	domains   []string
 	search    []string // search domains applied
-	resolvOrg []byte // original resolv.conf bytes while we own the file
+	resolvOrg []byte   // original resolv.conf bytes while we own the file
 }
 
 // ApplyHost makes the host changes cfg describes (routes, IPv6 block, DNS).
