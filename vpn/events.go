@@ -18,6 +18,7 @@ const (
 	EventAuthOK           = "ppp.auth.ok"
 	EventIPUp             = "ppp.ip.up"
 	EventIPv6Up           = "ppp.ipv6.up"
+	EventDHCP             = "ppp.dhcp" // the answer to our DHCPINFORM: server, routes, domain, search, dns, wins
 	EventUp               = "up"
 	// EventReconnecting: the link was lost (or an attempt failed) and the
 	// client tries again after delay_ms (attempt counts from 1).
@@ -56,6 +57,11 @@ type Event struct {
 	Interface string   `json:"interface,omitempty"`
 	Routes    []string `json:"routes,omitempty"`
 	IPv6      string   `json:"ipv6,omitempty"` // link-local address
+
+	// ppp.dhcp: the domain, search list and WINS servers the server gave.
+	Domain string   `json:"domain,omitempty"`
+	Search []string `json:"search,omitempty"`
+	WINS   []string `json:"wins,omitempty"`
 
 	// IPsec (ike.* events).
 	IKE       string   `json:"ike,omitempty"`        // phase 1 proposal, e.g. aes256-sha256-modp2048
