@@ -213,6 +213,9 @@ type event struct {
 	Attempt    int      `json:"attempt"`
 	DelayMS    int64    `json:"delay_ms"`
 	Reconnects int      `json:"reconnects"`
+	Server     string   `json:"server"`
+	Routes     []string `json:"routes"`
+	Domain     string   `json:"domain"`
 	Stats      *struct {
 		TxPackets     uint64 `json:"tx_packets"`
 		RxPackets     uint64 `json:"rx_packets"`

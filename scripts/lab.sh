@@ -123,6 +123,7 @@ usage: lab.sh up <se|l2tpns|sw|senat|dual|swc|all>
        lab.sh restart-server se             restart the SoftEther daemon, same config
        lab.sh logs <se|l2tpns|sw|senat|swc>   print the server logs
        lab.sh sas sw                        swanctl --list-sas of the sw responder
+       lab.sh vpncmd se CMD [ARGS...]       one vpncmd command on the se hub DEFAULT
        lab.sh counter sw l2tp-clear         packets of that nftables counter
        lab.sh swconf IKE ESP [REKEY]        reload the sw responder's conn with
                                             these proposals (and child rekey
@@ -1004,6 +1005,17 @@ cmd_sessions() {
 	"${LAB}_sessions"
 }
 
+# cmd_vpncmd se ARGS...: one vpncmd command on the se lab's hub DEFAULT
+# (integration tests change its DHCP settings with it).
+cmd_vpncmd() {
+	[[ $1 == se ]] || die "vpncmd: only the se lab runs SoftEther"
+	lab_vars se
+	need_root
+	require_up
+	shift
+	se_vpncmd /ADMINHUB:DEFAULT /CMD "$@"
+}
+
 cmd_sas() {
 	[[ $1 == sw ]] || die "sas: only the sw lab runs charon"
 	lab_vars sw
@@ -1075,6 +1087,7 @@ main() {
 	case ${1-} in
 	counter) nargs=3 ;;
 	swconf) nargs=$(($# == 4 ? 4 : 3)) ;;
+	vpncmd) nargs=$(($# >= 3 ? $# : 3)) ;;
 	esac
 	(($# == nargs)) || {
 		usage >&2
@@ -1090,6 +1103,7 @@ main() {
 	counter) cmd_counter "$2" "$3" ;;
 	swconf) cmd_swconf "$2" "$3" "${4-}" ;;
 	swload) cmd_swload "$2" ;;
+	vpncmd) cmd_vpncmd "${@:2}" ;;
 	*)
 		usage >&2
 		exit 2

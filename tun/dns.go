@@ -31,7 +31,9 @@ import (
 // the file is rewritten in place (never renamed over: it may be a bind mount).
 // Full mode lists only our servers; split/none put ours first and keep the
 // original ones after them (at most 3 in all, resolv.conf(5)), with
-// Domains in front of the original search list. search/domain, options and
+// Domains in front of the original search list. Search domains (from the
+// server's DHCP answer) go in front of the original search list in every
+// mode, and to resolved as plain (not ~routing) domains. search/domain, options and
 // sortlist lines of the original are kept. The file is restored only if it
 // still holds what we wrote.
 
@@ -123,8 +125,8 @@ func (h *Host) applyResolved(dns []netip.Addr) error {
 			domains = append(domains, "~"+d)
 		}
 	}
-	if len(domains) > 0 {
-		if err := h.resolvectl(append([]string{"domain", iface}, domains...)...); err != nil {
+	if all := append(slices.Clone(domains), h.cfg.Search...); len(all) > 0 {
+		if err := h.resolvectl(append([]string{"domain", iface}, all...)...); err != nil {
 			return err
 		}
 	}
@@ -133,7 +135,7 @@ func (h *Host) applyResolved(dns []netip.Addr) error {
 			return err
 		}
 	}
-	h.dnsVia, h.dns, h.domains = "systemd-resolved", slices.Clone(dns), domains
+	h.dnsVia, h.dns, h.domains, h.search = "systemd-resolved", slices.Clone(dns), domains, slices.Clone(h.cfg.Search)
 	return nil
 }
 
@@ -176,7 +178,7 @@ func (h *Host) applyResolvConf(dns []netip.Addr) error {
 			"file", path, "owner", owner)
 		return nil
 	}
-	content := resolvConfContent(h.cfg.Name, orig, dns, h.cfg.Mode != RouteFull, h.cfg.Domains)
+	content := resolvConfContent(h.cfg.Name, orig, dns, h.cfg.Mode != RouteFull, h.cfg.Domains, h.cfg.Search...)
 	sum := sha256.Sum256(orig)
 	u.BackupSHA256 = hex.EncodeToString(sum[:])
 	u.Written = []string{string(content)}
@@ -190,7 +192,7 @@ func (h *Host) applyResolvConf(dns []netip.Addr) error {
 		return fmt.Errorf("tun: write %s: %w", path, err)
 	}
 	h.resolvOrg = orig
-	h.dnsVia, h.dns = path, slices.Clone(dns)
+	h.dnsVia, h.dns, h.search = path, slices.Clone(dns), slices.Clone(h.cfg.Search)
 	if h.cfg.Mode != RouteFull {
 		h.domains = slices.Clone(h.cfg.Domains)
 	}
@@ -320,7 +322,7 @@ func (h *Host) UpdateDNS(dns []netip.Addr) error {
 	if err != nil || !slices.Contains(u.Written, string(cur)) {
 		return fmt.Errorf("tun: update DNS: %s was changed after l2tpvpn wrote it; left as it is", u.Path)
 	}
-	content := string(resolvConfContent(h.cfg.Name, h.resolvOrg, dns, h.cfg.Mode != RouteFull, h.cfg.Domains))
+	content := string(resolvConfContent(h.cfg.Name, h.resolvOrg, dns, h.cfg.Mode != RouteFull, h.cfg.Domains, h.cfg.Search...))
 	u.Written = append(u.Written, content) // either is ours while the write is under way
 	if err := h.j.save(h.path); err != nil {
 		return err
@@ -349,7 +351,7 @@ func (h *Host) dropDNS() error {
 			return err
 		}
 	}
-	h.dnsVia, h.dns, h.domains, h.resolvOrg = "", nil, nil, nil
+	h.dnsVia, h.dns, h.domains, h.search, h.resolvOrg = "", nil, nil, nil, nil
 	return nil
 }
 
@@ -407,9 +409,10 @@ func parseResolvConf(b []byte) (servers, search, keep []string) {
 	return servers, search, keep
 }
 
-// resolvConfContent builds the resolv.conf we write.
-func resolvConfContent(name string, orig []byte, dns []netip.Addr, split bool, domains []string) []byte {
-	servers, search, keep := parseResolvConf(orig)
+// resolvConfContent builds the resolv.conf we write. domains (split/none
+// only) and search come before the original search list.
+func resolvConfContent(name string, orig []byte, dns []netip.Addr, split bool, domains []string, search ...string) []byte {
+	servers, origSearch, keep := parseResolvConf(orig)
 	var b bytes.Buffer
 	b.WriteString(generatedPrefix + name + "; the original is restored at disconnect\n")
 	var ns []string
@@ -433,7 +436,7 @@ func resolvConfContent(name string, orig []byte, dns []netip.Addr, split bool, d
 	if split {
 		sl = append(sl, domains...)
 	}
-	for _, d := range search {
+	for _, d := range slices.Concat(search, origSearch) {
 		if !slices.Contains(sl, d) {
 			sl = append(sl, d)
 		}

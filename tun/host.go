@@ -101,6 +101,7 @@ type HostConfig struct {
 	IPv6       bool           // IPV6CP is up: full mode routes IPv6 into the tunnel, else blocks it
 	DNS        []netip.Addr   // from IPCP; empty: DNS untouched
 	Domains    []string       // split DNS routing domains
+	Search     []string       // search domains (DHCP options 15 and 119), in every mode
 	DNSMode    DNSMode
 	StateDir   string // journal directory, created 0700 if missing; default DefaultStateDir
 	ResolvConf string // default "/etc/resolv.conf"
@@ -118,6 +119,7 @@ type HostSummary struct {
 	DNS     []string
 	DNSVia  string // "systemd-resolved", the resolv.conf path, or ""
 	Domains []string
+	Search  []string // search domains applied
 }
 
 // hostSys is the outside world: netlink, command execution and the test
@@ -154,7 +156,8 @@ type Host struct {
 	dnsMode   DNSMode      // DNSResolved or DNSResolvConf once chosen, DNSOff if none
 	dns       []netip.Addr // servers currently applied
 	domains   []string
-	resolvOrg []byte // original resolv.conf bytes while we own the file
+	search    []string // search domains applied
+	resolvOrg []byte   // original resolv.conf bytes while we own the file
 }
 
 // ApplyHost makes the host changes cfg describes (routes, IPv6 block, DNS).
@@ -183,6 +186,7 @@ func applyHost(cfg HostConfig, sys hostSys) (*Host, error) {
 	cfg.Routes = slices.Clone(cfg.Routes)
 	cfg.DNS = slices.Clone(cfg.DNS)
 	cfg.Domains = slices.Clone(cfg.Domains)
+	cfg.Search = slices.Clone(cfg.Search)
 	h := &Host{
 		cfg:  cfg,
 		sys:  sys,
@@ -251,7 +255,7 @@ func (c *HostConfig) check() error {
 			return fmt.Errorf("tun: invalid DNS server %v", a)
 		}
 	}
-	for _, d := range c.Domains {
+	for _, d := range slices.Concat(c.Domains, c.Search) {
 		if !validDomain(d) {
 			return fmt.Errorf("tun: invalid DNS domain %q", d)
 		}
@@ -311,14 +315,7 @@ func (h *Host) unrecord() error {
 
 func (h *Host) apply() error {
 	c := &h.cfg
-	link := func(p netip.Prefix) routeSpec {
-		r := routeSpec{Dst: p.Masked().String(), Oif: c.Interface, OifIndex: h.ifIndex, Type: "unicast",
-			Protocol: RouteProtocol, Table: syscall.RT_TABLE_MAIN, Scope: "link", Family: 4}
-		if p.Addr().Is6() {
-			r.Family, r.Scope = 6, "universe"
-		}
-		return r
-	}
+	link := h.linkRoute
 	switch c.Mode {
 	case RouteFull:
 		if err := h.pinServer(); err != nil {
@@ -360,6 +357,42 @@ func (h *Host) apply() error {
 		}
 	}
 	return h.applyDNS(c.DNS)
+}
+
+// linkRoute is the route of p through the interface.
+func (h *Host) linkRoute(p netip.Prefix) routeSpec {
+	r := routeSpec{Dst: p.Masked().String(), Oif: h.cfg.Interface, OifIndex: h.ifIndex, Type: "unicast",
+		Protocol: RouteProtocol, Table: syscall.RT_TABLE_MAIN, Scope: "link", Family: 4}
+	if p.Addr().Is6() {
+		r.Family, r.Scope = 6, "universe"
+	}
+	return r
+}
+
+// AddRoutes routes more prefixes through the interface in split mode
+// (those a server pushed after a reconnect), journalled like the first
+// ones and undone by Close. Prefixes routed already are skipped; in other
+// modes it does nothing.
+func (h *Host) AddRoutes(ps []netip.Prefix) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.cfg.Mode != RouteSplit {
+		return nil
+	}
+	for _, p := range ps {
+		p = p.Masked()
+		if !p.IsValid() || slices.Contains(h.cfg.Routes, p) {
+			continue
+		}
+		if h.cfg.Server.IsValid() && p.Contains(h.cfg.Server.Unmap()) {
+			return fmt.Errorf("tun: split route %s contains the VPN server %s; the tunnel would carry its own packets", p, h.cfg.Server)
+		}
+		if err := h.addRoute(h.linkRoute(p), false); err != nil {
+			return err
+		}
+		h.cfg.Routes = append(h.cfg.Routes, p)
+	}
+	return nil
 }
 
 var errIPv6Off = errors.New("tun: IPv6 is disabled on this host")
@@ -461,7 +494,7 @@ func (h *Host) Summary() HostSummary {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := HostSummary{Mode: h.cfg.Mode.String(), Routes: slices.Clone(h.routes), IPv6: h.ipv6,
-		DNSVia: h.dnsVia, Domains: slices.Clone(h.domains)}
+		DNSVia: h.dnsVia, Domains: slices.Clone(h.domains), Search: slices.Clone(h.search)}
 	for _, a := range h.dns {
 		s.DNS = append(s.DNS, a.String())
 	}
@@ -480,6 +513,6 @@ func (h *Host) Close() error {
 	h.closed = true
 	done, err := undoAll(&h.j, h.path, h.sys, h.log)
 	h.log.Info("host network restored", "undone", len(done))
-	h.routes, h.dns, h.dnsVia, h.domains, h.resolvOrg = nil, nil, "", nil, nil
+	h.routes, h.dns, h.dnsVia, h.domains, h.search, h.resolvOrg = nil, nil, "", nil, nil, nil
 	return err
 }

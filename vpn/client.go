@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -181,9 +182,10 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 		if err := readdress(ipi.Local, peer, mtu); err != nil {
 			return nil, &Error{Phase: "tun", Reason: ReasonHost, Err: err}
 		}
-		if err := cl.host.UpdateDNS(ipi.DNS); err != nil {
+		if err := cl.host.UpdateDNS(c.info.DHCP.dnsServers(ipi.DNS)); err != nil {
 			cl.log.Warn("updating DNS after the reconnect", "err", err)
 		}
+		cl.dhcpReconnected(c)
 		return cl.dev, nil
 	}
 	open := cl.openHost
@@ -223,8 +225,8 @@ func (cl *Client) openHost(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr, mtu int
 	}
 	hc := tun.HostConfig{
 		Name: cl.cfg.Name, Interface: name, Server: c.info.Server.Addr(),
-		Mode: cl.cfg.Routing, Routes: cl.cfg.Routes, IPv6: ll.IsValid(),
-		DNS: ipi.DNS, Domains: cl.cfg.DNSDomains, DNSMode: cl.cfg.DNSMode,
+		Mode: cl.cfg.Routing, Routes: append(slices.Clone(cl.cfg.Routes), cl.cfg.extraRoutes(c.info, cl.log)...), IPv6: ll.IsValid(),
+		DNS: c.info.DHCP.dnsServers(ipi.DNS), Domains: cl.cfg.DNSDomains, Search: c.info.DHCP.search(), DNSMode: cl.cfg.DNSMode,
 		StateDir: cl.cfg.StateDir, ResolvConf: cl.cfg.ResolvConf,
 		Logger: cl.log.With("layer", "host"),
 	}

@@ -128,6 +128,18 @@ type Config struct {
 	// split-DNS routing domains.
 	DNSMode    tun.DNSMode
 	DNSDomains []string
+	// DHCPInform: ask the server for routes and domains with a DHCPINFORM
+	// after IPCP (dhcpinform.go; default auto: servers known to answer),
+	// trying DHCPTries times (default 3) DHCPInterval apart (default 1 s).
+	// The domain and search list are applied as search domains; in split
+	// mode the pushed routes join Routes unless IgnoreServerRoutes, and
+	// ClassRoute adds the classful network of our address (as Windows
+	// does by default).
+	DHCPInform         DHCPInform
+	DHCPTries          int
+	DHCPInterval       time.Duration
+	IgnoreServerRoutes bool
+	ClassRoute         bool
 	// StateDir keeps what is needed to undo host changes after a crash
 	// (default /run/l2tpvpn).
 	StateDir string

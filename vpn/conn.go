@@ -43,6 +43,8 @@ type Conn struct {
 	up                        atomic.Bool    // set-up finished: ICMP errors no longer end the attempt
 	icmp                      chan icmpError // an ICMP error from the server during set-up
 
+	dhcpWait atomic.Pointer[dhcpWait] // a DHCPINFORM under way (dhcpinform.go)
+
 	stats connStats
 
 	// The running control loops (nil until started).
@@ -82,6 +84,7 @@ type Info struct {
 	IPv6      netip.Addr
 	UpAfter   time.Duration
 	Source    netip.Addr // our address on the path to the server
+	DHCP      *DHCPInfo  // the answer to our DHCPINFORM, nil without one
 }
 
 type atomicID struct{ v atomic.Uint32 }

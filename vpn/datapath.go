@@ -227,6 +227,9 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 			st.drop(&st.rxForeign)
 			return nil
 		}
+		if c.dhcpInput(proto, payload) {
+			return nil
+		}
 		if c.dev.Load() == nil {
 			st.drop(&st.rxNotReady)
 			return nil

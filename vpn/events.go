@@ -21,6 +21,7 @@ const (
 	EventAuthOK           = "ppp.auth.ok"
 	EventIPUp             = "ppp.ip.up"
 	EventIPv6Up           = "ppp.ipv6.up"
+	EventDHCP             = "ppp.dhcp" // the answer to our DHCPINFORM: server, routes, domain, search, dns, wins
 	EventUp               = "up"
 	// EventReconnecting: the link was lost (or an attempt failed) and the
 	// client tries again after delay_ms (attempt counts from 1).
@@ -77,11 +78,15 @@ type Event struct {
 	IP        string   `json:"ip,omitempty"`
 	Peer      string   `json:"peer,omitempty"`
 	DNS       []string `json:"dns,omitempty"`
-	WINS      []string `json:"wins,omitempty"` // ppp.ip.up: NBNS servers
+	WINS      []string `json:"wins,omitempty"` // ppp.ip.up, ppp.dhcp: NBNS servers
 	MTU       int      `json:"mtu,omitempty"`
 	Interface string   `json:"interface,omitempty"`
 	Routes    []string `json:"routes,omitempty"`
 	IPv6      string   `json:"ipv6,omitempty"` // link-local address
+
+	// ppp.dhcp: the domain and search list the server gave.
+	Domain string   `json:"domain,omitempty"`
+	Search []string `json:"search,omitempty"`
 
 	// IPsec (ike.* events).
 	IKE       string   `json:"ike,omitempty"`        // phase 1 proposal, e.g. aes256-sha256-modp2048

@@ -87,7 +87,7 @@ func hookEnviron(path string, vars []string) []string {
 // hookEnv is the documented environment of the up and down hooks.
 func hookEnv(event, name string, info Info, hs tun.HostSummary, reconnects int) []string {
 	dns := addrStrings(info.DNS)
-	return []string{
+	return append([]string{
 		"L2TPVPN_EVENT=" + event,
 		"L2TPVPN_PROFILE=" + name,
 		"L2TPVPN_INTERFACE=" + info.Interface,
@@ -100,5 +100,5 @@ func hookEnv(event, name string, info Info, hs tun.HostSummary, reconnects int) 
 		"L2TPVPN_ROUTES=" + strings.Join(hs.Routes, ","),
 		"L2TPVPN_MTU=" + strconv.Itoa(info.MTU),
 		"L2TPVPN_RECONNECTS=" + strconv.Itoa(reconnects),
-	}
+	}, dhcpEnv(info.DHCP)...)
 }

@@ -160,6 +160,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
 	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU,
 		WINS: addrStrings(ipi.WINS)})
+	c.runDHCP(ctx, ipi) // routes and domains, applied with the rest by attach
 
 	// The TUN device (the client keeps one across reconnects).
 	// Some servers (l2tpns) name their own public address as the PPP peer.

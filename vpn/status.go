@@ -27,6 +27,8 @@ type Status struct {
 	DNS        []string  `json:"dns,omitempty"`
 	DNSVia     string    `json:"dns_via,omitempty"`
 	Domains    []string  `json:"dns_domains,omitempty"`
+	Search     []string  `json:"dns_search,omitempty"` // search domains applied (from DHCP)
+	DHCP       *DHCPInfo `json:"dhcp,omitempty"`       // the server's answer to our DHCPINFORM
 	Auth       string    `json:"auth,omitempty"`
 	IPsec      string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
 	IKE        string    `json:"ike,omitempty"`
@@ -92,9 +94,11 @@ func (cl *Client) Status() Status {
 	s.Interface, s.IP, s.Peer, s.MTU = i.Interface, addrString(i.IP), addrString(i.Peer), i.MTU
 	s.PeerHost, s.PeerVendor, s.PeerFirmware = i.Tunnel.PeerHostName, i.Tunnel.PeerVendor, firmwareString(i.Tunnel.PeerFirmware)
 	s.WINS = addrStrings(i.WINS)
+	s.DHCP = i.DHCP
 	if cl.host != nil {
 		hs := cl.host.Summary()
 		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains
+		s.Search = hs.Search
 	}
 	if cl.state == StateUp {
 		s.Since = cl.since

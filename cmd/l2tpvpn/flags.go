@@ -74,6 +74,7 @@ type connectOpts struct {
 	pppX                        pppxOpts // pppxopts.go
 	serverType                  string   // servertype.go
 	fromPreset                  []string // keys the server type filled in
+	dhcpX                       dhcpOpts // dhcpopts.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -120,6 +121,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringSliceVar(&o.routes, "route", nil, "prefix to route through the tunnel (split mode; repeatable or comma-separated)")
 	fs.StringVar(&o.dns, "dns", "auto", "apply the server's DNS: auto (systemd-resolved if running, else /etc/resolv.conf), resolved, resolv.conf or off")
 	fs.StringSliceVar(&o.dnsDomains, "dns-domain", nil, "split DNS: domains resolved through the tunnel's DNS servers")
+	dhcpFlags(fs, &o.dhcpX)
 	// Keepalives and timers.
 	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 20*time.Second, "LCP keepalive interval (0 disables)")
 	fs.IntVar(&o.echoFailures, "lcp-echo-failures", 5, "unanswered LCP echo requests before the link counts as dead")
@@ -153,7 +155,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
 		"PPP and the interface": append([]string{"auth", "interface", "mtu", "mru", "ipv6", "local-port"}, pppxOptNames...),
-		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
+		"Routes and DNS":        append([]string{"routing", "route", "dns", "dns-domain"}, dhcpOptNames...),
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
 		"Hooks":                                  {"up", "down", "hook-failure"},
@@ -318,6 +320,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 			return cfg, o.keyErrf("dns-domain", "%q is not a domain name", d)
 		}
 		cfg.DNSDomains = append(cfg.DNSDomains, d)
+	}
+	if err := o.dhcpConfig(&cfg); err != nil {
+		return cfg, err
 	}
 	for _, v := range []struct {
 		key      string

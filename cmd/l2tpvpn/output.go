@@ -376,6 +376,8 @@ func humanLine(ev vpn.Event) string {
 		return fmt.Sprintf("ppp address %s, peer %s", ev.IP, orNone(ev.Peer)) + winsText(ev.WINS)
 	case vpn.EventIPv6Up:
 		return "ppp ipv6 link-local " + ev.IPv6
+	case vpn.EventDHCP:
+		return dhcpLine(ev)
 	case vpn.EventUp:
 		s := fmt.Sprintf("connected: %s via %s, dns %s, mtu %d", ev.IP, ev.Interface, orNone(strings.Join(ev.DNS, " ")), ev.MTU)
 		if ev.Reconnects > 0 {

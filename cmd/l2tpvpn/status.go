@@ -128,6 +128,11 @@ func printStatus(w io.Writer, st vpn.Status) {
 		row("dns", strings.Join(st.DNS, " ")+via)
 	}
 	row("wins", strings.Join(st.WINS, " "))
+	row("dns search", strings.Join(st.Search, " "))
+	if st.DHCP != nil {
+		row("dhcp", dhcpLine(vpn.Event{Server: st.DHCP.Server, Routes: st.DHCP.Routes, Domain: st.DHCP.Domain,
+			Search: st.DHCP.Search, DNS: st.DHCP.DNS, WINS: st.DHCP.WINS}))
+	}
 	row("auth", st.Auth)
 	if ch := st.Charon; ch != nil {
 		row("ipsec", "delegated to strongSwan's charon ("+ch.Socket+")")
