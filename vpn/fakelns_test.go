@@ -56,6 +56,10 @@ type fakeLNS struct {
 	dropAfter string // go silent once this event is recorded
 	noEcho    bool   // record IP packets without echoing them
 	onlyPort  uint16 // non-zero: ignore (record "ignored") datagrams from other source ports
+	// terminateOnBadAuth: refuse a wrong CHAP response with LCP
+	// Terminate-Request instead of CHAP Failure (as SoftEther does when
+	// RADIUS rejects).
+	terminateOnBadAuth bool
 	// What the client sent.
 	events  []string
 	ip      [][]byte // IP packets received in our session

@@ -151,6 +151,10 @@ func (p *fakeLNS) chap(c ppp.CHAPPacket) {
 	h.Write([]byte(p.password))
 	h.Write(s.challenge[:])
 	if string(c.Value) != string(h.Sum(nil)) {
+		if p.terminateOnBadAuth {
+			p.sendPacket(ppp.ProtoLCP, ppp.Packet{Code: ppp.CodeTerminateRequest, ID: s.nextID()})
+			return
+		}
 		r := ppp.CHAPPacket{Code: ppp.CHAPFailure, ID: c.ID, Message: []byte("Authentication failure")}
 		p.sendData(ppp.ProtoCHAP, r.Append(nil))
 		return

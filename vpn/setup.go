@@ -241,7 +241,7 @@ func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
 	}
 	serr := c.tunnel.SessionErr()
 	if serr == nil {
-		return ipi, pppError(err)
+		return ipi, c.linkSetupError(err)
 	}
 	// The session ended. Servers often send their CHAP/PAP failure and the
 	// CDN back to back: PPP frames that arrived before the CDN are already
@@ -250,7 +250,7 @@ func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
 	c.link.Sync(sctx)
 	scancel()
 	if lerr := c.link.Err(); lerr != nil {
-		return ipi, pppError(lerr)
+		return ipi, c.linkSetupError(lerr)
 	}
 	if c.lcpUp.Load() && !c.authOK.Load() {
 		return ipi, &Error{Phase: "ppp", Reason: ReasonAuth,
@@ -258,6 +258,20 @@ func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
 			Hint: "most likely a wrong user name or password; check them and the allowed methods (--auth)"}
 	}
 	return ipi, sessionError(serr)
+}
+
+// linkSetupError classifies a PPP failure during set-up. A server that ends
+// the link (LCP Terminate-Request) after LCP opened and before it accepted
+// our credentials has refused them: SoftEther does so when RADIUS rejects a
+// password or a one-time code, or gives up waiting for a second factor.
+func (c *Conn) linkSetupError(err error) error {
+	if errors.Is(err, ppp.ErrPeerTerminated) && c.lcpUp.Load() && !c.authOK.Load() {
+		return &Error{Phase: "ppp", Reason: ReasonAuth,
+			Err: fmt.Errorf("authentication failed: the server ended the link during authentication: %w", err),
+			Hint: "most likely a wrong user name, password or one-time code (check them and the allowed methods, --auth), " +
+				"or a second factor that was not approved in time"}
+	}
+	return pppError(err)
 }
 
 // mtu is the TUN MTU: the largest IP packet that fits into one datagram on
