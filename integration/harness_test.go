@@ -188,34 +188,36 @@ func hostState(t *testing.T, ns string) string {
 
 // event is the subset of the client's JSON events the tests read.
 type event struct {
-	Event      string   `json:"event"`
-	V          int      `json:"v"`
-	Local      string   `json:"local"`
-	TunnelID   uint16   `json:"tunnel_id"`
-	PeerVendor string   `json:"peer_vendor"`
-	Auth       string   `json:"auth"`
-	IP         string   `json:"ip"`
-	Peer       string   `json:"peer"`
-	DNS        []string `json:"dns"`
-	MTU        int      `json:"mtu"`
-	Interface  string   `json:"interface"`
-	ElapsedMS  int64    `json:"elapsed_ms"`
-	IKE        string   `json:"ike"`
-	NATT       string   `json:"nat_t"`
-	PeerID     string   `json:"peer_id"`
-	LocalID    string   `json:"local_id"`
-	ESP        string   `json:"esp"`
-	Mode       string   `json:"mode"`
-	SPIIn      string   `json:"spi_in"`
-	Rekey      bool     `json:"rekey"`
-	Reason     string   `json:"reason"`
-	Error      string   `json:"error"`
-	Attempt    int      `json:"attempt"`
-	DelayMS    int64    `json:"delay_ms"`
-	Reconnects int      `json:"reconnects"`
-	Server     string   `json:"server"`
-	Routes     []string `json:"routes"`
-	Domain     string   `json:"domain"`
+	Event      string    `json:"event"`
+	V          int       `json:"v"`
+	Time       time.Time `json:"time"`
+	Message    string    `json:"message"`
+	Local      string    `json:"local"`
+	TunnelID   uint16    `json:"tunnel_id"`
+	PeerVendor string    `json:"peer_vendor"`
+	Auth       string    `json:"auth"`
+	IP         string    `json:"ip"`
+	Peer       string    `json:"peer"`
+	DNS        []string  `json:"dns"`
+	MTU        int       `json:"mtu"`
+	Interface  string    `json:"interface"`
+	ElapsedMS  int64     `json:"elapsed_ms"`
+	IKE        string    `json:"ike"`
+	NATT       string    `json:"nat_t"`
+	PeerID     string    `json:"peer_id"`
+	LocalID    string    `json:"local_id"`
+	ESP        string    `json:"esp"`
+	Mode       string    `json:"mode"`
+	SPIIn      string    `json:"spi_in"`
+	Rekey      bool      `json:"rekey"`
+	Reason     string    `json:"reason"`
+	Error      string    `json:"error"`
+	Attempt    int       `json:"attempt"`
+	DelayMS    int64     `json:"delay_ms"`
+	Reconnects int       `json:"reconnects"`
+	Server     string    `json:"server"`
+	Routes     []string  `json:"routes"`
+	Domain     string    `json:"domain"`
 	Stats      *struct {
 		TxPackets     uint64 `json:"tx_packets"`
 		RxPackets     uint64 `json:"rx_packets"`
