@@ -47,13 +47,19 @@ func presetSession(t *testing.T, l lab, name string, sets map[string]string, use
 	evs := c.eventsSoFar()
 	c.disconnect()
 	var p1, p2 event
+	dhcp := false
 	for _, ev := range evs {
 		switch ev.Event {
 		case "ike.phase1.up":
 			p1 = ev
 		case "ike.phase2.up":
 			p2 = ev
+		case "ppp.dhcp":
+			dhcp = true
 		}
+	}
+	if sets["dhcp-inform"] == "on" && !dhcp {
+		t.Errorf("%s: dhcp-inform on, but no ppp.dhcp event (SoftEther answers DHCPINFORM)", name)
 	}
 	if ike, ok := sets["ike"]; ok && !slices.Contains(strings.Split(ike, ","), p1.IKE) {
 		t.Errorf("%s: phase 1 %q is not one of the preset's %s", name, p1.IKE, ike)

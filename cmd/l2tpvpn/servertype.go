@@ -31,11 +31,13 @@ var serverTypes = map[string]serverType{
 	"windows-rras": {
 		Name: "windows-rras",
 		About: "Windows Server Routing and Remote Access: the offer of the Windows client it is built for, no PFS, MS-CHAPv2 " +
-			"(user may be DOMAIN\\user), routes and domain from DHCPINFORM",
+			"(user may be DOMAIN\\user), routes and domain from DHCPINFORM, the class-based route as Windows adds it",
 		Source: "Microsoft KB 325158 (L2TP/IPsec transforms: 3DES/AES, SHA-1, DH group 2/14, transport mode, no PFS); Microsoft Learn, " +
 			"RRAS remote access authentication (MS-CHAP v2 is the default PPP method); Microsoft Learn, DHCP for remote access " +
-			"clients (the client sends DHCPINFORM after connecting for option 249 routes and option 15 domain)",
-		Sets: []presetSetting{{"proposals", "windows"}, {"pfs", "none"}, {"esp-mode", "transport"}, {"auth", "mschapv2"}},
+			"clients (the client sends DHCPINFORM after connecting for option 249 routes and option 15 domain, and adds the " +
+			"class-based route of its address unless that is disabled)",
+		Sets: []presetSetting{{"proposals", "windows"}, {"pfs", "none"}, {"esp-mode", "transport"}, {"auth", "mschapv2"},
+			{"dhcp-inform", "on"}, {"class-route", "true"}},
 	},
 	"meraki": {
 		Name:  "meraki",
@@ -88,12 +90,14 @@ var serverTypes = map[string]serverType{
 			{"esp", "3des-sha1,aes128-sha1,3des-md5"}, {"pfs", "none"}, {"esp-mode", "transport"}, {"auth", "mschapv2,chap"}},
 	},
 	"softether": {
-		Name:  "softether",
-		About: "SoftEther VPN Server's L2TP/IPsec: AES with SHA-2 or SHA-1, transport mode, no PFS, MS-CHAPv2 or CHAP (user@HUB picks the hub)",
-		Source: "SoftEther VPN manual, 3.9 L2TP/IPsec (PSK, transport mode, PAP/CHAP/MS-CHAPv2, user@HUB), and SoftEther 4.x in " +
+		Name: "softether",
+		About: "SoftEther VPN Server's L2TP/IPsec: AES with SHA-2 or SHA-1, transport mode, no PFS, MS-CHAPv2 or CHAP (user@HUB picks the hub), " +
+			"routes and domain from SecureNAT's DHCP by DHCPINFORM",
+		Source: "SoftEther VPN manual, 3.9 L2TP/IPsec (PSK, transport mode, PAP/CHAP/MS-CHAPv2, user@HUB), and SoftEther 5.01 in " +
 			"this project's lab (accepts these proposals; answers DHCPINFORM with SecureNAT's classless routes and domain)",
 		Sets: []presetSetting{{"ike", "aes256-sha256-modp2048,aes128-sha1-modp2048,3des-sha1-modp1024"},
-			{"esp", "aes256-sha1,aes128-sha1,3des-sha1"}, {"pfs", "none"}, {"esp-mode", "transport"}, {"auth", "mschapv2,chap"}},
+			{"esp", "aes256-sha1,aes128-sha1,3des-sha1"}, {"pfs", "none"}, {"esp-mode", "transport"}, {"auth", "mschapv2,chap"},
+			{"dhcp-inform", "on"}},
 	},
 	"libreswan": {
 		Name:  "libreswan",
