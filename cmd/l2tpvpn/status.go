@@ -130,8 +130,8 @@ func printStatus(w io.Writer, st vpn.Status) {
 	row("wins", strings.Join(st.WINS, " "))
 	row("dns search", strings.Join(st.Search, " "))
 	if st.DHCP != nil {
-		row("dhcp", dhcpLine(vpn.Event{Server: st.DHCP.Server, Routes: st.DHCP.Routes, Domain: st.DHCP.Domain,
-			Search: st.DHCP.Search, DNS: st.DHCP.DNS, WINS: st.DHCP.WINS}))
+		row("dhcp", strings.TrimPrefix(dhcpLine(vpn.Event{Server: st.DHCP.Server, Routes: st.DHCP.Routes, Domain: st.DHCP.Domain,
+			Search: st.DHCP.Search, DNS: st.DHCP.DNS, WINS: st.DHCP.WINS}), "dhcp "))
 	}
 	row("auth", st.Auth)
 	if ch := st.Charon; ch != nil {
