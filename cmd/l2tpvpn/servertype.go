@@ -7,7 +7,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -110,14 +111,7 @@ var serverTypes = map[string]serverType{
 }
 
 // serverTypeNames lists the presets, sorted.
-func serverTypeNames() []string {
-	var names []string
-	for n := range serverTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func serverTypeNames() []string { return slices.Sorted(maps.Keys(serverTypes)) }
 
 func lookupServerType(name string) (serverType, error) {
 	st, ok := serverTypes[strings.ToLower(strings.TrimSpace(name))]
