@@ -183,9 +183,15 @@ type MPPE struct {
 // newMPPE sets up a session from the MS-CHAPv2 values (RFC 3079 section 3).
 func newMPPE(strength MPPEStrength, stateless bool, passwordHashHash [16]byte, ntResponse [24]byte) *MPPE {
 	master := mppeMasterKey(passwordHashHash, ntResponse)
+	return NewMPPESession(strength, stateless, mppeStartKey(master, true), mppeStartKey(master, false))
+}
+
+// NewMPPESession sets up a session from its start keys (RFC 3079
+// "MasterSendKey" and "MasterReceiveKey"), for the server role and tests;
+// a Link makes its own from MS-CHAPv2.
+func NewMPPESession(strength MPPEStrength, stateless bool, sendStart, recvStart [16]byte) *MPPE {
 	m := &MPPE{strength: strength, stateless: stateless, keyLen: strength.keyLen(), resetReq: make(chan struct{}, 1)}
-	m.tx.start = mppeStartKey(master, true)
-	m.rx.start = mppeStartKey(master, false)
+	m.tx.start, m.rx.start = sendStart, recvStart
 	for _, d := range []*mppeDir{&m.tx, &m.rx} {
 		m.initialKey(d)
 		d.count = mppeCountMod - 1 // the first packet carries count 0

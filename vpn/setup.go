@@ -105,9 +105,11 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		EchoInterval: c.cfg.EchoInterval,
 		EchoFailures: c.cfg.EchoFailures,
 		IPv6:         c.cfg.IPv6,
+		MPPE:         c.cfg.MPPE,
 		Logger:       c.log.With("layer", "ppp"),
 		OnEvent:      c.pppEvent,
 	}, c.sendPPP)
+	c.crypt = c.link
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -153,9 +155,10 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		return err
 	}
 	c.info.IP, c.info.Peer, c.info.DNS, c.info.Auth = ipi.Local, ipi.Peer, ipi.DNS, ipi.Auth
+	c.info.MPPE = ipi.MPPE
 	c.info.MTU = c.mtu(ipi)
-	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
-	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU})
+	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU, "mppe", ipi.MPPE)
+	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU, MPPE: ipi.MPPE})
 
 	// The TUN device (the client keeps one across reconnects).
 	// Some servers (l2tpns) name their own public address as the PPP peer.
@@ -270,6 +273,9 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 	// sends us: never more than the MRU it acked for us.
 	if ipi.LocalMRU != 0 && int(ipi.LocalMRU) < m {
 		m = int(ipi.LocalMRU)
+	}
+	if ipi.MPPE != "" || c.cfg.MPPE == ppp.MPPERequire {
+		m -= mppeMTUOverhead // RFC 3078: the MPPE header and inner protocol
 	}
 	return m
 }
