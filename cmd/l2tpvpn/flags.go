@@ -68,6 +68,7 @@ type connectOpts struct {
 	daemonChild                 bool
 	ikeX                        ikeOpts  // ikeopts.go
 	certX                       certOpts // certopts.go
+	pppX                        pppOpts  // pppopts.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -99,6 +100,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	ikeFlags(fs, &o.ikeX)
 	certFlags(fs, &o.certX)
 	// PPP and the interface.
+	pppFlags(fs, &o.pppX)
 	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
 	fs.IntVar(&o.mtu, "mtu", 0, "TUN MTU (0: from the server's MRU and the encapsulation overhead)")
@@ -142,7 +144,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
-		"PPP and the interface": {"auth", "interface", "mtu", "mru", "ipv6", "local-port"},
+		"PPP and the interface": {"auth", "mppe", "interface", "mtu", "mru", "ipv6", "local-port"},
 		"Routes and DNS":        {"routing", "route", "dns", "dns-domain"},
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
@@ -268,6 +270,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		return cfg, o.keyErr("auth", err)
 	}
 	cfg.Auth = auth
+	if err := o.pppExtraConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	for _, r := range o.routes {
 		p, err := parsePrefix(r)
 		if err != nil {
