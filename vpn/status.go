@@ -28,7 +28,8 @@ type Status struct {
 	DNSVia     string    `json:"dns_via,omitempty"`
 	Domains    []string  `json:"dns_domains,omitempty"`
 	Auth       string    `json:"auth,omitempty"`
-	IPsec      string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
+	MPPE       string    `json:"mppe,omitempty"` // e.g. "mppe-128 stateless"
+	IPsec      string    `json:"ipsec"`          // on (built in), strongswan (delegated to charon) or off
 	IKE        string    `json:"ike,omitempty"`
 	ESP        string    `json:"esp,omitempty"`
 	ESPMode    string    `json:"esp_mode,omitempty"`
@@ -82,6 +83,7 @@ func (cl *Client) Status() Status {
 		s.Server, s.Local = i.Server.String(), i.Local.String()
 	}
 	s.Interface, s.IP, s.Peer, s.MTU = i.Interface, addrString(i.IP), addrString(i.Peer), i.MTU
+	s.MPPE = i.MPPE
 	if cl.host != nil {
 		hs := cl.host.Summary()
 		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains
