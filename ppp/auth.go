@@ -28,6 +28,11 @@ type authState struct {
 
 	// MS-CHAPv2: the authenticator response the server must send.
 	wantAuthResponse [20]byte
+	// MS-CHAPv2: what MPPE's keys derive from (RFC 3079 section 3); kept
+	// in memory only, never logged.
+	ntResponse       [24]byte
+	passwordHashHash [16]byte
+	haveKeys         bool
 }
 
 func (l *Link) authStart(m AuthMethod) {
@@ -240,6 +245,7 @@ func (l *Link) chapChallenge(p CHAPPacket) {
 		pw := string(l.cfg.Password.Bytes())
 		nt := generateNTResponse(&authChallenge, &peerChallenge, l.cfg.User, pw)
 		a.wantAuthResponse = generateAuthenticatorResponse(pw, &nt, &peerChallenge, &authChallenge, l.cfg.User)
+		a.ntResponse, a.passwordHashHash, a.haveKeys = nt, passwordHashHash(pw), true
 		// RFC 2759 section 4: Peer-Challenge, 8 reserved zeros, NT-Response, Flags.
 		v := make([]byte, 0, mschapv2ResponseLen)
 		v = append(v, peerChallenge[:]...)

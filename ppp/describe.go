@@ -14,7 +14,7 @@ import (
 // describe summarizes the information field of a control frame.
 func describe(proto Protocol, info []byte) string {
 	switch proto {
-	case ProtoLCP, ProtoIPCP, ProtoIPV6CP:
+	case ProtoLCP, ProtoIPCP, ProtoIPV6CP, ProtoCCP:
 		p, err := ParsePacket(info)
 		if err != nil {
 			return fmt.Sprintf("%v [malformed]", proto)

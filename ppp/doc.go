@@ -2,7 +2,9 @@
 // runs inside an L2TP session: the frame codec, the RFC 1661 option
 // negotiation automaton shared by LCP, IPCP and IPV6CP, the LCP keepalive,
 // and authentication of the client to the server with PAP (RFC 1334),
-// CHAP-MD5 (RFC 1994) or MS-CHAPv2 (RFC 2759).
+// CHAP-MD5 (RFC 1994) or MS-CHAPv2 (RFC 2759), and MPPE encryption (RFC
+// 3078, keys per RFC 3079) negotiated by CCP (RFC 1962); the data path
+// encrypts and decrypts with [Link.MPPE].
 //
 // The package knows nothing about L2TP or TUN devices. The caller strips the
 // L2TP data header, calls [ParseFrame] on what remains, hands IPv4/IPv6

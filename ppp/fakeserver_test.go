@@ -38,6 +38,14 @@ type serverProfile struct {
 	failRechallenge  bool // answer a re-challenge with Failure
 	loseSuccess      int  // lose this many CHAP Successes on the way (the server goes on to IPCP)
 	ignoreRepeat     bool // do not answer a repeated CHAP Response (l2tpns)
+
+	ccp ccpScript // the server's CCP (ccp_test.go); nil: Protocol-Reject CCP
+}
+
+// ccpScript plays the server's side of CCP.
+type ccpScript interface {
+	start(s *fakeServer)            // after authentication, before IPCP
+	handle(s *fakeServer, p Packet) // a CCP packet from the client
 }
 
 func softEtherProfile() serverProfile {
@@ -195,6 +203,12 @@ func (s *fakeServer) handle(proto Protocol, info []byte) {
 			return
 		}
 		s.handleIPV6CP(mustPacket(s.t, info))
+	case ProtoCCP:
+		if s.p.ccp == nil {
+			s.sendPacket(ProtoLCP, Packet{Code: CodeProtocolReject, ID: s.newID(), Data: append([]byte{0x80, 0xfd}, info...)})
+			return
+		}
+		s.p.ccp.handle(s, mustPacket(s.t, info))
 	default:
 		s.t.Errorf("server got unexpected protocol %v", proto)
 	}
@@ -424,6 +438,9 @@ func hexUpper(b []byte) string {
 
 func (s *fakeServer) authOK() {
 	s.authDone = true
+	if s.p.ccp != nil {
+		s.p.ccp.start(s)
+	}
 	var opts []byte
 	if s.p.serverAddr != ([4]byte{}) {
 		opts = Option{Type: ipcpIPAddress, Data: s.p.serverAddr[:]}.Append(nil)

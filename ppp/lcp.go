@@ -318,6 +318,11 @@ func (h *lcpLayer) protocolRejected(proto Protocol) bool {
 	case ProtoIPCP:
 		l.ipcp.why = "the server protocol-rejected IPCP"
 		l.ipcp.step(evRXJMinus)
+	case ProtoCCP:
+		if l.ccpStarted {
+			l.ccp.why = "the server protocol-rejected CCP"
+			l.ccp.step(evRXJMinus)
+		}
 	case ProtoIPV6CP:
 		if l.ipv6cp != nil {
 			l.ipv6cp.why = "the server protocol-rejected IPV6CP"

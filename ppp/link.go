@@ -24,6 +24,7 @@ type Config struct {
 	EchoInterval time.Duration // LCP Echo-Request interval once LCP is open; 0 = 20s; <0 disables
 	EchoFailures int           // echoes in a row after which nothing at all came back that declare the link dead; 0 = 5
 	IPv6         bool          // also run IPV6CP
+	MPPE         MPPEPolicy    // MPPE (RFC 3078) policy; the zero value is MPPEAllow
 
 	RestartTimer time.Duration // RFC 1661 section 4.6; 0 = 3s
 	MaxConfigure int           // 0 = 10
@@ -102,6 +103,7 @@ type IPInfo struct {
 	LocalMRU            uint16       // what the peer acked for us
 	Auth                AuthMethod   // 0 if the server required none
 	IPv6Local, IPv6Peer [8]byte      // interface identifiers, zero if IPV6CP is not up
+	MPPE                string       // e.g. "mppe-128 stateless"; "" if MPPE is off
 }
 
 // Stats are counters of a Link's control traffic.
@@ -169,6 +171,9 @@ type Link struct {
 	err        error // first failure
 	runErr     error // Run's result
 
+	mppe      atomic.Pointer[MPPE] // set while CCP is open with MPPE
+	mppeBlock atomic.Bool          // no IP in the clear (see MPPEBlocked)
+
 	// Owned by the Run goroutine.
 	phase        phase
 	lcp          *automaton
@@ -177,6 +182,11 @@ type Link struct {
 	lcpL         *lcpLayer
 	ipcpL        *ipcpLayer
 	ipv6cpL      *ipv6cpLayer
+	ccp          *automaton
+	ccpL         *ccpLayer
+	ccpStarted   bool // CCP was opened (Open and Up)
+	ccpResetting bool // ccpReset is stepping CCP down
+	ipcpWaiting  bool // IPCP is Opened, its Up waits for CCP
 	auth         authState
 	echo         echoState
 	pendingClose bool // a failure or Close asks for LCP Close
@@ -205,6 +215,9 @@ func NewLink(cfg Config, send func(frame []byte) error) *Link {
 	l.lcp.extras = l.lcpL
 	l.ipcpL = newIPCPLayer(l)
 	l.ipcp = newAutomaton(ProtoIPCP, l.ipcpL, l, &l.cfg, l.log)
+	l.ccpL = newCCPLayer(l)
+	l.ccp = newAutomaton(ProtoCCP, l.ccpL, l, &l.cfg, l.log)
+	l.mppeBlock.Store(cfg.MPPE == MPPERequire)
 	if cfg.IPv6 {
 		l.ipv6cpL = newIPV6CPLayer(l)
 		l.ipv6cp = newAutomaton(ProtoIPV6CP, l.ipv6cpL, l, &l.cfg, l.log)
@@ -383,6 +396,10 @@ func (l *Link) Run(ctx context.Context) (err error) {
 			l.ipcp.timeout()
 		case <-l.ipv6cpTimer():
 			l.ipv6cp.timeout()
+		case <-l.ccp.timer.C():
+			l.ccp.timeout()
+		case <-l.mppeResetC():
+			l.sendResetRequest()
 		case <-l.auth.retx.C():
 			l.auth.retx.fired()
 			l.authRetransmit()
@@ -429,7 +446,7 @@ func (l *Link) settle() {
 
 // stop runs when Run returns.
 func (l *Link) stop(err error) {
-	for _, t := range []*timer{&l.lcp.timer, &l.ipcp.timer, &l.auth.retx, &l.auth.deadline, &l.auth.wait, &l.echo.t} {
+	for _, t := range []*timer{&l.lcp.timer, &l.ipcp.timer, &l.ccp.timer, &l.auth.retx, &l.auth.deadline, &l.auth.wait, &l.echo.t} {
 		t.stop()
 	}
 	if l.ipv6cp != nil {

@@ -33,6 +33,7 @@ func (l *Link) lcpDown() {
 	if l.ipv6cp != nil {
 		l.ipv6cp.step(evDown)
 	}
+	l.ccpReset()
 	if l.phase != phaseTerminate {
 		l.phase = phaseEstablish
 	}
@@ -69,6 +70,7 @@ func (l *Link) enterNetwork() {
 		l.ipv6cp.step(evOpen)
 		l.ipv6cp.step(evUp)
 	}
+	l.ccpNetwork()
 }
 
 func (l *Link) ipcpUp() {
@@ -76,6 +78,11 @@ func (l *Link) ipcpUp() {
 	local, ok := h.localAddr()
 	if !ok {
 		l.fail(&NegotiationError{Protocol: ProtoIPCP, Reason: "the server did not assign us an IPv4 address"})
+		return
+	}
+	if l.ccpPending() {
+		l.ipcpWaiting = true // up once MPPE is (see releaseIPCP)
+		l.log.Debug("ppp: ipcp open, waiting for ccp (mppe)")
 		return
 	}
 	l.mu.Lock()
@@ -101,6 +108,10 @@ func (l *Link) ipcpUp() {
 }
 
 func (l *Link) ipcpDown() {
+	if l.ipcpWaiting {
+		l.ipcpWaiting = false
+		return
+	}
 	l.log.Info("ppp: ipcp down")
 	l.emit(Event{Kind: "ipcp.down"})
 }

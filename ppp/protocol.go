@@ -18,7 +18,7 @@ const (
 	ProtoEAP    Protocol = 0xc227 // Extensible Authentication Protocol (never negotiated here)
 	ProtoIPCP   Protocol = 0x8021 // IP Control Protocol (RFC 1332)
 	ProtoIPV6CP Protocol = 0x8057 // IPv6 Control Protocol (RFC 5072)
-	ProtoCCP    Protocol = 0x80fd // Compression Control Protocol (always Protocol-Rejected)
+	ProtoCCP    Protocol = 0x80fd // Compression Control Protocol (RFC 1962), for MPPE only
 )
 
 func (p Protocol) String() string {

@@ -39,7 +39,9 @@ func (l *Link) receive(f frame) {
 			return
 		}
 		l.ncpInput(l.ipv6cp, f)
-	case ProtoIPv4, ProtoIPv6:
+	case ProtoCCP:
+		l.ccpInput(f)
+	case ProtoIPv4, ProtoIPv6, ProtoMPPE:
 		l.drop(f.proto, "data frame on the control path")
 	default:
 		l.protocolReject(f)

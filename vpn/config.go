@@ -39,6 +39,9 @@ type Config struct {
 	// and CHAP-MD5, and PAP too with IPsec; PAP sends the password in
 	// clear, so without IPsec it must be named here (see authPolicy).
 	Auth []ppp.AuthMethod
+	// MPPE is the MPPE encryption policy (RFC 3078): allow (the zero
+	// value: accept it when the server asks), off or require.
+	MPPE ppp.MPPEPolicy
 	// L2TPSecret is the L2TP tunnel authentication secret; empty disables it.
 	L2TPSecret secret.Secret
 	// Interface is the TUN device name (default "l2tp0").

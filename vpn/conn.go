@@ -28,6 +28,7 @@ type Conn struct {
 	peer         atomic.Pointer[netip.AddrPort]
 	tunnel       *l2tp.Tunnel
 	link         *ppp.Link
+	crypt        mppeLink // c.link, as the data path sees MPPE (vpn/mppe.go)
 	dev          atomic.Pointer[tun.Device]
 	devMu        sync.Mutex // orders device creation against a late IPV6CP
 
@@ -79,6 +80,7 @@ type Info struct {
 	MTU       int
 	Routes    []netip.Prefix
 	Auth      ppp.AuthMethod
+	MPPE      string // "mppe-128 stateless" etc.; "" without MPPE
 	Tunnel    l2tp.TunnelInfo
 	Session   l2tp.SessionInfo
 	IPv6      netip.Addr

@@ -234,6 +234,10 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 			st.drop(&st.rxNotReady)
 			return nil
 		}
+		if c.crypt != nil && c.crypt.MPPEBlocked() { // RFC 3078: no plaintext once MPPE is on
+			st.drop(&st.rxMPPE)
+			return nil
+		}
 		st.rxPackets.Add(1)
 		st.rxBytes.Add(uint64(len(payload)))
 		c.clamp(payload)
@@ -246,6 +250,9 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 		if !c.tunnelUp.Load() { // no session yet, and no link to give it to
 			st.drop(&st.rxNotReady)
 			return nil
+		}
+		if proto == ppp.ProtoMPPE {
+			return c.rxMPPE(payload, from, peer)
 		}
 		if !c.link.Input(proto, payload) {
 			st.drop(&st.rxQueueFull)
@@ -294,9 +301,18 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 	}
 	out = out[:0]
 	var bytes uint64
+	mppe, blocked := c.txCipher()
 	for i := 0; i < n; i++ {
+		if blocked { // MPPE required or being negotiated: nothing in the clear
+			c.stats.txMPPEBlocked.Add(1)
+			c.stats.txErrors.Add(1)
+			continue
+		}
 		c.clamp(bufs[i][txHeadroom : txHeadroom+sizes[i]])
 		d, ok := encap(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession, &c.seq)
+		if mppe != nil {
+			d, ok = encapMPPE(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession, &c.seq, mppe)
+		}
 		if !ok {
 			c.stats.txErrors.Add(1)
 			continue

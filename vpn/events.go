@@ -74,6 +74,7 @@ type Event struct {
 	PeerFirmware  string `json:"peer_firmware,omitempty"` // the SCCRP's Firmware Revision, 0x hex
 
 	Auth string `json:"auth,omitempty"` // pap, chap, mschapv2, none
+	MPPE string `json:"mppe,omitempty"` // e.g. "mppe-128 stateless"; empty without MPPE
 
 	IP        string   `json:"ip,omitempty"`
 	Peer      string   `json:"peer,omitempty"`
@@ -147,6 +148,11 @@ type Stats struct {
 	// MSSClamped counts TCP SYNs (both directions) whose MSS was lowered
 	// to fit the tunnel.
 	MSSClamped uint64 `json:"mss_clamped"`
+	// RxMPPE counts frames dropped by MPPE (undecryptable, out of sync,
+	// or IP in the clear while MPPE is on); TxMPPEBlocked IP packets not
+	// sent because MPPE was required but not up yet.
+	RxMPPE        uint64 `json:"rx_mppe,omitempty"`
+	TxMPPEBlocked uint64 `json:"tx_mppe_blocked,omitempty"`
 	// L2TP and PPP control-plane counters.
 	L2TPMalformed uint64 `json:"l2tp_malformed"`
 	PPPMalformed  uint64 `json:"ppp_malformed"`

@@ -106,9 +106,11 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		EchoFailures: c.cfg.EchoFailures,
 		AuthTimeout:  c.cfg.PPPAuthTimeout,
 		IPv6:         c.cfg.IPv6,
+		MPPE:         c.cfg.MPPE,
 		Logger:       c.log.With("layer", "ppp"),
 		OnEvent:      c.pppEvent,
 	}, c.sendPPP)
+	c.crypt = c.link
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -156,10 +158,11 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	}
 	c.info.IP, c.info.Peer, c.info.DNS, c.info.Auth = ipi.Local, ipi.Peer, ipi.DNS, ipi.Auth
 	c.info.WINS = ipi.WINS
+	c.info.MPPE = ipi.MPPE
 	c.info.MTU = c.mtu(ipi)
-	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU)
+	c.log.Info("ppp ip up", "ip", ipi.Local, "peer", ipi.Peer, "dns", ipi.DNS, "mtu", c.info.MTU, "mppe", ipi.MPPE)
 	c.emit(Event{Event: EventIPUp, IP: ipi.Local.String(), Peer: addrString(ipi.Peer), DNS: addrStrings(ipi.DNS), MTU: c.info.MTU,
-		WINS: addrStrings(ipi.WINS)})
+		WINS: addrStrings(ipi.WINS), MPPE: ipi.MPPE})
 	c.runDHCP(ctx, ipi) // routes and domains, applied with the rest by attach
 
 	// The TUN device (the client keeps one across reconnects).
@@ -289,6 +292,9 @@ func (c *Conn) mtu(ipi ppp.IPInfo) int {
 	// sends us: never more than the MRU it acked for us.
 	if ipi.LocalMRU != 0 && int(ipi.LocalMRU) < m {
 		m = int(ipi.LocalMRU)
+	}
+	if ipi.MPPE != "" || c.cfg.MPPE == ppp.MPPERequire {
+		m -= mppeMTUOverhead // RFC 3078: the MPPE header and inner protocol
 	}
 	return m
 }

@@ -17,6 +17,8 @@ type connStats struct {
 	rxQueueFull                  atomic.Uint64
 	rxErrors                     atomic.Uint64 // failed receive calls
 	mssClamped                   atomic.Uint64 // TCP SYNs whose MSS was lowered
+	rxMPPE                       atomic.Uint64 // MPPE: undecryptable, out of sync, or IP in the clear
+	txMPPEBlocked                atomic.Uint64 // IP not sent: MPPE required but not up yet
 }
 
 // drop counts one discarded datagram under reason.
@@ -32,6 +34,7 @@ func (s *connStats) snapshot() Stats {
 		RxDropped: s.rxDropped.Load(), RxMalformed: s.rxMalformed.Load(), RxForeign: s.rxForeign.Load(),
 		RxWrongSession: s.rxWrongSession.Load(), RxNotReady: s.rxNotReady.Load(), RxQueueFull: s.rxQueueFull.Load(),
 		RxErrors: s.rxErrors.Load(), MSSClamped: s.mssClamped.Load(),
+		RxMPPE: s.rxMPPE.Load(), TxMPPEBlocked: s.txMPPEBlocked.Load(),
 	}
 }
 

@@ -30,7 +30,8 @@ type Status struct {
 	Search     []string  `json:"dns_search,omitempty"` // search domains applied (from DHCP)
 	DHCP       *DHCPInfo `json:"dhcp,omitempty"`       // the server's answer to our DHCPINFORM
 	Auth       string    `json:"auth,omitempty"`
-	IPsec      string    `json:"ipsec"` // on (built in), strongswan (delegated to charon) or off
+	MPPE       string    `json:"mppe,omitempty"` // e.g. "mppe-128 stateless"
+	IPsec      string    `json:"ipsec"`          // on (built in), strongswan (delegated to charon) or off
 	IKE        string    `json:"ike,omitempty"`
 	ESP        string    `json:"esp,omitempty"`
 	ESPMode    string    `json:"esp_mode,omitempty"`
@@ -95,6 +96,7 @@ func (cl *Client) Status() Status {
 	s.PeerHost, s.PeerVendor, s.PeerFirmware = i.Tunnel.PeerHostName, i.Tunnel.PeerVendor, firmwareString(i.Tunnel.PeerFirmware)
 	s.WINS = addrStrings(i.WINS)
 	s.DHCP = i.DHCP
+	s.MPPE = i.MPPE
 	if cl.host != nil {
 		hs := cl.host.Summary()
 		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains

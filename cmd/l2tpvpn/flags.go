@@ -72,6 +72,7 @@ type connectOpts struct {
 	ikeX                        ikeOpts  // ikeopts.go
 	certX                       certOpts // certopts.go
 	pppX                        pppxOpts // pppxopts.go
+	mppeX                       pppOpts  // pppopts.go
 	serverType                  string   // servertype.go
 	fromPreset                  []string // keys the server type filled in
 	dhcpX                       dhcpOpts // dhcpopts.go
@@ -110,6 +111,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	certFlags(fs, &o.certX)
 	pppxFlags(fs, &o.pppX)
 	// PPP and the interface.
+	pppFlags(fs, &o.mppeX)
 	fs.StringSliceVar(&o.auth, "auth", nil, "PPP authentication methods allowed: pap, chap, mschapv2 (default: chap and mschapv2, and pap too with IPsec; pap without IPsec sends the password unencrypted)")
 	fs.StringVar(&o.iface, "interface", "", "TUN interface name (default: the first free of l2tp0..l2tp15)")
 	fs.IntVar(&o.mtu, "mtu", 0, "TUN MTU (0: from the server's MRU and the encapsulation overhead)")
@@ -154,7 +156,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 			"psk-env", "psk-file", "l2tp-secret-env", "l2tp-secret-file", "otp", "otp-format"},
 		"IPsec": append([]string{"ipsec", "vici-socket", "ike", "esp", "esp-mode", "ike-lifetime", "esp-lifetime", "dpd-delay", "natt-keepalive"},
 			append(ikeOptNames, certOptNames...)...),
-		"PPP and the interface": append([]string{"auth", "interface", "mtu", "mru", "ipv6", "local-port"}, pppxOptNames...),
+		"PPP and the interface": append([]string{"auth", "mppe", "interface", "mtu", "mru", "ipv6", "local-port"}, pppxOptNames...),
 		"Routes and DNS":        append([]string{"routing", "route", "dns", "dns-domain"}, dhcpOptNames...),
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
@@ -288,6 +290,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		return cfg, o.keyErr("auth", err)
 	}
 	cfg.Auth = auth
+	if err := o.pppExtraConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	for _, r := range o.routes {
 		p, err := parsePrefix(r)
 		if err != nil {
