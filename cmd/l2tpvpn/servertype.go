@@ -51,13 +51,13 @@ var serverTypes = map[string]serverType{
 	"mikrotik": {
 		Name: "mikrotik",
 		About: "MikroTik RouterOS L2TP server with use-ipsec: its default IPsec profile and proposal (PFS when the proposal " +
-			"asks for it), MRU 1450, MS-CHAPv2 or CHAP",
+			"asks for it), MRU 1450, MS-CHAPv2 or CHAP, MPPE accepted when the PPP profile requires it",
 		Source: "MikroTik RouterOS manual, L2TP (max-mtu and max-mru 1450, authentication mschap1/mschap2 by default, the " +
 			"default-encryption PPP profile requires MPPE) and IP/IPsec (default profile sha1 with aes-128/3des and " +
 			"modp2048/modp1024; default proposal sha1 with aes-256/192/128-cbc and pfs-group modp1024)",
 		Sets: []presetSetting{{"ike", "aes128-sha1-modp2048,aes128-sha1-modp1024,3des-sha1-modp2048,3des-sha1-modp1024"},
 			{"esp", "aes256-sha1,aes192-sha1,aes128-sha1"}, {"pfs", "auto"}, {"esp-mode", "transport"},
-			{"auth", "mschapv2,chap"}, {"mru", "1450"}},
+			{"auth", "mschapv2,chap"}, {"mru", "1450"}, {"mppe", "allow"}},
 	},
 	"fortigate": {
 		Name:  "fortigate",
