@@ -143,3 +143,22 @@ func TestLocalPortAutoFallsBackTo1701(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12, domains and names: SoftEther reads the Virtual Hub from the
+// user name, as "HUB\user" or "user@HUB", and, being built for the Windows
+// client, checks MS-CHAPv2 as Windows computes it: the challenge hash over
+// the name without "DOMAIN\" (RFC 2759 section 8.2), and over the whole
+// "user@realm". Both forms must authenticate with MS-CHAPv2.
+func TestMSCHAPv2DomainNamesSoftEther(t *testing.T) {
+	labSE.up(t)
+	for _, name := range []string{`DEFAULT\alice`, "alice@DEFAULT"} {
+		t.Run(strings.ReplaceAll(name, `\`, "-"), func(t *testing.T) {
+			c := startClient(t, labSE, pskEnv, ipsecArgs("--user", name, "--auth", "mschapv2")...)
+			up := c.waitEvent("up", 60*time.Second)
+			c.disconnect()
+			if up.Auth != "mschapv2" {
+				t.Errorf("authenticated with %q", up.Auth)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package vpn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,7 +109,13 @@ func (cl *Client) attemptOnce(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx, cl.cfg, server, cl.attach)
+	first := cl.cfg
+	if cl.fallbackPending() {
+		// The SCCRQ and one retransmission (at 1 s by default), and time
+		// for the answer: a server that answers at all answers that.
+		first.sccrqProbe = 5 * cmp.Or(cl.cfg.RetransmitTimeout, l2tp.DefaultRetransmitTimeout) / 2
+	}
+	c, err := dial(ctx, first, server, cl.attach)
 	if err != nil && cl.portFallback(err) {
 		cl.emit(Event{Event: EventPortRetry, Server: server.String(), Error: err.Error()})
 		cl.log.Info("no answer to the SCCRQ from an ephemeral port; trying again from port 1701", "server", server)
@@ -134,8 +141,13 @@ func (cl *Client) attemptOnce(ctx context.Context) (*Conn, error) {
 // helped by another source port).
 func (cl *Client) portFallback(err error) bool {
 	var e *Error
-	return cl.cfg.PortFallback && !cl.cfg.IPsec && cl.cfg.LocalPort == 0 &&
-		errors.As(err, &e) && e.Phase == "l2tp tunnel" && errors.Is(err, l2tp.ErrTimeout)
+	return cl.fallbackPending() && errors.As(err, &e) && e.Phase == "l2tp tunnel" && errors.Is(err, l2tp.ErrTimeout)
+}
+
+// fallbackPending says whether attempts still start from an ephemeral port
+// with port 1701 to fall back to.
+func (cl *Client) fallbackPending() bool {
+	return cl.cfg.PortFallback && !cl.cfg.IPsec && cl.cfg.LocalPort == 0
 }
 
 // isAddrInUse says whether err is a socket that could not bind its port.

@@ -186,6 +186,10 @@ type Config struct {
 	readdress  func(local, peer netip.Addr, mtu int) error
 	// fallbackPort replaces 1701 as PortFallback's port.
 	fallbackPort int
+	// sccrqProbe, if set, bounds the wait for the SCCRP (PortFallback's
+	// first try from an ephemeral port; the client sets it on the copy it
+	// dials with).
+	sccrqProbe time.Duration
 }
 
 // serverPorts are the server's IKE and NAT-T ports (500 and 4500).

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,7 +56,7 @@ type fakeLNS struct {
 	silent    bool   // record, answer nothing
 	dropAfter string // go silent once this event is recorded
 	noEcho    bool   // record IP packets without echoing them
-	onlyPort  uint16 // non-zero: ignore (record "ignored") datagrams from other source ports
+	onlyPort  uint16 // non-zero: ignore (record "ignored from PORT") datagrams from other source ports
 	// terminateOnBadAuth: refuse a wrong CHAP response with LCP
 	// Terminate-Request instead of CHAP Failure (as SoftEther does when
 	// RADIUS rejects).
@@ -110,7 +111,7 @@ func (p *fakeLNS) serve() {
 		}
 		p.mu.Lock()
 		if p.onlyPort != 0 && from.Port() != p.onlyPort {
-			p.record("ignored")
+			p.record("ignored from " + strconv.Itoa(int(from.Port())))
 			p.mu.Unlock()
 			continue
 		}

@@ -72,3 +72,34 @@ func TestPortFallbackOnlyWhenAsked(t *testing.T) {
 		t.Errorf("%d port-retry events without local-port = auto", n)
 	}
 }
+
+// Against a server that answers neither port, the try from the ephemeral
+// port is cut short (the SCCRQ and one retransmission) and only the try
+// from the fixed port waits out every retransmission, so the fallback adds
+// seconds to the unreachable verdict, not a second full round.
+func TestPortFallbackProbeIsShort(t *testing.T) {
+	lns, d, ev := newClientFixture(t)
+	port, other := freeUDPPort(t), freeUDPPort(t)
+	lns.mu.Lock()
+	lns.onlyPort = uint16(other) // answers nobody we use
+	lns.mu.Unlock()
+	cfg := clientConfig(t, lns, d, ev)
+	cfg.PortFallback, cfg.fallbackPort = true, port
+	cfg.RetransmitTimeout, cfg.MaxRetransmits = 100*time.Millisecond, 2
+	_, err := Connect(t.Context(), cfg)
+	if !errors.Is(err, l2tp.ErrTimeout) {
+		t.Fatalf("Connect: %v, want the L2TP timeout", err)
+	}
+	fromFixed, fromEphemeral := 0, 0
+	for _, e := range lns.log() {
+		switch {
+		case e == "ignored from "+strconv.Itoa(port):
+			fromFixed++
+		case strings.HasPrefix(e, "ignored from "):
+			fromEphemeral++
+		}
+	}
+	if fromEphemeral < 1 || fromEphemeral > 2 || fromFixed != 3 {
+		t.Errorf("SCCRQs: %d from the ephemeral port (want 1 or 2), %d from the fixed one (want 3: all retransmissions)", fromEphemeral, fromFixed)
+	}
+}

@@ -117,7 +117,7 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 	c.tunnelLoop = c.startEngine(func() error { return c.tunnel.Run(loopCtx) })
 
 	// L2TP control connection and session.
-	ti, err := waitFor(ctx, c.tunnelLoop, c.icmp, c.tunnel.Establish)
+	ti, err := c.establish(ctx)
 	if e, ok := err.(icmpError); ok {
 		return c.unreachable(ctx, e)
 	}
@@ -261,6 +261,24 @@ func (c *Conn) waitPPP(ctx context.Context) (ppp.IPInfo, error) {
 			Hint: "most likely a wrong user name or password; check them and the allowed methods (--auth)"}
 	}
 	return ipi, sessionError(serr)
+}
+
+// establish runs SCCRQ/SCCRP/SCCCN. With cfg.sccrqProbe (local-port auto,
+// from an ephemeral port) a server that stays silent that long counts as
+// not answering, so the client can try port 1701 without first waiting
+// out every retransmission.
+func (c *Conn) establish(ctx context.Context) (l2tp.TunnelInfo, error) {
+	probe := c.cfg.sccrqProbe
+	if probe <= 0 {
+		return waitFor(ctx, c.tunnelLoop, c.icmp, c.tunnel.Establish)
+	}
+	pctx, cancel := context.WithTimeout(ctx, probe)
+	defer cancel()
+	ti, err := waitFor(pctx, c.tunnelLoop, c.icmp, c.tunnel.Establish)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w within %v from an ephemeral port", l2tp.ErrTimeout, probe)
+	}
+	return ti, err
 }
 
 // linkSetupError classifies a PPP failure during set-up. A server that ends
