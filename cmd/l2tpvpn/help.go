@@ -47,7 +47,8 @@ const exitCodeTable = `Exit codes:
    1  internal error (also: the background process died before it was up; see its log)
    2  usage or configuration error: bad command, flag, profile or secret; a connection
       of that name is already running
-   3  L2TP server unreachable (no answer within the retransmissions: 23 s by default)
+   3  L2TP server unreachable (no answer within the retransmissions: 23 s by default,
+      25.5 s for plain L2TP with local-port auto: 2.5 s from an ephemeral port first)
    4  tunnel or session refused by the server (also: a wrong L2TP tunnel secret)
    5  PPP authentication failed (user name, password, or the methods allowed by --auth)
    6  link lost after it was up, and reconnecting was off or gave up
