@@ -38,6 +38,7 @@ type Client struct {
 	mu         sync.Mutex // guards the fields below
 	dev        *tun.Device
 	host       hostConfigurer
+	net        *Net // proxy mode: the current network stack
 	state      string
 	since      time.Time // when the current connection came up
 	reconnects int       // successful reconnects
@@ -186,6 +187,9 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	mtu := c.mtu(ipi)
 	c.info.MTU = mtu
 	c.tunMTU.Store(uint32(mtu))
+	if cl.dev != nil && cl.cfg.Mode == ModeProxy {
+		return cl.reattachStack(c, ipi, mtu)
+	}
 	if cl.dev != nil {
 		readdress := cl.dev.Readdress
 		if cl.cfg.readdress != nil {
@@ -203,6 +207,9 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	open := cl.openHost
 	if cl.cfg.openDevice != nil {
 		open = cl.cfg.openDevice
+	}
+	if cl.cfg.Mode == ModeProxy {
+		open = cl.openStack
 	}
 	dev, host, err := open(c, ipi, peer, ll, mtu)
 	if err != nil {
@@ -273,14 +280,19 @@ func (cl *Client) connected(c *Conn) error {
 	}
 	cl.state, cl.since, cl.attempt, cl.info = StateUp, time.Now(), 0, c.Info()
 	hs := cl.host.Summary()
-	reconnects := cl.reconnects
+	reconnects, n := cl.reconnects, cl.net
 	cl.mu.Unlock()
+	if err := cl.readyChecks(n); err != nil {
+		return err
+	}
 	cl.cur.Store(c)
+	cl.announceNet(n)
 	info := c.Info()
 	cl.log.Info("up", "interface", info.Interface, "ip", info.IP, "routing", hs.Mode, "ipv6", hs.IPv6, "dns_via", hs.DNSVia)
 	cl.emit(Event{Event: EventUp, Interface: info.Interface, IP: info.IP.String(), Peer: addrString(info.Peer),
 		DNS: addrStrings(info.DNS), MTU: info.MTU, Routes: hs.Routes, Auth: authName(info.Auth),
-		Routing: hs.Mode, IPv6Mode: hs.IPv6, DNSVia: hs.DNSVia, Reconnects: reconnects, ElapsedMS: info.UpAfter.Milliseconds()})
+		Routing: hs.Mode, IPv6Mode: hs.IPv6, DNSVia: hs.DNSVia, Reconnects: reconnects, ElapsedMS: info.UpAfter.Milliseconds(),
+		Proxy: cl.proxyListen()})
 	err := cl.hook("up", cl.cfg.UpHook, info, hs, reconnects)
 	if err == nil || !cl.cfg.HookFailureDisconnect {
 		return nil
@@ -344,6 +356,7 @@ func (cl *Client) lost(cause error) {
 // counters.
 func (cl *Client) retire(c *Conn) {
 	cl.cur.Store(nil)
+	cl.announceNet(nil)
 	st := c.Stats()
 	cl.mu.Lock()
 	cl.prev = addStats(cl.prev, st)

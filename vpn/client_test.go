@@ -44,6 +44,9 @@ func TestRetryable(t *testing.T) {
 		// A server that cannot prove its identity stays that way (a
 		// reconnect could only reach the same, or another, impostor).
 		ReasonIKEServerIdentity: false,
+		// A ready check fails once the connection is up (it ends the
+		// client there); a fresh attempt may pass it.
+		ReasonReadyCheck: true,
 	}
 	for r := Reason(0); int(r) < len(reasonNames); r++ {
 		w, ok := want[r]

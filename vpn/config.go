@@ -12,6 +12,7 @@
 package vpn
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -170,6 +171,23 @@ type Config struct {
 	// changes nothing either way.
 	HookFailureDisconnect bool
 
+	// Mode is where the tunnel's IP packets go: a TUN device with routes
+	// and DNS (ModeTUN, the default; root), or an in-process network stack
+	// (ModeProxy; no root, nothing on the host changes, and Interface,
+	// Routes, Routing and the DNS settings do not apply).
+	Mode Mode
+	// OnNet, in proxy mode, receives the network stack whenever a
+	// connection comes up (before the up event) and nil when it is lost;
+	// after a reconnect with another address it is a new stack.
+	OnNet func(*Net)
+	// ReadyChecks run in proxy mode through each new stack before the
+	// connection is announced up; the first that fails ends the client
+	// with ReasonReadyCheck. They share one 30 s deadline.
+	ReadyChecks []func(ctx context.Context, n *Net) error
+	// ProxyListen is where the proxy listens, for the up event and status
+	// only (the command runs the proxy).
+	ProxyListen string
+
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 	// OnEvent receives every event; it must not block for long.
@@ -220,6 +238,12 @@ func (c *Config) validate() error {
 	}
 	if c.LocalPort < 0 || c.LocalPort > 65535 {
 		return configError("local-port", fmt.Sprintf("%d is not a port", c.LocalPort))
+	}
+	if c.Mode == ModeProxy && c.Strongswan {
+		return configError("mode", "proxy runs without root, but ipsec = strongswan needs kernel ESP (root): use ipsec = on")
+	}
+	if c.Mode > ModeProxy {
+		return configError("mode", fmt.Sprintf("%d is neither tun nor proxy", c.Mode))
 	}
 	if c.IPsec {
 		if c.PSK.IsZero() && c.Cert == nil {

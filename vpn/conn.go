@@ -167,7 +167,7 @@ func (c *Conn) pppEvent(ev ppp.Event) {
 			c.log.Info("ppp ipv6 up", "link_local", ll)
 			c.devMu.Lock()
 			c.ipv6.Store(&ll)
-			if dev := c.dev.Load(); dev != nil {
+			if dev := c.dev.Load(); dev != nil && c.cfg.Mode == ModeTUN { // the stack has no link-local
 				if err := dev.AddIPv6LinkLocal(ll); err != nil {
 					c.log.Warn("ipv6 link-local", "err", err)
 				}

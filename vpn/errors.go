@@ -31,10 +31,11 @@ const (
 	ReasonIPsecUnavailable                // delegated IPsec: charon unreachable or unable (no IKEv1, no kernel ESP)
 	ReasonInterrupted                     // the caller cancelled the set-up (Ctrl-C, disconnect) before it was up
 	ReasonIKEServerIdentity               // IKE: the server's certificate or identity did not verify
+	ReasonReadyCheck                      // proxy mode: a ready check failed through the new tunnel
 )
 
 var reasonNames = [...]string{"none", "internal", "config", "unreachable", "refused", "auth", "negotiation", "host", "link-lost",
-	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable", "interrupted", "ike-server-identity"}
+	"ike-unreachable", "ike-no-proposal", "ike-auth", "ipsec-unavailable", "interrupted", "ike-server-identity", "ready-check"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {

@@ -108,6 +108,8 @@ type Event struct {
 	IPv6Mode   string `json:"ipv6_mode,omitempty"`
 	DNSVia     string `json:"dns_via,omitempty"`
 	Reconnects int    `json:"reconnects,omitempty"`
+	// up in proxy mode: where the proxy listens (routing is then "proxy").
+	Proxy string `json:"proxy,omitempty"`
 
 	// reconnecting: attempt number and the wait before it.
 	Attempt int   `json:"attempt,omitempty"`

@@ -11,7 +11,9 @@ import (
 // secret.
 type Status struct {
 	Name   string `json:"name"`
-	State  string `json:"state"` // connecting, up, reconnecting, down
+	State  string `json:"state"`           // connecting, up, reconnecting, down
+	Mode   string `json:"mode"`            // tun or proxy
+	Proxy  string `json:"proxy,omitempty"` // proxy mode: where the proxy listens
 	Server string `json:"server,omitempty"`
 	// WaitingFor is, while connecting or reconnecting, the step the
 	// attempt waits for (filled in by the command, from the events).
@@ -101,6 +103,10 @@ func (cl *Client) Status() Status {
 		hs := cl.host.Summary()
 		s.Routing, s.Routes, s.IPv6, s.DNS, s.DNSVia, s.Domains = hs.Mode, hs.Routes, hs.IPv6, hs.DNS, hs.DNSVia, hs.Domains
 		s.Search = hs.Search
+	}
+	s.Mode, s.Proxy = cl.cfg.Mode.String(), cl.proxyListen()
+	if cl.net != nil && cl.cfg.Mode == ModeProxy {
+		s.DNS = addrStrings(cl.net.dns) // what the stack resolves with
 	}
 	if cl.state == StateUp {
 		s.Since = cl.since
