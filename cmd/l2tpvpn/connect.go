@@ -83,7 +83,7 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	// Before anything is sent: the TUN device and the routes come last,
 	// and failing there would waste a whole handshake with the server.
-	if !tunAllowed(os.Geteuid(), readProcStatus()) {
+	if cfg.Mode == vpn.ModeTUN && !tunAllowed(os.Geteuid(), readProcStatus()) {
 		fmt.Fprintln(stderr, errNeedRoot)
 		return exitPermission
 	}
@@ -102,7 +102,7 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 
 // errNeedRoot: creating a TUN device and changing routes needs root or
 // CAP_NET_ADMIN.
-var errNeedRoot = errors.New("l2tpvpn needs root or CAP_NET_ADMIN for TUN mode (try sudo, or proxy mode once it exists)")
+var errNeedRoot = errors.New("l2tpvpn needs root or CAP_NET_ADMIN for TUN mode (try sudo, or --proxy: proxy mode needs no root)")
 
 // capNetAdmin is CAP_NET_ADMIN's bit in the capability sets.
 const capNetAdmin = 12
@@ -185,6 +185,13 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 		case <-connectCtx.Done():
 		}
 	}()
+	stopProxy, err := o.startProxy(&cfg, stderr) // proxyopts.go
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		ready(readyMsg{Exit: exitHost, Error: err.Error()})
+		return exitHost
+	}
+	defer stopProxy()
 	user := cfg.OnEvent
 	cfg.OnEvent = func(ev vpn.Event) {
 		srv.progress(ev)
@@ -344,10 +351,11 @@ type secretsWire struct {
 	L2TPSecret []byte `json:"l2tp_secret,omitempty"`
 	PKCS12     []byte `json:"pkcs12_password,omitempty"`
 	OTP        []byte `json:"otp,omitempty"`
+	Proxy      []byte `json:"proxy_password,omitempty"`
 }
 
 func writeSecrets(w io.Writer, s *resolvedSecrets) error {
-	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes(), s.PKCS12Password.Bytes(), s.OTP.Bytes()})
+	return json.NewEncoder(w).Encode(secretsWire{s.Password.Bytes(), s.PSK.Bytes(), s.L2TPSecret.Bytes(), s.PKCS12Password.Bytes(), s.OTP.Bytes(), s.ProxyPassword.Bytes()})
 }
 
 // readSecretsFD reads what the foreground half resolved.
@@ -363,8 +371,9 @@ func readSecretsFD() (*resolvedSecrets, error) {
 		return nil, errors.New("reading the secrets from the foreground process: malformed or missing")
 	}
 	s := &resolvedSecrets{Password: secret.New(w.Password), PSK: secret.New(w.PSK), L2TPSecret: secret.New(w.L2TPSecret),
-		PKCS12Password: secret.New(w.PKCS12), OTP: secret.New(w.OTP)}
+		PKCS12Password: secret.New(w.PKCS12), OTP: secret.New(w.OTP), ProxyPassword: secret.New(w.Proxy)}
 	clear(w.OTP)
+	clear(w.Proxy)
 	clear(w.Password)
 	clear(w.PKCS12)
 	clear(w.PSK)

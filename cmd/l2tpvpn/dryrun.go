@@ -71,21 +71,30 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 		auth[i] = m.String()
 	}
 	add("auth", orDefault(strings.Join(auth, ","), "default (chap, mschapv2; pap too with IPsec)"))
-	add("interface", cfg.Interface)
+	o.proxySettingsLines(cfg, add) // proxyopts.go
+	if cfg.Mode == vpn.ModeTUN {
+		add("interface", cfg.Interface)
+	}
 	add("mtu", orDefault(zeroAuto(cfg.MTU), ""))
 	add("mru", orDefault(zeroAuto(cfg.MRU), ""))
 	add("ipv6", cfg.IPv6)
 	add("local-port", o.localPort.String())
-	add("routing", cfg.Routing)
-	if len(cfg.Routes) > 0 {
+	if cfg.Mode == vpn.ModeProxy {
+		add("routing", "none (proxy mode: no TUN, routes or DNS changes)")
+	} else {
+		add("routing", cfg.Routing)
+	}
+	if len(cfg.Routes) > 0 && cfg.Mode == vpn.ModeTUN {
 		routes := make([]string, len(cfg.Routes))
 		for i, r := range cfg.Routes {
 			routes[i] = r.String()
 		}
 		add("route", strings.Join(routes, ","))
 	}
-	add("dns", o.dns)
-	if len(cfg.DNSDomains) > 0 {
+	if cfg.Mode == vpn.ModeTUN {
+		add("dns", o.dns)
+	}
+	if len(cfg.DNSDomains) > 0 && cfg.Mode == vpn.ModeTUN {
 		add("dns-domain", strings.Join(cfg.DNSDomains, ","))
 	}
 	add("lcp-echo", fmt.Sprintf("every %s, %d failures", offOr(cfg.EchoInterval), cfg.EchoFailures))

@@ -69,13 +69,14 @@ type connectOpts struct {
 	json, verbose, background   bool
 	dryRun                      bool
 	daemonChild                 bool
-	ikeX                        ikeOpts  // ikeopts.go
-	certX                       certOpts // certopts.go
-	pppX                        pppxOpts // pppxopts.go
-	mppeX                       pppOpts  // pppopts.go
-	serverType                  string   // servertype.go
-	fromPreset                  []string // keys the server type filled in
-	dhcpX                       dhcpOpts // dhcpopts.go
+	ikeX                        ikeOpts   // ikeopts.go
+	certX                       certOpts  // certopts.go
+	pppX                        pppxOpts  // pppxopts.go
+	mppeX                       pppOpts   // pppopts.go
+	serverType                  string    // servertype.go
+	fromPreset                  []string  // keys the server type filled in
+	dhcpX                       dhcpOpts  // dhcpopts.go
+	proxyX                      proxyOpts // proxyopts.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -124,6 +125,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.dns, "dns", "auto", "apply the server's DNS: auto (systemd-resolved if running, else /etc/resolv.conf), resolved, resolv.conf or off")
 	fs.StringSliceVar(&o.dnsDomains, "dns-domain", nil, "split DNS: domains resolved through the tunnel's DNS servers")
 	dhcpFlags(fs, &o.dhcpX)
+	proxyFlags(fs, &o.proxyX)
 	// Keepalives and timers.
 	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 20*time.Second, "LCP keepalive interval (0 disables)")
 	fs.IntVar(&o.echoFailures, "lcp-echo-failures", 5, "unanswered LCP echo requests before the link counts as dead")
@@ -161,6 +163,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 		"Timers and reconnect": {"lcp-echo-interval", "lcp-echo-failures", "hello-interval", "l2tp-timeout", "l2tp-retries",
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
 		"Hooks":                                  {"up", "down", "hook-failure"},
+		"Proxy mode (no root)":                   proxyOptNames,
 		"Output and running (command line only)": {"name", "background", "dry-run", "json", "verbose", "wireshark-keys"},
 	} {
 		for _, n := range names {
@@ -363,6 +366,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 	default:
 		return cfg, o.keyErrf("hook-failure", "%q is not warn or disconnect", o.hookFailure)
 	}
+	if err := o.proxyConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	level := slog.LevelInfo
 	if o.verbose {
 		level = slog.LevelDebug
@@ -441,6 +447,7 @@ type resolvedSecrets struct {
 	Password, PSK, L2TPSecret secret.Secret
 	PKCS12Password            secret.Secret
 	OTP                       secret.Secret // otp.go
+	ProxyPassword             secret.Secret // proxyopts.go
 }
 
 // resolveSecrets reads password, psk and l2tp-secret from their specs. An
@@ -461,6 +468,7 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 		{"l2tp-secret", o.l2tpSecret, o.secretEnv, o.secretFile, &s.L2TPSecret, false},
 		{"pkcs12-password", o.certX.pkcs12Password, "", "", &s.PKCS12Password, false},
 		{"otp", o.otp, "", "", &s.OTP, false},
+		{"proxy-password", o.proxyX.password, "", "", &s.ProxyPassword, false},
 	} {
 		spec := x.v.Spec()
 		n := 0
@@ -597,10 +605,10 @@ func validName(s string) bool {
 }
 
 // stateDir is where control sockets, logs and undo journals live
-// (L2TPVPN_STATE_DIR overrides it, for tests).
+// (L2TPVPN_STATE_DIR overrides it, for tests); see statedir.go.
 func stateDir() string {
 	if d := os.Getenv("L2TPVPN_STATE_DIR"); d != "" {
 		return d
 	}
-	return vpn.DefaultStateDir
+	return userStateDir(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), statRunDir(vpn.DefaultStateDir))
 }

@@ -66,6 +66,8 @@ const exitCodeTable = `Exit codes:
       control socket we may not use
   16  IKE: the server did not prove its identity (its certificate is from a CA not in ca,
       expired, or names another host; or its ID is not remote-id)
+  17  proxy mode: a ready-check did not pass through the new tunnel before it was
+      announced up
 `
 
 // commands are the command names and aliases run accepts.
@@ -138,6 +140,7 @@ var helpGroups = []string{
 	"IPsec",
 	"PPP and the interface",
 	"Routes and DNS",
+	"Proxy mode (no root)",
 	"Timers and reconnect",
 	"Hooks",
 	"Output and running (command line only)",

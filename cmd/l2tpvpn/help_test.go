@@ -108,7 +108,7 @@ func TestExitCodeTableInReadme(t *testing.T) {
 	}
 	for _, code := range []int{exitOK, exitInternal, exitUsage, exitUnreachable, exitRefused, exitAuth, exitLinkLost,
 		exitNegotiation, exitHost, exitIKENoAnswer, exitIKEProposal, exitIKEAuth, exitNotRunning, exitIPsecDown,
-		exitInterrupted, exitPermission} {
+		exitInterrupted, exitPermission, exitIKEServerID, exitReadyCheck} {
 		if !regexp.MustCompile(`(?m)^ *` + strconv.Itoa(code) + `  \S`).MatchString(exitCodeTable) {
 			t.Errorf("exit code %d is not in the table", code)
 		}

@@ -58,6 +58,9 @@ var errPermission = errors.New("permission denied")
 // a directory that is not ours is refused; without (status, disconnect),
 // whatever would be used is returned and reading it tells.
 func privateStateDir(dir string, create bool) (string, error) {
+	if dir == "" {
+		return "", errNoStateDir // statedir.go
+	}
 	euid := os.Geteuid()
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
+	"github.com/l2tpvpn/l2tpvpn/vpn"
+)
+
+// proxyOptsConfig is ikeOptsConfig that also returns the dry run's lines.
+func proxyOptsConfig(t *testing.T, args ...string) (vpn.Config, string, error) {
+	t.Helper()
+	t.Setenv("L2TPVPN_STATE_DIR", t.TempDir())
+	t.Setenv("L2V_UNIT_PW", "s3cret-value")
+	t.Setenv("L2V_UNIT_PSK", "psk-value")
+	t.Setenv("L2V_UNIT_PROXY", "proxy-s3cret")
+	base := []string{"--server", "192.0.2.1", "--user", "a", "--password-env", "L2V_UNIT_PW", "--psk-env", "L2V_UNIT_PSK"}
+	o, err := parseConnect(append(base, args...), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(&bytes.Buffer{}, nil, nil)
+	if err != nil {
+		return cfg, "", err
+	}
+	var lines []string
+	for _, s := range effectiveSettings(o, cfg) {
+		lines = append(lines, s.key+" "+s.value)
+	}
+	return cfg, strings.Join(lines, "\n"), nil
+}
+
+func TestProxyOptions(t *testing.T) {
+	cfg, dry, err := proxyOptsConfig(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mode != vpn.ModeTUN || cfg.ProxyListen != "" || !strings.Contains(dry, "mode tun") || !strings.Contains(dry, "interface ") {
+		t.Fatalf("default: mode %v listen %q\n%s", cfg.Mode, cfg.ProxyListen, dry)
+	}
+	cfg, dry, err = proxyOptsConfig(t, "--proxy", "--proxy-user", "bob", "--proxy-password", "env:L2V_UNIT_PROXY",
+		"--forward", "8080:intranet.corp:80", "--reverse", "2222:127.0.0.1:22", "--max-conns", "50",
+		"--ready-check", "tcp:10.0.0.1:443", "--ready-check", "ping:10.0.0.1", "--ready-check", "dns:intranet.corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mode != vpn.ModeProxy || cfg.ProxyListen != defaultProxyListen || len(cfg.ReadyChecks) != 3 || cfg.Interface != "" {
+		t.Fatalf("proxy: mode %v listen %q checks %d interface %q", cfg.Mode, cfg.ProxyListen, len(cfg.ReadyChecks), cfg.Interface)
+	}
+	for _, want := range []string{"mode proxy", "proxy-listen 127.0.0.1:1080 (SOCKS5 and HTTP)", "proxy-user bob",
+		"proxy-password [redacted] (from env:L2V_UNIT_PROXY)", "forward 8080:intranet.corp:80", "reverse 2222:127.0.0.1:22",
+		"max-conns 50", "ready-check tcp:10.0.0.1:443, ping:10.0.0.1, dns:intranet.corp", "routing none (proxy mode"} {
+		if !strings.Contains(dry, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, dry)
+		}
+	}
+	if strings.Contains(dry, "proxy-s3cret") || strings.Contains(dry, "\ninterface ") || strings.Contains(dry, "\ndns ") {
+		t.Errorf("dry run shows the proxy password or TUN settings:\n%s", dry)
+	}
+	if cfg, _, err := proxyOptsConfig(t, "--mode", "proxy", "--proxy-listen", "[::1]:9050"); err != nil || cfg.Mode != vpn.ModeProxy || cfg.ProxyListen != "[::1]:9050" {
+		t.Fatalf("--mode proxy: %v %v %q", err, cfg.Mode, cfg.ProxyListen)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--forward", "8080:h:80"}, "--forward: needs mode proxy"},
+		{[]string{"--ready-check", "ping:10.0.0.1"}, "--ready-check: needs mode proxy"},
+		{[]string{"--mode", "socks"}, "--mode: \"socks\" is not tun or proxy"},
+		{[]string{"--proxy", "--mode", "tun"}, "contradicts --proxy"},
+		{[]string{"--proxy", "--ipsec", "strongswan"}, "strongswan needs root"},
+		{[]string{"--proxy", "--proxy-listen", "localhost:1080"}, "--proxy-listen: \"localhost:1080\" is not ADDR:PORT"},
+		{[]string{"--proxy", "--proxy-user", "bob"}, "go together"},
+		{[]string{"--proxy", "--max-conns", "-1"}, "--max-conns: -1 is negative"},
+		{[]string{"--proxy", "--forward", "8080"}, "--forward: \"8080\" is not"},
+		{[]string{"--proxy", "--ready-check", "http://x"}, "--ready-check:"},
+		{[]string{"--proxy", "--ready-check", "ping:intranet"}, "want ping:ADDR"},
+		{[]string{"--proxy", "--ready-check", "tcp:10.0.0.1"}, "want tcp:HOST:PORT"},
+	} {
+		if _, _, err := proxyOptsConfig(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// A ready check's failure is exit code 17.
+func TestReadyCheckExitCode(t *testing.T) {
+	err := &vpn.Error{Phase: "ready check", Reason: vpn.ReasonReadyCheck, Err: errors.New("tcp:10.0.0.1:443: refused")}
+	if code := exitCode(err); code != exitReadyCheck || exitReadyCheck != 17 {
+		t.Fatalf("exit code %d, want 17", code)
+	}
+	check, perr := parseReadyCheck("dns:intranet.corp")
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	// A stack-less Net: the check fails cleanly, naming itself.
+	if err := check(context.Background(), &vpn.Net{}); err == nil || !strings.Contains(err.Error(), "dns:intranet.corp") {
+		t.Fatalf("check without DNS servers: %v", err)
+	}
+}
+
+// Root keeps its state in /run/l2tpvpn; another user in
+// $XDG_RUNTIME_DIR/l2tpvpn unless /run/l2tpvpn is its own or shared for
+// users; without XDG_RUNTIME_DIR the error says what to set.
+func TestUserStateDir(t *testing.T) {
+	rootPrivate := runDir{exists: true, uid: 0, mode: fs.ModeDir | 0o700}
+	shared := runDir{exists: true, uid: 0, mode: fs.ModeDir | fs.ModeSticky | 0o777}
+	for _, tc := range []struct {
+		euid int
+		xdg  string
+		run  runDir
+		want string
+	}{
+		{0, "", runDir{}, "/run/l2tpvpn"},
+		{0, "/run/user/0", rootPrivate, "/run/l2tpvpn"},
+		{1000, "/run/user/1000", runDir{}, "/run/user/1000/l2tpvpn"},
+		{1000, "/run/user/1000", rootPrivate, "/run/user/1000/l2tpvpn"}, // root's: no way in
+		{1000, "/run/user/1000", shared, "/run/l2tpvpn"},
+		{1000, "", runDir{exists: true, uid: 1000, mode: fs.ModeDir | 0o700}, "/run/l2tpvpn"},
+		{65534, "", runDir{}, ""},
+		{65534, "relative/dir", runDir{}, ""},
+	} {
+		if got := userStateDir(tc.euid, tc.xdg, tc.run); got != tc.want {
+			t.Errorf("uid %d, XDG_RUNTIME_DIR %q, %+v: %q, want %q", tc.euid, tc.xdg, tc.run, got, tc.want)
+		}
+	}
+	if _, err := privateStateDir("", true); !errors.Is(err, errNoStateDir) || !strings.Contains(err.Error(), "L2TPVPN_STATE_DIR") {
+		t.Fatalf("no state directory: %v", err)
+	}
+	// Created 0700 where it is missing.
+	dir := filepath.Join(t.TempDir(), "l2tpvpn")
+	if got, err := privateStateDir(dir, true); err != nil || got != dir {
+		t.Fatalf("privateStateDir: %q, %v", got, err)
+	}
+}
+
+// The proxy password reaches the detached half of --background, like the
+// other secrets, through the pipe only.
+func TestSecretsWireProxyPassword(t *testing.T) {
+	var b bytes.Buffer
+	s := &resolvedSecrets{}
+	s.ProxyPassword = secret.FromString("proxy-s3cret")
+	if err := writeSecrets(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"proxy_password"`) {
+		t.Fatalf("wire %s has no proxy_password", b.String())
+	}
+}
