@@ -409,6 +409,8 @@ func routingText(ev vpn.Event) string {
 		return "full tunnel (all IPv4 through " + ev.Interface + ", the server kept on its current path)"
 	case "split":
 		return "split tunnel (" + strings.Join(ev.Routes, ", ") + ")"
+	case "proxy":
+		return proxyRoutingText(ev) // proxyopts.go
 	}
 	return ev.Routing
 }

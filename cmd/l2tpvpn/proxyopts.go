@@ -243,3 +243,22 @@ func (o *connectOpts) proxySettingsLines(cfg vpn.Config, add func(string, any)) 
 		add("ready-check", strings.Join(p.readyChecks, ", "))
 	}
 }
+
+// proxyRoutingText is the up line's routing part in proxy mode.
+func proxyRoutingText(ev vpn.Event) string {
+	if ev.Proxy == "" {
+		return "proxy mode (no host routes)"
+	}
+	return "proxy mode, no host routes; SOCKS5 and HTTP proxy on " + ev.Proxy
+}
+
+// proxyStatusText is status's proxy row ("" in tun mode).
+func proxyStatusText(st vpn.Status) string {
+	if st.Mode != vpn.ModeProxy.String() {
+		return ""
+	}
+	if st.Proxy == "" {
+		return "mode proxy"
+	}
+	return "mode proxy; SOCKS5 and HTTP on " + st.Proxy
+}

@@ -153,3 +153,21 @@ func TestSecretsWireProxyPassword(t *testing.T) {
 		t.Fatalf("wire %s has no proxy_password", b.String())
 	}
 }
+
+// The up line and status name proxy mode and where the proxy listens.
+func TestProxyOutput(t *testing.T) {
+	up := humanLine(vpn.Event{Event: vpn.EventUp, IP: "10.8.0.2", Interface: "netstack (proxy mode)", Routing: "proxy", IPv6Mode: "not changed", Proxy: "127.0.0.1:1080"})
+	if !strings.Contains(up, "routing: proxy mode, no host routes; SOCKS5 and HTTP proxy on 127.0.0.1:1080") {
+		t.Errorf("up line: %q", up)
+	}
+	var b bytes.Buffer
+	printStatus(&b, vpn.Status{Name: "work", State: "up", Mode: "proxy", Proxy: "127.0.0.1:1080", Routing: "proxy"})
+	if !strings.Contains(b.String(), "proxy       mode proxy; SOCKS5 and HTTP on 127.0.0.1:1080") {
+		t.Errorf("status:\n%s", b.String())
+	}
+	b.Reset()
+	printStatus(&b, vpn.Status{Name: "work", State: "up", Mode: "tun", Routing: "full"})
+	if strings.Contains(b.String(), "proxy") {
+		t.Errorf("tun mode status mentions the proxy:\n%s", b.String())
+	}
+}

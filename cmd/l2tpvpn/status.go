@@ -112,6 +112,7 @@ func printStatus(w io.Writer, st vpn.Status) {
 	if st.Interface != "" {
 		row("interface", fmt.Sprintf("%s  %s peer %s  mtu %d", st.Interface, st.IP, orNone(st.Peer), st.MTU))
 	}
+	row("proxy", proxyStatusText(st)) // proxyopts.go
 	if st.Routing != "" {
 		row("routing", st.Routing)
 		for _, r := range st.Routes {
