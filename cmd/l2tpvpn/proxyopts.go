@@ -76,8 +76,10 @@ func (o *connectOpts) proxyConfig(cfg *vpn.Config) error {
 	}
 	cfg.Mode = m
 	if m != vpn.ModeProxy {
+		// A profile may keep its proxy settings for --proxy; on the
+		// command line they are a mistake.
 		for _, k := range proxyOnlyKeys {
-			if o.set(k) {
+			if o.fs.Changed(k) && !o.profile.Has(k) {
 				return o.keyErrf(k, "needs mode proxy (--proxy)")
 			}
 		}

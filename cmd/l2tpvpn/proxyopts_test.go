@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,5 +170,46 @@ func TestProxyOutput(t *testing.T) {
 	printStatus(&b, vpn.Status{Name: "work", State: "up", Mode: "tun", Routing: "full"})
 	if strings.Contains(b.String(), "proxy") {
 		t.Errorf("tun mode status mentions the proxy:\n%s", b.String())
+	}
+}
+
+// A profile keeps its proxy settings in tun mode (unused) and --proxy
+// switches to them; mode = "proxy" in the profile needs no flag.
+func TestProxyProfile(t *testing.T) {
+	t.Setenv("L2TPVPN_STATE_DIR", t.TempDir())
+	t.Setenv("L2V_UNIT_PW", "s3cret-value")
+	dir := t.TempDir()
+	write := func(name, extra string) string {
+		p := filepath.Join(dir, name+".toml")
+		body := "server = \"192.0.2.1\"\nuser = \"a\"\npassword = \"env:L2V_UNIT_PW\"\nipsec = \"off\"\n" +
+			"proxy-listen = \"127.0.0.1:1081\"\nready-check = [\"tcp:10.0.0.1:443\"]\n" + extra
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{write("tun", "")}, []string{"mode tun", "\ninterface l2tp"}},
+		{[]string{write("tun2", ""), "--proxy"}, []string{"mode proxy", "proxy-listen 127.0.0.1:1081", "ready-check tcp:10.0.0.1:443"}},
+		{[]string{write("px", "mode = \"proxy\"\n")}, []string{"mode proxy", "proxy-listen 127.0.0.1:1081"}},
+	} {
+		t.Setenv("L2V_UNIT_PW", "s3cret-value") // read once, then removed
+		var out, errOut bytes.Buffer
+		if code := run(append([]string{"connect", "--dry-run"}, tc.args...), &out, &errOut); code != exitOK {
+			t.Fatalf("%q: exit %d, stderr %q", tc.args, code, errOut.String())
+		}
+		var lines []string
+		for l := range strings.Lines(out.String()) {
+			lines = append(lines, strings.Join(strings.Fields(l), " "))
+		}
+		dry := strings.Join(lines, "\n")
+		for _, w := range tc.want {
+			if !strings.Contains(dry, w) {
+				t.Errorf("%q: dry run lacks %q:\n%s", tc.args, w, dry)
+			}
+		}
 	}
 }
