@@ -217,7 +217,7 @@ func (cl *Client) serverFor(ctx context.Context) (netip.AddrPort, error) {
 	host, dev := cl.host, cl.dev
 	cl.mu.Unlock()
 	underlay := ""
-	if dev != nil && cl.res.lastGood.IsValid() {
+	if dev != nil && cl.cfg.Mode == ModeTUN && cl.res.lastGood.IsValid() { // proxy mode leaves the host's DNS alone
 		if ifc, err := tun.UnderlayInterface(cl.res.lastGood.Addr(), dev.Name()); err == nil {
 			underlay = ifc
 		}
