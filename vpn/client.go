@@ -282,10 +282,10 @@ func (cl *Client) connected(c *Conn) error {
 	hs := cl.host.Summary()
 	reconnects, n := cl.reconnects, cl.net
 	cl.mu.Unlock()
-	if err := cl.readyChecks(n); err != nil {
+	cl.cur.Store(c)
+	if err := cl.readyChecks(n); err != nil { // through the data path: after cur is set
 		return err
 	}
-	cl.cur.Store(c)
 	cl.announceNet(n)
 	info := c.Info()
 	cl.log.Info("up", "interface", info.Interface, "ip", info.IP, "routing", hs.Mode, "ipv6", hs.IPv6, "dns_via", hs.DNSVia)
