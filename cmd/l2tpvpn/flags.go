@@ -142,7 +142,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.hookFailure, "hook-failure", "warn", "when the up hook fails: warn (the connection stays) or disconnect (it ends, exit 8)")
 	// Command line only.
 	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else the server's host)")
-	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in /run/l2tpvpn/NAME.log")
+	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in the state directory (/run/l2tpvpn, or $XDG_RUNTIME_DIR/l2tpvpn for another user than root)/NAME.log")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the settings and print them as they would be used (secrets redacted); send nothing")
 	fs.BoolVar(&o.json, "json", false, "print one JSON event per line on stdout instead of text")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (every control message; never secrets)")
