@@ -55,3 +55,15 @@ func TestRunChildStatus(t *testing.T) {
 		t.Errorf("echo: %d %q", code, out.String())
 	}
 }
+
+// disconnect --cleanup NAME when NAME left nothing behind (it ended
+// cleanly): "nothing to clean up", exit 12 like any disconnect of a name
+// that is not running; before, it was exit 8 with "no host journal".
+func TestCleanupNothingLeft(t *testing.T) {
+	t.Setenv("L2TPVPN_STATE_DIR", t.TempDir())
+	var out, errOut bytes.Buffer
+	code := run([]string{"disconnect", "--cleanup", "work"}, &out, &errOut)
+	if code != exitNotRunning || !strings.Contains(out.String(), "nothing to clean up") || errOut.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 12 and nothing to clean up", code, out.String(), errOut.String())
+	}
+}
