@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // serveHTTP is a web server for the proxy tests: GET /hello is a short
@@ -32,4 +35,23 @@ func serveHTTP(addr string) error {
 	})
 	fmt.Println("listening on", addr)
 	return http.ListenAndServe(addr, mux)
+}
+
+// lookup resolves name with the DNS server at addr only (over UDP) and
+// prints the addresses, one per line.
+func lookup(addr, name string) error {
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", addr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := r.LookupHost(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, ip := range ips {
+		fmt.Println(ip)
+	}
+	return nil
 }
