@@ -1,0 +1,273 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeNet is a Net on the host's loopback stack. Its dials accept IP
+// literals only, and names resolve only through its map, so a test fails
+// if the proxy ever resolves a name some other way.
+type fakeNet struct {
+	names map[string][]netip.Addr
+	ping  map[netip.Addr]bool
+
+	mu        sync.Mutex
+	listeners []net.Listener    // from ListenTCP, in order
+	lnCh      chan net.Listener // each ListenTCP's listener, for tests
+}
+
+func newFakeNet() *fakeNet {
+	return &fakeNet{
+		names: map[string][]netip.Addr{},
+		ping:  map[netip.Addr]bool{},
+		lnCh:  make(chan net.Listener, 8),
+	}
+}
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func (f *fakeNet) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if _, err := netip.ParseAddrPort(address); err != nil {
+		return nil, errors.New("fakenet: dial of a non-literal address " + address)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, address)
+}
+
+// ListenTCP listens on an ephemeral loopback port (the tunnel port of the
+// request would clash between tests) and hands the listener to lnCh.
+func (f *fakeNet) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f.lnCh <- ln
+	return ln, nil
+}
+
+func (f *fakeNet) ListenUDP(addr netip.AddrPort) (net.PacketConn, error) {
+	return net.ListenPacket("udp", netip.AddrPortFrom(addr.Addr(), 0).String())
+}
+
+func (f *fakeNet) LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, ok := f.names[host]; ok {
+		return a, nil
+	}
+	return nil, errors.New("fakenet: no such host")
+}
+
+func (f *fakeNet) Ping(ctx context.Context, addr netip.Addr) error {
+	if f.ping[addr] {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+func (f *fakeNet) LocalAddr() netip.Addr { return loopback }
+
+// startProxy runs a proxy with cfg (Listen defaults to a loopback port)
+// on n until the test ends.
+func startProxy(t *testing.T, cfg Config, n Net) *Proxy {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != nil {
+		p.SetNet(n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		p.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return p
+}
+
+// tcpEcho starts a TCP echo server on loopback.
+func tcpEcho(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// udpEcho starts a UDP echo server on loopback.
+func udpEcho(t *testing.T) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo(buf[:n], from)
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// closedPort is a loopback TCP port nobody listens on.
+func closedPort(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	return ap
+}
+
+// echoRoundTrip writes msg on c and requires it back.
+func echoRoundTrip(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != msg {
+		t.Fatalf("echo: got %q, want %q", got, msg)
+	}
+	_ = c.SetDeadline(time.Time{})
+}
+
+// waitClosed reads c until the proxy closes it; it fails the test if
+// that takes longer than limit.
+func waitClosed(t *testing.T, c net.Conn, limit time.Duration) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(limit))
+	_, err := io.Copy(io.Discard, c)
+	if isTimeout(err) {
+		t.Fatalf("connection still open after %v", limit)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testLogger(buf *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestNewNamesTheSettingOfABadListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().String()
+	if _, err := New(Config{Listen: busy}); err == nil || !strings.Contains(err.Error(), `listen "`+busy+`"`) {
+		t.Errorf("busy listen port: err = %v", err)
+	}
+	f, err := ParseForward("tcp:" + busy + "=10.1.2.3:5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Forwards: []Forward{f}}); err == nil || !strings.Contains(err.Error(), `forward "tcp:`+busy) {
+		t.Errorf("busy forward port: err = %v", err)
+	}
+}
+
+func TestRefusalCountedAndLoggedOncePerReason(t *testing.T) {
+	var logs syncBuffer
+	p := startProxy(t, Config{Logger: testLogger(&logs)}, nil)
+	for range 3 {
+		c, err := net.Dial("tcp", p.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// SOCKS5 greeting and CONNECT 127.0.0.1:9 while not connected.
+		_, _ = c.Write([]byte{5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, 0, 9})
+		reply := make([]byte, 12)
+		if _, err := io.ReadFull(c, reply); err != nil {
+			t.Fatal(err)
+		}
+		if reply[3] != repNetworkUnreachable {
+			t.Errorf("reply code %#x, want network unreachable", reply[3])
+		}
+		c.Close()
+	}
+	if got := p.Stats().Refused[ReasonNotConnected]; got != 3 {
+		t.Errorf("refused %q = %d, want 3", ReasonNotConnected, got)
+	}
+	if n := strings.Count(logs.String(), "request refused"); n != 1 {
+		t.Errorf("%d refusal log lines, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "level=INFO") {
+		t.Errorf("refusal not logged at info:\n%s", logs.String())
+	}
+}
+
+func TestCloseIsIdempotentAndEndsServe(t *testing.T) {
+	p, err := New(Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(context.Background()) }()
+	p.Close()
+	p.Close()
+	if err := <-done; err != nil {
+		t.Errorf("Serve after Close = %v, want nil", err)
+	}
+	if _, err := net.Dial("tcp", p.Addr().String()); err == nil {
+		t.Error("listener still accepts after Close")
+	}
+}
