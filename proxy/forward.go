@@ -210,24 +210,23 @@ type udpFlow struct {
 // ending after IdleTimeout without traffic.
 func (p *Proxy) serveUDPForward(fixed *generation, pc net.PacketConn, name string, dial flowDialer) {
 	var mu sync.Mutex
-	flows := make(map[string]*udpFlow)
+	flows := make(map[netip.AddrPort]*udpFlow)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	for {
-		n, from, err := pc.ReadFrom(buf)
+		n, key, from, err := readFromAddrPort(pc, buf)
 		if err != nil {
 			if p.ctx.Err() != nil || (fixed != nil && fixed.ctx.Err() != nil) || isClosed(err) {
 				return
 			}
 			continue
 		}
-		key := from.String()
 		mu.Lock()
 		f := flows[key]
 		mu.Unlock()
 		if f == nil {
-			f = p.newUDPFlow(fixed, pc, from, name, dial, func() {
+			f = p.newUDPFlow(fixed, pc, key, from, name, dial, func() {
 				mu.Lock()
 				delete(flows, key)
 				mu.Unlock()
@@ -252,7 +251,10 @@ func (p *Proxy) serveUDPForward(fixed *generation, pc net.PacketConn, name strin
 
 // newUDPFlow dials the far side for a new client and starts relaying its
 // replies; nil if the flow was refused.
-func (p *Proxy) newUDPFlow(fixed *generation, pc net.PacketConn, from net.Addr, name string, dial flowDialer, done func()) *udpFlow {
+func (p *Proxy) newUDPFlow(fixed *generation, pc net.PacketConn, key netip.AddrPort, from net.Addr, name string, dial flowDialer, done func()) *udpFlow {
+	if from == nil {
+		from = net.UDPAddrFromAddrPort(key)
+	}
 	if !p.acquire() {
 		p.refuse(ReasonLimit, "forward", name, "client", from.String(), "max", p.cfg.MaxConns)
 		return nil
@@ -312,4 +314,16 @@ func (p *Proxy) udpReplies(f *udpFlow, pc net.PacketConn, fromTunnel bool) {
 			p.toVPN.Add(uint64(n))
 		}
 	}
+}
+
+// readFromAddrPort reads a datagram and its source. From a host socket
+// (*net.UDPConn) it allocates nothing and from is nil; from another
+// PacketConn (the tunnel's) from is the address ReadFrom gave.
+func readFromAddrPort(pc net.PacketConn, buf []byte) (n int, ap netip.AddrPort, from net.Addr, err error) {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		n, ap, err = uc.ReadFromUDPAddrPort(buf)
+		return n, ap, nil, err
+	}
+	n, from, err = pc.ReadFrom(buf)
+	return n, addrPortOf(from), from, err
 }

@@ -143,6 +143,11 @@ func (p *Proxy) proxyAuthOK(r *http.Request) bool {
 }
 
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.enter() {
+		http.Error(w, "proxy: closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.wg.Done() // the handler runs on http.Server's goroutine: Close waits for it
 	hc, _ := r.Context().Value(connKey{}).(*httpConn)
 	client := r.RemoteAddr
 	if !p.proxyAuthOK(r) {

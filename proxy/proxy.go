@@ -277,6 +277,19 @@ func (p *Proxy) goTracked(f func()) {
 	}()
 }
 
+// enter counts a goroutine that the proxy did not start (an HTTP handler)
+// in the set Close waits for; false once the proxy is closed. The caller
+// calls p.wg.Done when it returns.
+func (p *Proxy) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	return true
+}
+
 // Close stops every listener and ends every flow. It is idempotent.
 func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {

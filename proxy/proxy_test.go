@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"net"
 	"net/netip"
 	"strings"
@@ -20,6 +21,7 @@ import (
 type fakeNet struct {
 	names map[string][]netip.Addr
 	ping  map[netip.Addr]bool
+	noV6  bool // dials to IPv6 fail as in a stack without an IPv6 address
 
 	mu        sync.Mutex
 	listeners []net.Listener    // from ListenTCP, in order
@@ -39,6 +41,9 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 func (f *fakeNet) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if _, err := netip.ParseAddrPort(address); err != nil {
 		return nil, errors.New("fakenet: dial of a non-literal address " + address)
+	}
+	if ap, _ := netip.ParseAddrPort(address); f.noV6 && ap.Addr().Is6() {
+		return nil, errors.New("fakenet: no IPv6 address")
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
@@ -269,5 +274,79 @@ func TestCloseIsIdempotentAndEndsServe(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", p.Addr().String()); err == nil {
 		t.Error("listener still accepts after Close")
+	}
+}
+
+func TestNoGoroutineLeftAfterClose(t *testing.T) {
+	echo := tcpEcho(t)
+	uecho := udpEcho(t)
+	before := runtime.NumGoroutine()
+
+	fu, _ := ParseForward("udp:127.0.0.1:0=" + uecho.String())
+	ft, _ := ParseForward("tcp:127.0.0.1:0=" + echo.String())
+	rv, _ := ParseReverse("tcp:8080=" + echo.String())
+	n := newFakeNet()
+	p, err := New(Config{Listen: "127.0.0.1:0", Forwards: []Forward{fu, ft}, Reverses: []Reverse{rv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetNet(n)
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(context.Background()) }()
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for _, addr := range []string{p.fwdTCP[0].Addr().String(), (<-n.lnCh).Addr().String()} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoRoundTrip(t, c, "x")
+		open = append(open, c)
+	}
+	u, err := net.Dial("udp", p.fwdUDP[0].LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoRoundTrip(t, u, "u")
+	open = append(open, u)
+	c, err := socksDial(t, p, nil, echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoRoundTrip(t, c, "s")
+	open = append(open, c)
+	h, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(h, "CONNECT "+echo.String()+" HTTP/1.1\r\n\r\n")
+	_ = h.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(h, make([]byte, len("HTTP/1.1 200 Connection established\r\n\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	open = append(open, h)
+
+	p.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Close waited for the proxy's goroutines; the echo servers' ones end
+	// as the proxy's connections to them close.
+	for _, c := range open[:2] {
+		waitClosed(t, c, 10*time.Second)
+	}
+	waitClosed(t, open[3], 10*time.Second)
+	waitClosed(t, open[4], 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		<-time.After(5 * time.Millisecond)
 	}
 }

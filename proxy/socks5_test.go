@@ -217,6 +217,18 @@ func TestSOCKS5IdleTimeout(t *testing.T) {
 	}
 }
 
+func TestSOCKS5IPv6WithoutIPv6InTheTunnel(t *testing.T) {
+	n := newFakeNet()
+	n.noV6 = true
+	p := startProxy(t, Config{}, n)
+	if c, err := socksDial(t, p, nil, "[fd00::1]:22"); err == nil {
+		c.Close()
+		t.Fatal("IPv6 dial succeeded")
+	} else if !strings.Contains(err.Error(), "address type not supported") {
+		t.Errorf("IPv6 without IPv6 in the tunnel: %v", err)
+	}
+}
+
 func TestParseRequestTruncations(t *testing.T) {
 	for _, full := range [][]byte{
 		{5, 1, 0, 1, 10, 1, 2, 3, 0, 22},

@@ -142,14 +142,13 @@ func (u *udpAssociation) toTunnel(ctx context.Context) {
 	var lastNameAddr netip.Addr
 	for {
 		_ = u.hostPC.SetReadDeadline(time.Now().Add(u.p.cfg.IdleTimeout))
-		n, from, err := u.hostPC.ReadFrom(buf)
+		n, src, _, err := readFromAddrPort(u.hostPC, buf)
 		if err != nil {
 			if isTimeout(err) && !u.idle() {
 				continue
 			}
 			return
 		}
-		src := addrPortOf(from)
 		if src.Addr().Unmap() != u.clientIP || (u.wantPort != 0 && src.Port() != u.wantPort) {
 			continue // RFC 1928 section 7: only from the client's address
 		}
