@@ -123,7 +123,7 @@ func reverseDialer(r Reverse) flowDialer {
 }
 
 // startReverses listens for g's reverse forwards on g's tunnel address;
-// the listeners close when g ends. A listener that cannot be opened is
+// the listeners close when g ends. Called with p.mu held. A listener that cannot be opened is
 // logged, not fatal: the VPN stays up.
 func (p *Proxy) startReverses(g *generation) {
 	for _, r := range p.cfg.Reverses {
@@ -135,7 +135,7 @@ func (p *Proxy) startReverses(g *generation) {
 				p.log.Info("proxy: reverse forward: cannot listen in the tunnel", "reverse", r.String(), "addr", addr.String(), "err", err)
 				continue
 			}
-			context.AfterFunc(g.ctx, func() { _ = pc.Close() })
+			g.closers = append(g.closers, pc)
 			p.goTracked(func() { p.serveUDPForward(g, pc, name, reverseDialer(r)) })
 			continue
 		}
@@ -144,7 +144,7 @@ func (p *Proxy) startReverses(g *generation) {
 			p.log.Info("proxy: reverse forward: cannot listen in the tunnel", "reverse", r.String(), "addr", addr.String(), "err", err)
 			continue
 		}
-		context.AfterFunc(g.ctx, func() { _ = ln.Close() })
+		g.closers = append(g.closers, ln)
 		p.goTracked(func() { p.serveTCPForward(g, ln, name, reverseDialer(r)) })
 	}
 }
@@ -153,6 +153,7 @@ func (p *Proxy) startReverses(g *generation) {
 // fixed is the generation of a reverse forward's listener; nil (a forward)
 // means the generation current at each accept.
 func (p *Proxy) serveTCPForward(fixed *generation, ln net.Listener, name string, dial flowDialer) {
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -160,8 +161,12 @@ func (p *Proxy) serveTCPForward(fixed *generation, ln net.Listener, name string,
 				return
 			}
 			p.log.Debug("proxy: accept", "forward", name, "err", err)
+			if !p.acceptBackoff(&backoff) {
+				return
+			}
 			continue
 		}
+		backoff = 0
 		p.accepted.Add(1)
 		p.goTracked(func() { p.tcpFlow(fixed, c, name, dial) })
 	}

@@ -158,3 +158,27 @@ func TestSetNetEndsEstablishedFlows(t *testing.T) {
 		t.Errorf("no tunnel: %v, want network unreachable", err)
 	}
 }
+
+func TestSetNetSameStackAgainRelistens(t *testing.T) {
+	r, err := ParseReverse("tcp:8080=" + tcpEcho(t).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newFakeNet()
+	p := startProxy(t, Config{Reverses: []Reverse{r}}, n)
+	<-n.lnCh
+	// The same stack again (a reconnect that kept it): the old listener
+	// must be gone before the new one binds the same tunnel port.
+	p.SetNet(n)
+	select {
+	case ln := <-n.lnCh:
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoRoundTrip(t, c, "relistened")
+		c.Close()
+	default:
+		t.Fatal("no reverse listener after SetNet with the same stack")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,6 +86,18 @@ type generation struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	transport *http.Transport // absolute-URI requests, dialling through n
+	closers   []io.Closer     // reverse listeners on n; guarded by Proxy.mu
+}
+
+// end cancels g's flows and closes its listeners before returning, so a
+// new generation on the same stack can bind the same tunnel ports.
+func (g *generation) end() {
+	g.cancel()
+	for _, c := range g.closers {
+		_ = c.Close()
+	}
+	g.closers = nil
+	g.transport.CloseIdleConnections()
 }
 
 // Proxy is the set of listeners. Create it with New.
@@ -220,8 +233,7 @@ func (p *Proxy) SetNet(n Net) {
 		g.transport = p.newTransport(g)
 	}
 	if old := p.gen.Swap(g); old != nil {
-		old.cancel()
-		old.transport.CloseIdleConnections()
+		old.end()
 	}
 	if g != nil {
 		p.startReverses(g)
@@ -297,10 +309,11 @@ func (p *Proxy) Close() error {
 		p.closed = true
 		p.mu.Unlock()
 		p.cancel()
+		p.mu.Lock()
 		if g := p.gen.Swap(nil); g != nil {
-			g.cancel()
-			g.transport.CloseIdleConnections()
+			g.end()
 		}
+		p.mu.Unlock()
 		p.closeListeners()
 		if p.httpSrv != nil {
 			_ = p.httpSrv.Close()
@@ -375,6 +388,7 @@ func (p *Proxy) refuse(reason string, attrs ...any) {
 // acceptMain accepts on the SOCKS5/HTTP port and tells the two apart by
 // the first byte: 0x05 is a SOCKS5 greeting, anything else is HTTP.
 func (p *Proxy) acceptMain() {
+	var backoff time.Duration
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -382,8 +396,12 @@ func (p *Proxy) acceptMain() {
 				return
 			}
 			p.log.Debug("proxy: accept", "err", err)
+			if !p.acceptBackoff(&backoff) {
+				return
+			}
 			continue
 		}
+		backoff = 0
 		p.accepted.Add(1)
 		p.goTracked(func() { p.handleMain(c) })
 	}
@@ -416,5 +434,19 @@ func (p *Proxy) handleMain(c net.Conn) {
 	}
 	if !p.httpLn.deliver(hc) {
 		_ = hc.Close()
+	}
+}
+
+// acceptBackoff waits after a failed Accept (out of file descriptors, for
+// one), from 5 ms doubling up to 1 s; false when the proxy closed.
+func (p *Proxy) acceptBackoff(d *time.Duration) bool {
+	*d = min(max(2**d, 5*time.Millisecond), time.Second)
+	t := time.NewTimer(*d)
+	defer t.Stop()
+	select {
+	case <-p.ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

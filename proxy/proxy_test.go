@@ -6,9 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"runtime"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,15 +23,33 @@ type fakeNet struct {
 	ping  map[netip.Addr]bool
 	noV6  bool // dials to IPv6 fail as in a stack without an IPv6 address
 
-	mu        sync.Mutex
-	listeners []net.Listener    // from ListenTCP, in order
-	lnCh      chan net.Listener // each ListenTCP's listener, for tests
+	mu    sync.Mutex
+	bound map[uint16]bool   // tunnel ports with an open ListenTCP listener
+	lnCh  chan net.Listener // each ListenTCP's listener, for tests
+}
+
+// fakeListener frees its tunnel port on Close, like a real stack.
+type fakeListener struct {
+	net.Listener
+	f    *fakeNet
+	port uint16
+	once sync.Once
+}
+
+func (l *fakeListener) Close() error {
+	l.once.Do(func() {
+		l.f.mu.Lock()
+		delete(l.f.bound, l.port)
+		l.f.mu.Unlock()
+	})
+	return l.Listener.Close()
 }
 
 func newFakeNet() *fakeNet {
 	return &fakeNet{
 		names: map[string][]netip.Addr{},
 		ping:  map[netip.Addr]bool{},
+		bound: map[uint16]bool{},
 		lnCh:  make(chan net.Listener, 8),
 	}
 }
@@ -52,10 +70,17 @@ func (f *fakeNet) DialContext(ctx context.Context, network, address string) (net
 // ListenTCP listens on an ephemeral loopback port (the tunnel port of the
 // request would clash between tests) and hands the listener to lnCh.
 func (f *fakeNet) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bound[addr.Port()] {
+		return nil, errors.New("fakenet: port in use")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	f.bound[addr.Port()] = true
+	ln := &fakeListener{Listener: l, f: f, port: addr.Port()}
 	f.lnCh <- ln
 	return ln, nil
 }
