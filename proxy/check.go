@@ -15,19 +15,6 @@ import (
 // tunnel.
 type Check struct{ Kind, Target string }
 
-// CheckError is a failed ready check; its message names the check:
-// `proxy: ready-check "tcp://10.1.2.3:22": connection refused`.
-type CheckError struct {
-	Check Check
-	Err   error
-}
-
-func (e *CheckError) Error() string {
-	return fmt.Sprintf("proxy: ready-check %q: %s", e.Check.String(), describe(e.Err))
-}
-
-func (e *CheckError) Unwrap() error { return e.Err }
-
 // ParseCheck parses "tcp://HOST:PORT", "icmp://HOST" or "dns://NAME".
 func ParseCheck(s string) (Check, error) {
 	kind, target, ok := strings.Cut(s, "://")

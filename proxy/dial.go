@@ -12,20 +12,6 @@ import (
 	"syscall"
 )
 
-// errNotConnected is the error of every request while no tunnel is set.
-var errNotConnected = errors.New("proxy: VPN not connected")
-
-// resolveError is a name that did not resolve through the tunnel's DNS.
-type resolveError struct {
-	host string
-	err  error
-}
-
-func (e *resolveError) Error() string {
-	return fmt.Sprintf("proxy: resolve %q through the tunnel: %v", e.host, e.err)
-}
-func (e *resolveError) Unwrap() error { return e.err }
-
 // resolve turns host (an IP literal or a name) into addresses. Names go
 // through n.LookupHost only, never through the host's resolver.
 func resolve(ctx context.Context, n Net, host string) ([]netip.Addr, error) {

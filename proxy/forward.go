@@ -300,8 +300,9 @@ func (p *Proxy) udpReplies(f *udpFlow, pc net.PacketConn, fromTunnel bool) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
+	var rd lazyDeadline
 	for {
-		_ = f.conn.SetReadDeadline(time.Now().Add(p.cfg.IdleTimeout))
+		rd.refresh(f.conn.SetReadDeadline, time.Now(), p.cfg.IdleTimeout)
 		n, err := f.conn.Read(buf)
 		if err != nil {
 			if isTimeout(err) && time.Since(time.Unix(0, f.last.Load())) < p.cfg.IdleTimeout {

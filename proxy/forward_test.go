@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -180,5 +181,35 @@ func TestSetNetSameStackAgainRelistens(t *testing.T) {
 		c.Close()
 	default:
 		t.Fatal("no reverse listener after SetNet with the same stack")
+	}
+}
+
+func TestSplicedForwardAllocatesNothingPerRoundTrip(t *testing.T) {
+	echo := tcpEcho(t)
+	f, err := ParseForward("tcp:127.0.0.1:0=" + echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, Config{Forwards: []Forward{f}}, newFakeNet())
+	c, err := net.Dial("tcp", p.fwdTCP[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 1024)
+	got := make([]byte, len(msg))
+	roundTrip := func() {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		roundTrip()
+	}
+	if a := testing.AllocsPerRun(200, roundTrip); a >= 1 {
+		t.Errorf("%.1f allocations per round trip through the splice, want 0", a)
 	}
 }

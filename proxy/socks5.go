@@ -45,12 +45,6 @@ const (
 // domain name with its length byte, and the port.
 const maxRequestLen = 4 + 1 + 255 + 2
 
-var (
-	errSOCKSMalformed = errors.New("proxy: socks5: malformed message")
-	errSOCKSAddrType  = errors.New("proxy: socks5: address type not supported")
-	errSOCKSFragment  = errors.New("proxy: socks5: fragmented UDP datagram")
-)
-
 // socksAddr is a destination: an IP address, or a domain name to resolve
 // through the tunnel (host, when ip is invalid).
 type socksAddr struct {

@@ -7,6 +7,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -140,8 +141,9 @@ func (u *udpAssociation) toTunnel(ctx context.Context) {
 	var lastUDP *net.UDPAddr
 	var lastName string
 	var lastNameAddr netip.Addr
+	var rd lazyDeadline
 	for {
-		_ = u.hostPC.SetReadDeadline(time.Now().Add(u.p.cfg.IdleTimeout))
+		rd.refresh(u.hostPC.SetReadDeadline, time.Now(), u.p.cfg.IdleTimeout)
 		n, src, _, err := readFromAddrPort(u.hostPC, buf)
 		if err != nil {
 			if isTimeout(err) && !u.idle() {
@@ -192,8 +194,9 @@ func (u *udpAssociation) fromTunnel() {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
+	var rd lazyDeadline
 	for {
-		_ = u.tunPC.SetReadDeadline(time.Now().Add(u.p.cfg.IdleTimeout))
+		rd.refresh(u.tunPC.SetReadDeadline, time.Now(), u.p.cfg.IdleTimeout)
 		n, from, err := u.tunPC.ReadFrom(buf[udpHeadroom:])
 		if err != nil {
 			if isTimeout(err) && !u.idle() {
@@ -214,7 +217,9 @@ func (u *udpAssociation) fromTunnel() {
 	}
 }
 
+// isTimeout reports a deadline that passed, on the host's sockets
+// (os.ErrDeadlineExceeded) and on gVisor's (a net.Error with Timeout).
 func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
