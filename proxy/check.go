@@ -43,9 +43,14 @@ func ParseCheck(s string) (Check, error) {
 
 func (c Check) String() string { return c.Kind + "://" + c.Target }
 
-// Run runs the check once through n; ctx bounds it. The error is a
-// *CheckError naming the check.
+// Run runs the check once through n; ctx bounds it (DefaultDialTimeout
+// when ctx has no deadline). The error is a *CheckError naming the check.
 func (c Check) Run(ctx context.Context, n Net) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultDialTimeout)
+		defer cancel()
+	}
 	if err := c.run(ctx, n); err != nil {
 		return &CheckError{Check: c, Err: err}
 	}

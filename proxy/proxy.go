@@ -167,6 +167,10 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	if p.ln != nil {
+		if ap := addrPortOf(p.ln.Addr()); cfg.User == "" && !ap.Addr().IsLoopback() {
+			log.Warn("proxy: listening beyond loopback without authentication: anyone who reaches the port can use the VPN",
+				"listen", p.ln.Addr().String())
+		}
 		p.httpLn = newChanListener(p.ln.Addr())
 		p.httpSrv = p.newHTTPServer()
 	}
