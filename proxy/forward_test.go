@@ -213,3 +213,19 @@ func TestSplicedForwardAllocatesNothingPerRoundTrip(t *testing.T) {
 		t.Errorf("%.1f allocations per round trip through the splice, want 0", a)
 	}
 }
+
+func TestReverseForwardUDP(t *testing.T) {
+	r, err := ParseReverse("udp:5353=" + udpEcho(t).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newFakeNet()
+	startProxy(t, Config{Reverses: []Reverse{r}}, n)
+	pc := <-n.udpCh
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echoRoundTrip(t, c, "from inside, over udp")
+}

@@ -24,8 +24,9 @@ type fakeNet struct {
 	noV6  bool // dials to IPv6 fail as in a stack without an IPv6 address
 
 	mu    sync.Mutex
-	bound map[uint16]bool   // tunnel ports with an open ListenTCP listener
-	lnCh  chan net.Listener // each ListenTCP's listener, for tests
+	bound map[uint16]bool     // tunnel ports with an open ListenTCP listener
+	lnCh  chan net.Listener   // each ListenTCP's listener, for tests
+	udpCh chan net.PacketConn // each ListenUDP's socket, for tests
 }
 
 // fakeListener frees its tunnel port on Close, like a real stack.
@@ -51,6 +52,7 @@ func newFakeNet() *fakeNet {
 		ping:  map[netip.Addr]bool{},
 		bound: map[uint16]bool{},
 		lnCh:  make(chan net.Listener, 8),
+		udpCh: make(chan net.PacketConn, 8),
 	}
 }
 
@@ -86,7 +88,14 @@ func (f *fakeNet) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
 }
 
 func (f *fakeNet) ListenUDP(addr netip.AddrPort) (net.PacketConn, error) {
-	return net.ListenPacket("udp", netip.AddrPortFrom(addr.Addr(), 0).String())
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(addr.Addr(), 0).String())
+	if err == nil {
+		select {
+		case f.udpCh <- pc:
+		default:
+		}
+	}
+	return pc, err
 }
 
 func (f *fakeNet) LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
