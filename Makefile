@@ -11,7 +11,7 @@ FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 120s
 # Workers per target: 1 leaves a core for the rest of the machine during the long campaign.
 FUZZPAR ?= 1
-FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
+FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn ./proxy
 
 .PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
