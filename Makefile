@@ -11,9 +11,9 @@ FUZZTIME ?= 20000x
 FUZZTIME_LONG ?= 120s
 # Workers per target: 1 leaves a core for the rest of the machine during the long campaign.
 FUZZPAR ?= 1
-FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn
+FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn ./proxy
 
-.PHONY: all build install build-all deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
 
 all: build
 
@@ -36,6 +36,16 @@ build-all:
 		$(CROSS_ENV) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/l2tpvpn-linux-$$arch ./cmd/l2tpvpn; \
 		$(CROSS_ENV) $(GO) vet ./...; \
 	done
+
+# dist builds the release binaries (static, linux amd64/arm64/arm/386) into dist/ as
+# l2tpvpn-linux-ARCH with a SHA256SUMS file, the layout the GitHub Action downloads.
+DIST_ARCHS := amd64 arm64 arm 386
+dist:
+	@set -e; rm -rf dist; mkdir -p dist; for arch in $(DIST_ARCHS); do \
+		echo "dist linux/$$arch"; \
+		$(CROSS_ENV) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/l2tpvpn-linux-$$arch ./cmd/l2tpvpn; \
+	done; \
+	cd dist && sha256sum l2tpvpn-linux-* >SHA256SUMS && sha256sum -c --quiet SHA256SUMS && cat SHA256SUMS
 
 # test-qemu runs the batched UDP tests (raw recvmmsg/sendmmsg structs) on 32-bit and
 # big-endian linux under qemu-user (Debian: qemu-user-static); not part of `make test`.
@@ -99,4 +109,4 @@ demo: deps
 	scripts/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -61,6 +61,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Clients that run as an unprivileged user (proxy mode) report here too.
+	os.Chmod(raceDir, 0o1777)
 	os.Setenv("GORACE", "log_path="+filepath.Join(raceDir, "report")+" exitcode=66")
 	code := m.Run()
 	if reports := raceReports(raceDir); reports != "" {

@@ -14,7 +14,8 @@
 #           L2V_RADIUS_PUSH_DELAY (default 12 s) at "up".
 #   l2tpns  l2tpns + FreeRADIUS (plain L2TP, PAP and CHAP-MD5). With
 #           L2V_L2TP_SECRET set at "up", l2tpns answers a client's Challenge
-#           AVP with that secret (it never challenges the client itself)
+#           AVP with that secret (it never challenges the client itself);
+#           with L2V_LNS_DNS=ADDR it hands out that DNS server in IPCP
 #           l2v-ns-s 192.0.2.17/28 <-> l2v-ns-c 192.0.2.18/28
 #           PPP pool 198.51.100.192/26; service address 203.0.113.20 in l2v-ns-s
 #   sw      strongSwan charon (IKEv1 Main Mode responder, PSK, tunnel mode over
@@ -534,6 +535,9 @@ lns_up() {
 		STATE="$STATE" BIND="$SADDR" IFACE="$SVETH" TUN="$LNS_TUN"
 	if [[ -n $secret ]]; then
 		printf 'set l2tp_secret "%s"\n' "$secret" >>"$STATE/etc/startup-config"
+	fi
+	if [[ -n ${L2V_LNS_DNS-} ]]; then
+		printf 'set primary_dns %s\n' "$L2V_LNS_DNS" >>"$STATE/etc/startup-config"
 	fi
 	chmod 0600 "$STATE/etc/startup-config"
 	echo "$LNS_POOL" >"$STATE/etc/ip_pool"

@@ -22,13 +22,15 @@ Usage:
   l2tpvpn connect [NAME] [flags]   connect (profile NAME and/or flags); foreground,
                                    or --background to detach once traffic flows;
                                    --dry-run only checks and prints the settings
+  l2tpvpn exec [NAME] [flags] -- CMD [ARGS]
+                                   connect, run CMD, disconnect; exit with CMD's status
   l2tpvpn status [NAME] [--json]   state of running connections
   l2tpvpn disconnect [NAME]        disconnect a running connection cleanly
   l2tpvpn disconnect --cleanup [NAME]
                                    undo routes, DNS and state left by a client
                                    that was killed
   l2tpvpn list [--json]            profiles found, and which connections are up
-  l2tpvpn presets [--json]         proposal presets (proposals = NAME) and their sources
+  l2tpvpn presets [--json]         server-type and proposal presets and their sources
   l2tpvpn up ..., l2tpvpn down ... the same as connect and disconnect
   l2tpvpn version                  print the version
   l2tpvpn help [command]           show help (of one command)
@@ -71,7 +73,7 @@ const exitCodeTable = `Exit codes:
 `
 
 // commands are the command names and aliases run accepts.
-var commands = []string{"connect", "up", "status", "disconnect", "down", "list", "presets", "version", "help"}
+var commands = []string{"connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "version", "help"}
 
 // helpFor writes the help of command (or the overview for "") to w and
 // returns the exit code: 0, or 2 for a command that does not exist.
@@ -80,7 +82,7 @@ func helpFor(command string, stdout, stderr io.Writer) int {
 	case "":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "connect", "up", "status", "disconnect", "down", "list", "presets":
+	case "connect", "up", "exec", "status", "disconnect", "down", "list", "presets":
 		return run([]string{command, "--help"}, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "Usage: l2tpvpn version\n\nPrints the version.")

@@ -62,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return list(args[1:], stdout, stderr)
 	case "presets":
 		return presets(args[1:], stdout, stderr)
+	case "exec":
+		return execCommand(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "l2tpvpn %s\n", version)
 		return exitOK

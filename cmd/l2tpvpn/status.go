@@ -248,6 +248,12 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 			err = nil // killed before it changed the host: only charon had something
 		}
 		os.Remove(socketPath(dir, name))
+		if errors.Is(err, tun.ErrNoJournal) && !inCharon {
+			// Nothing left behind (it ended cleanly, or never changed
+			// the host): not an error, nothing to do.
+			fmt.Fprintf(stdout, "%s: not running, nothing to clean up\n", name)
+			continue
+		}
 		for _, u := range undone {
 			fmt.Fprintf(stdout, "%s: undone: %s\n", name, u)
 		}

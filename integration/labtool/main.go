@@ -2,6 +2,8 @@
 // through the tunnel and fires malformed datagrams at the client.
 //
 //	labtool serve ADDR                 serve transfers until killed
+//	labtool http ADDR                  web server: /hello, /blob/SIZE/SEED (X-Sha256 header)
+//	labtool dns SERVER:PORT NAME       resolve NAME with that DNS server only (UDP)
 //	labtool get ADDR SIZE SEED         download SIZE bytes and verify them
 //	labtool put ADDR SIZE SEED         upload SIZE bytes; the server verifies
 //	labtool garbage SRC DST TUNNEL N   send N malformed L2TP datagrams with a raw socket
@@ -43,6 +45,13 @@ func run(args []string) error {
 	switch args[0] {
 	case "serve":
 		return serve(args[1])
+	case "http":
+		return serveHTTP(args[1])
+	case "dns":
+		if len(args) != 3 {
+			return fmt.Errorf("usage: labtool dns SERVER:PORT NAME")
+		}
+		return lookup(args[1], args[2])
 	case "get", "put":
 		if len(args) != 4 {
 			return fmt.Errorf("usage: labtool %s ADDR SIZE SEED", args[0])
