@@ -39,6 +39,7 @@ type Client struct {
 	dev        *tun.Device
 	host       hostConfigurer
 	net        *Net // proxy mode: the current network stack
+	announced  *Net // proxy mode: what OnNet was last given (run's goroutine only)
 	state      string
 	since      time.Time // when the current connection came up
 	reconnects int       // successful reconnects
@@ -356,7 +357,6 @@ func (cl *Client) lost(cause error) {
 // counters.
 func (cl *Client) retire(c *Conn) {
 	cl.cur.Store(nil)
-	cl.announceNet(nil)
 	st := c.Stats()
 	cl.mu.Lock()
 	cl.prev = addStats(cl.prev, st)
@@ -466,6 +466,7 @@ func (cl *Client) finish(cause error, c *Conn) {
 		c.Close()
 		cl.retire(c)
 	}
+	cl.announceNet(nil)
 	cl.closing.Store(true)
 	cl.mu.Lock()
 	host, dev := cl.host, cl.dev

@@ -176,9 +176,11 @@ type Config struct {
 	// (ModeProxy; no root, nothing on the host changes, and Interface,
 	// Routes, Routing and the DNS settings do not apply).
 	Mode Mode
-	// OnNet, in proxy mode, receives the network stack whenever a
-	// connection comes up (before the up event) and nil when it is lost;
-	// after a reconnect with another address it is a new stack.
+	// OnNet, in proxy mode, receives the network stack when the first
+	// connection comes up (before the up event), a new one when a
+	// reconnect changed the address, DNS servers or MTU (the old one is
+	// closed), and nil when the client ends. A reconnect that changed
+	// nothing keeps the stack, and it is not announced again.
 	OnNet func(*Net)
 	// ReadyChecks run in proxy mode through each new stack before the
 	// connection is announced up; the first that fails ends the client

@@ -249,11 +249,16 @@ func (cl *Client) Net() *Net {
 	return cl.net
 }
 
-// announceNet tells Config.OnNet about the current stack (nil: none).
+// announceNet tells Config.OnNet about a new stack, or nil when the
+// client ends. A reconnect that kept the stack is not announced: what runs
+// through it (the proxy's flows) carries on, as connections through a TUN
+// device do.
 func (cl *Client) announceNet(n *Net) {
-	if cl.cfg.Mode == ModeProxy && cl.cfg.OnNet != nil {
-		cl.cfg.OnNet(n)
+	if cl.cfg.Mode != ModeProxy || cl.cfg.OnNet == nil || n == cl.announced {
+		return
 	}
+	cl.announced = n
+	cl.cfg.OnNet(n)
 }
 
 // readyCheckTimeout bounds all ready checks of one connection together.
