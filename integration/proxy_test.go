@@ -4,13 +4,15 @@ package integration
 
 // Proxy mode (issue 13) as an unprivileged user: uid 65534 with no
 // capabilities at all connects to the SoftEther lab, its ready checks
-// (ping and TCP to the service address) pass through the in-process
-// stack, status and disconnect find it in $XDG_RUNTIME_DIR/l2tpvpn, the
+// (ICMP and TCP to the service address) pass through the in-process
+// stack, the HTTP proxy's CONNECT reaches the service, status and
+// disconnect find it in $XDG_RUNTIME_DIR/l2tpvpn, the
 // client namespace's addresses, links and routes never change, and a ready
 // check that fails ends the connection with exit code 17.
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -114,13 +116,20 @@ func TestProxyModeUnprivileged(t *testing.T) {
 	e := newNobodyEnv(t)
 	before := hostState(t, l.clientNS)
 
-	c := e.connect(t, l, "--ready-check", "ping:"+l.service, "--ready-check", "tcp:"+l.service+":5001")
+	c := e.connect(t, l, "--proxy-listen", "127.0.0.1:1080", "--ready-check", "icmp://"+l.service, "--ready-check", "tcp://"+l.service+":5001")
 	up := c.waitEvent("up", 60*time.Second)
 	if !strings.HasPrefix(up.Interface, "netstack") || up.IP == "" {
 		t.Fatalf("up event: interface %q ip %q; want the netstack and an address", up.Interface, up.IP)
 	}
 	if after := hostState(t, l.clientNS); after != before {
 		t.Errorf("proxy mode changed the host:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	// The HTTP proxy connects through the tunnel (bash's /dev/tcp in the
+	// client namespace: the proxy listens on its loopback).
+	connect := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/1080 && printf 'CONNECT %s:5001 HTTP/1.1\r\nHost: %s:5001\r\n\r\n' >&3 && head -n1 <&3`, l.service, l.service)
+	if out, err := inNS(l.clientNS, "timeout", "20", "bash", "-c", connect); err != nil || !strings.Contains(out, " 200 ") {
+		t.Fatalf("CONNECT through the proxy: %q, %v", out, err)
 	}
 
 	// status, as the same user, finds it in $XDG_RUNTIME_DIR/l2tpvpn.
@@ -154,7 +163,7 @@ func TestProxyModeUnprivileged(t *testing.T) {
 	}
 
 	// A ready check that fails: exit 17, nothing announced up.
-	c = e.connect(t, l, "--ready-check", "tcp:"+l.service+":1")
+	c = e.connect(t, l, "--ready-check", "tcp://"+l.service+":1")
 	if code := c.wait(); code != 17 {
 		t.Fatalf("exit code %d with a failing ready check, want 17", code)
 	}

@@ -5,23 +5,20 @@ package main
 // proxy serves SOCKS5, an HTTP proxy and port forwards over it. No root,
 // no route, no DNS change.
 //
-// Package proxy is wired through newProxyServer and parseReadyCheck below,
-// so that connecting it is a few lines in one place.
+// Package proxy parses the forwards and ready checks and runs the
+// listeners (newProxyServer); package vpn makes the stack it serves.
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/l2tpvpn/l2tpvpn/secret"
+	"github.com/l2tpvpn/l2tpvpn/proxy"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
 
@@ -36,6 +33,10 @@ type proxyOpts struct {
 	reverses    []string
 	maxConns    int
 	readyChecks []string
+
+	// Parsed by proxyConfig.
+	fwds []proxy.Forward
+	revs []proxy.Reverse
 }
 
 // proxyOptNames are the keys proxyFlags defines, in the order help shows them.
@@ -46,16 +47,19 @@ var proxyOnlyKeys = []string{"proxy-listen", "proxy-user", "proxy-password", "fo
 
 const defaultProxyListen = "127.0.0.1:1080"
 
+// The tunnel side the client makes is what package proxy serves.
+var _ proxy.Net = (*vpn.Net)(nil)
+
 func proxyFlags(fs *pflag.FlagSet, o *proxyOpts) {
 	fs.StringVar(&o.mode, "mode", "tun", "where the tunnel's traffic goes: tun (a TUN device with routes and DNS; root or CAP_NET_ADMIN) or proxy (an in-process network stack behind a SOCKS5/HTTP proxy and port forwards; no root, nothing on the host changes)")
 	fs.BoolVar(&o.proxy, "proxy", false, "same as --mode proxy")
 	fs.StringVar(&o.listen, "proxy-listen", defaultProxyListen, "proxy mode: address of the SOCKS5 and HTTP proxy (one port for both)")
 	fs.StringVar(&o.user, "proxy-user", "", "proxy mode: user name the proxy's clients must give (with proxy-password)")
 	o.password = newSecretFlag(fs, "proxy-password", "proxy mode: password the proxy's clients must give: env:VAR, file:PATH or prompt")
-	fs.StringSliceVar(&o.forwards, "forward", nil, "proxy mode: forward a local port through the tunnel, [LOCAL-ADDR:]PORT:HOST:PORT (repeatable)")
-	fs.StringSliceVar(&o.reverses, "reverse", nil, "proxy mode: forward a port of our tunnel address to a local one, PORT:HOST:PORT (repeatable)")
-	fs.IntVar(&o.maxConns, "max-conns", 0, "proxy mode: most connections through the proxy and forwards at once (0: the proxy's default)")
-	fs.StringSliceVar(&o.readyChecks, "ready-check", nil, "proxy mode: check through the tunnel before it counts as up (exit 17 if one fails): tcp:HOST:PORT, ping:ADDR or dns:NAME (repeatable)")
+	fs.StringSliceVar(&o.forwards, "forward", nil, "proxy mode: a host port through the tunnel, PROTO:[LISTEN-IP:]PORT=HOST:PORT, e.g. tcp:5432=10.1.2.3:5432 (repeatable)")
+	fs.StringSliceVar(&o.reverses, "reverse", nil, "proxy mode: a port of our tunnel address to the host, PROTO:PORT=[LOCAL-IP:]PORT, e.g. tcp:8080=3000 (repeatable)")
+	fs.IntVar(&o.maxConns, "max-conns", 0, "proxy mode: most connections and forwarded flows at once (0: 256)")
+	fs.StringSliceVar(&o.readyChecks, "ready-check", nil, "proxy mode: checked through the tunnel before it counts as up (exit 17 if one fails): tcp://HOST:PORT, icmp://HOST or dns://NAME (repeatable)")
 	fs.SetAnnotation("proxy", "profile", []string{"no"}) // profiles say mode = "proxy"
 }
 
@@ -95,72 +99,90 @@ func (o *connectOpts) proxyConfig(cfg *vpn.Config) error {
 		return o.keyErrf("proxy-user", "proxy-user and proxy-password go together")
 	}
 	if p.maxConns < 0 {
-		return o.keyErrf("max-conns", "%d is negative (0: the proxy's default)", p.maxConns)
+		return o.keyErrf("max-conns", "%d is negative (0: 256)", p.maxConns)
 	}
-	for _, f := range []struct {
-		key   string
-		specs []string
-		parts int
-	}{{"forward", p.forwards, 3}, {"reverse", p.reverses, 3}} {
-		for _, s := range f.specs {
-			if n := strings.Count(strings.TrimPrefix(s, "["), ":"); n < f.parts-1 || strings.TrimSpace(s) != s || s == "" {
-				return o.keyErrf(f.key, "%q is not [LOCAL-ADDR:]PORT:HOST:PORT", s)
-			}
+	p.fwds, p.revs = nil, nil
+	for _, s := range p.forwards {
+		f, err := proxy.ParseForward(s)
+		if err != nil {
+			return o.keyErr("forward", unprefixed(err))
 		}
+		p.fwds = append(p.fwds, f)
+	}
+	for _, s := range p.reverses {
+		r, err := proxy.ParseReverse(s)
+		if err != nil {
+			return o.keyErr("reverse", unprefixed(err))
+		}
+		p.revs = append(p.revs, r)
 	}
 	cfg.ReadyChecks = nil
 	for _, spec := range p.readyChecks {
-		check, err := parseReadyCheck(spec)
+		c, err := proxy.ParseCheck(spec)
 		if err != nil {
-			return o.keyErr("ready-check", err)
+			return o.keyErr("ready-check", unprefixed(err))
 		}
-		cfg.ReadyChecks = append(cfg.ReadyChecks, check)
+		cfg.ReadyChecks = append(cfg.ReadyChecks, func(ctx context.Context, n *vpn.Net) error { return c.Run(ctx, n) })
 	}
 	cfg.ProxyListen = p.listen
 	cfg.Interface = "" // no TUN
 	return nil
 }
 
-// proxySettings are what package proxy's listeners are started with.
-type proxySettings struct {
-	Listen   netip.AddrPort
-	User     string
-	Password secret.Secret
-	Forwards []string
-	Reverses []string
-	MaxConns int
-	Logger   *slog.Logger
+// unprefixed drops the package's "proxy: " from a parse error reported
+// against its key.
+func unprefixed(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "proxy: "))
 }
 
 // proxyServer is what connect needs of package proxy's Proxy: listening
-// from before the connection until Close, and given the tunnel's stack on
-// every (re)connect and nil while there is none.
+// from before the connection until Close, and given the tunnel's stack
+// when the client makes one (nil at the end).
 type proxyServer interface {
 	SetNet(n *vpn.Net)
 	Close() error
 }
 
-// newProxyServer starts package proxy's listeners. nil until package proxy
-// is merged: proxy mode then runs the tunnel's stack without listeners,
-// and says so.
-var newProxyServer func(s proxySettings) (proxyServer, error)
+// newProxyServer binds package proxy's listeners (a port in use fails
+// here, before anything is sent) and serves them. A variable for tests.
+var newProxyServer = func(c proxy.Config) (proxyServer, error) {
+	p, err := proxy.New(c)
+	if err != nil {
+		return nil, err
+	}
+	go p.Serve(context.Background()) // until Close
+	return proxyOf{p}, nil
+}
+
+// proxyOf adapts *proxy.Proxy: a nil *vpn.Net must reach it as a nil
+// proxy.Net, not as an interface holding a nil pointer.
+type proxyOf struct{ p *proxy.Proxy }
+
+func (a proxyOf) SetNet(n *vpn.Net) {
+	if n == nil {
+		a.p.SetNet(nil)
+		return
+	}
+	a.p.SetNet(n)
+}
+
+func (a proxyOf) Close() error { return a.p.Close() }
 
 // startProxy starts the listeners of a proxy-mode connection and hands
 // them each stack the client makes (cfg.OnNet). The returned stop closes
 // them.
-func (o *connectOpts) startProxy(cfg *vpn.Config, stderr io.Writer) (stop func(), err error) {
+func (o *connectOpts) startProxy(cfg *vpn.Config, _ io.Writer) (stop func(), err error) {
 	if cfg.Mode != vpn.ModeProxy {
 		return func() {}, nil
 	}
-	if newProxyServer == nil {
-		fmt.Fprintf(stderr, "l2tpvpn: warning: this build has no proxy listeners yet: nothing listens on %s\n", cfg.ProxyListen)
-		return func() {}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	s := proxySettings{Listen: netip.MustParseAddrPort(cfg.ProxyListen), User: o.proxyX.user, Password: o.secrets.ProxyPassword,
-		Forwards: o.proxyX.forwards, Reverses: o.proxyX.reverses, MaxConns: o.proxyX.maxConns, Logger: cfg.Logger.With("layer", "proxy")}
-	srv, err := newProxyServer(s)
+	srv, err := newProxyServer(proxy.Config{Listen: cfg.ProxyListen, User: o.proxyX.user, Password: o.secrets.ProxyPassword,
+		Forwards: o.proxyX.fwds, Reverses: o.proxyX.revs, MaxConns: o.proxyX.maxConns, Logger: log.With("layer", "proxy")})
 	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
+		return nil, err
 	}
 	user := cfg.OnNet
 	cfg.OnNet = func(n *vpn.Net) {
@@ -170,56 +192,6 @@ func (o *connectOpts) startProxy(cfg *vpn.Config, stderr io.Writer) (stop func()
 		}
 	}
 	return func() { srv.Close() }, nil
-}
-
-// parseReadyCheck turns a ready-check spec into a check through the
-// tunnel: tcp:HOST:PORT connects, ping:ADDR waits for an echo reply,
-// dns:NAME resolves through the tunnel's DNS. (Package proxy owns ready
-// checks; this stands in until it is merged.)
-var parseReadyCheck = func(spec string) (func(context.Context, *vpn.Net) error, error) {
-	kind, arg, ok := strings.Cut(spec, ":")
-	if !ok || arg == "" {
-		return nil, fmt.Errorf("%q is not tcp:HOST:PORT, ping:ADDR or dns:NAME", spec)
-	}
-	const each = 10 * time.Second
-	switch kind {
-	case "tcp":
-		if _, _, err := net.SplitHostPort(arg); err != nil {
-			return nil, fmt.Errorf("%q: want tcp:HOST:PORT", spec)
-		}
-		return func(ctx context.Context, n *vpn.Net) error {
-			ctx, cancel := context.WithTimeout(ctx, each)
-			defer cancel()
-			c, err := n.DialContext(ctx, "tcp", arg)
-			if err != nil {
-				return fmt.Errorf("%s: %w", spec, err)
-			}
-			return c.Close()
-		}, nil
-	case "ping":
-		a, err := netip.ParseAddr(arg)
-		if err != nil {
-			return nil, fmt.Errorf("%q: want ping:ADDR (an IP address)", spec)
-		}
-		return func(ctx context.Context, n *vpn.Net) error {
-			ctx, cancel := context.WithTimeout(ctx, each)
-			defer cancel()
-			if err := n.Ping(ctx, a); err != nil {
-				return fmt.Errorf("%s: %w", spec, err)
-			}
-			return nil
-		}, nil
-	case "dns":
-		return func(ctx context.Context, n *vpn.Net) error {
-			ctx, cancel := context.WithTimeout(ctx, each)
-			defer cancel()
-			if _, err := n.LookupHost(ctx, arg); err != nil {
-				return fmt.Errorf("%s: %w", spec, err)
-			}
-			return nil
-		}, nil
-	}
-	return nil, errors.New(spec + ": want tcp:HOST:PORT, ping:ADDR or dns:NAME")
 }
 
 // proxySettingsLines are the dry run's proxy-mode lines.
@@ -234,13 +206,17 @@ func (o *connectOpts) proxySettingsLines(cfg vpn.Config, add func(string, any)) 
 		add("proxy-user", p.user)
 		add("proxy-password", secretSetting(o.secrets.ProxyPassword, p.password.String(), "", ""))
 	}
-	for _, f := range p.forwards {
+	for _, f := range p.fwds {
 		add("forward", f)
 	}
-	for _, r := range p.reverses {
+	for _, r := range p.revs {
 		add("reverse", r)
 	}
-	add("max-conns", orDefault(zeroAuto(p.maxConns), ""))
+	if p.maxConns == 0 {
+		add("max-conns", proxy.DefaultMaxConns)
+	} else {
+		add("max-conns", p.maxConns)
+	}
 	if len(p.readyChecks) > 0 {
 		add("ready-check", strings.Join(p.readyChecks, ", "))
 	}

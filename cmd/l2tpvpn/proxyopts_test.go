@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/proxy"
 	"github.com/l2tpvpn/l2tpvpn/secret"
 	"github.com/l2tpvpn/l2tpvpn/vpn"
 )
@@ -46,8 +51,8 @@ func TestProxyOptions(t *testing.T) {
 		t.Fatalf("default: mode %v listen %q\n%s", cfg.Mode, cfg.ProxyListen, dry)
 	}
 	cfg, dry, err = proxyOptsConfig(t, "--proxy", "--proxy-user", "bob", "--proxy-password", "env:L2V_UNIT_PROXY",
-		"--forward", "8080:intranet.corp:80", "--reverse", "2222:127.0.0.1:22", "--max-conns", "50",
-		"--ready-check", "tcp:10.0.0.1:443", "--ready-check", "ping:10.0.0.1", "--ready-check", "dns:intranet.corp")
+		"--forward", "tcp:8080=intranet.corp:80", "--reverse", "tcp:2222=22", "--max-conns", "50",
+		"--ready-check", "tcp://10.0.0.1:443", "--ready-check", "icmp://10.0.0.1", "--ready-check", "dns://intranet.corp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +60,8 @@ func TestProxyOptions(t *testing.T) {
 		t.Fatalf("proxy: mode %v listen %q checks %d interface %q", cfg.Mode, cfg.ProxyListen, len(cfg.ReadyChecks), cfg.Interface)
 	}
 	for _, want := range []string{"mode proxy", "proxy-listen 127.0.0.1:1080 (SOCKS5 and HTTP)", "proxy-user bob",
-		"proxy-password [redacted] (from env:L2V_UNIT_PROXY)", "forward 8080:intranet.corp:80", "reverse 2222:127.0.0.1:22",
-		"max-conns 50", "ready-check tcp:10.0.0.1:443, ping:10.0.0.1, dns:intranet.corp", "routing none (proxy mode"} {
+		"proxy-password [redacted] (from env:L2V_UNIT_PROXY)", "forward tcp:127.0.0.1:8080=intranet.corp:80", "reverse tcp:2222=127.0.0.1:22",
+		"max-conns 50", "ready-check tcp://10.0.0.1:443, icmp://10.0.0.1, dns://intranet.corp", "routing none (proxy mode"} {
 		if !strings.Contains(dry, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, dry)
 		}
@@ -71,18 +76,18 @@ func TestProxyOptions(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--forward", "8080:h:80"}, "--forward: needs mode proxy"},
-		{[]string{"--ready-check", "ping:10.0.0.1"}, "--ready-check: needs mode proxy"},
+		{[]string{"--forward", "tcp:8080=h:80"}, "--forward: needs mode proxy"},
+		{[]string{"--ready-check", "icmp://10.0.0.1"}, "--ready-check: needs mode proxy"},
 		{[]string{"--mode", "socks"}, "--mode: \"socks\" is not tun or proxy"},
 		{[]string{"--proxy", "--mode", "tun"}, "contradicts --proxy"},
 		{[]string{"--proxy", "--ipsec", "strongswan"}, "strongswan needs root"},
 		{[]string{"--proxy", "--proxy-listen", "localhost:1080"}, "--proxy-listen: \"localhost:1080\" is not ADDR:PORT"},
 		{[]string{"--proxy", "--proxy-user", "bob"}, "go together"},
 		{[]string{"--proxy", "--max-conns", "-1"}, "--max-conns: -1 is negative"},
-		{[]string{"--proxy", "--forward", "8080"}, "--forward: \"8080\" is not"},
-		{[]string{"--proxy", "--ready-check", "http://x"}, "--ready-check:"},
-		{[]string{"--proxy", "--ready-check", "ping:intranet"}, "want ping:ADDR"},
-		{[]string{"--proxy", "--ready-check", "tcp:10.0.0.1"}, "want tcp:HOST:PORT"},
+		{[]string{"--proxy", "--forward", "8080:h:80"}, "--forward: forward \"8080:h:80\""},
+		{[]string{"--proxy", "--reverse", "tcp:0=22"}, "--reverse: reverse \"tcp:0=22\""},
+		{[]string{"--proxy", "--ready-check", "http://x"}, "--ready-check: ready-check \"http://x\""},
+		{[]string{"--proxy", "--ready-check", "tcp://10.0.0.1"}, "want tcp://HOST:PORT"},
 	} {
 		if _, _, err := proxyOptsConfig(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
@@ -96,12 +101,12 @@ func TestReadyCheckExitCode(t *testing.T) {
 	if code := exitCode(err); code != exitReadyCheck || exitReadyCheck != 17 {
 		t.Fatalf("exit code %d, want 17", code)
 	}
-	check, perr := parseReadyCheck("dns:intranet.corp")
-	if perr != nil {
-		t.Fatal(perr)
+	cfg, _, perr := proxyOptsConfig(t, "--proxy", "--ready-check", "dns://intranet.corp")
+	if perr != nil || len(cfg.ReadyChecks) != 1 {
+		t.Fatalf("%v, %d checks", perr, len(cfg.ReadyChecks))
 	}
-	// A stack-less Net: the check fails cleanly, naming itself.
-	if err := check(context.Background(), &vpn.Net{}); err == nil || !strings.Contains(err.Error(), "dns:intranet.corp") {
+	// A stack without DNS servers: the check fails cleanly, naming itself.
+	if err := cfg.ReadyChecks[0](context.Background(), &vpn.Net{}); err == nil || !strings.Contains(err.Error(), "dns://intranet.corp") {
 		t.Fatalf("check without DNS servers: %v", err)
 	}
 }
@@ -182,7 +187,7 @@ func TestProxyProfile(t *testing.T) {
 	write := func(name, extra string) string {
 		p := filepath.Join(dir, name+".toml")
 		body := "server = \"192.0.2.1\"\nuser = \"a\"\npassword = \"env:L2V_UNIT_PW\"\nipsec = \"off\"\n" +
-			"proxy-listen = \"127.0.0.1:1081\"\nready-check = [\"tcp:10.0.0.1:443\"]\n" + extra
+			"proxy-listen = \"127.0.0.1:1081\"\nready-check = [\"tcp://10.0.0.1:443\"]\n" + extra
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +198,7 @@ func TestProxyProfile(t *testing.T) {
 		want []string
 	}{
 		{[]string{write("tun", "")}, []string{"mode tun", "\ninterface l2tp"}},
-		{[]string{write("tun2", ""), "--proxy"}, []string{"mode proxy", "proxy-listen 127.0.0.1:1081", "ready-check tcp:10.0.0.1:443"}},
+		{[]string{write("tun2", ""), "--proxy"}, []string{"mode proxy", "proxy-listen 127.0.0.1:1081", "ready-check tcp://10.0.0.1:443"}},
 		{[]string{write("px", "mode = \"proxy\"\n")}, []string{"mode proxy", "proxy-listen 127.0.0.1:1081"}},
 	} {
 		t.Setenv("L2V_UNIT_PW", "s3cret-value") // read once, then removed
@@ -211,5 +216,32 @@ func TestProxyProfile(t *testing.T) {
 				t.Errorf("%q: dry run lacks %q:\n%s", tc.args, w, dry)
 			}
 		}
+	}
+}
+
+// Without a stack (nil, before the first connection and after the end) the
+// proxy refuses requests: the nil *vpn.Net reaches it as a nil proxy.Net,
+// not as an interface holding a nil pointer that would be dialled.
+func TestProxyServerWithoutNet(t *testing.T) {
+	srv, err := newProxyServer(proxy.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	p := srv.(proxyOf).p
+	srv.SetNet(nil)
+	c, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "CONNECT 10.0.0.1:80 HTTP/1.1\r\nHost: 10.0.0.1:80\r\n\r\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || strings.Contains(line, " 200 ") {
+		t.Fatalf("CONNECT without a stack: %q, %v; want a refusal", line, err)
+	}
+	if n := p.Stats().Refused[proxy.ReasonNotConnected]; n != 1 {
+		t.Errorf("refused as not connected %d times, want 1 (%v)", n, p.Stats().Refused)
 	}
 }
