@@ -35,8 +35,11 @@ type nobodyEnv struct {
 func newNobodyEnv(t *testing.T) nobodyEnv {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	// t.TempDir's parent is 0700 too: open both for uid 65534 to traverse.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e := nobodyEnv{bin: filepath.Join(dir, "l2tpvpn"), xdg: filepath.Join(dir, "xdg"), race: filepath.Join(dir, "race")}
 	src, err := os.Open(bin)
