@@ -148,6 +148,19 @@ func TestProxyModeCurl(t *testing.T) {
 				t.Fatalf("iperf3 result: %v\n%s", err, tail(out2, 20))
 			}
 			t.Logf("%s: iperf3 through the TCP forward: %.0f Mbit/s", tc.name, ip.End.SumReceived.BitsPerSecond/1e6)
+
+			// exec in proxy mode: the command gets the proxy variables
+			// (curl resolves the name through socks5h://) and exec
+			// returns its exit status.
+			args = append([]string{"exec", "--proxy", "--server", l.server, "--user", user, "--password-env", "L2V_TEST_PASSWORD",
+				"--name", "l2v-pexec", "--proxy-listen", "127.0.0.1:1081"}, tc.args...)
+			args = append(args, "--", "sh", "-c", `curl -sS --max-time 20 http://web.lab.example:8080/hello | grep -q "hello from" && exit 3`)
+			cmd = e.command(l.clientNS, args...)
+			cmd.Env = append(cmd.Env, "L2V_TEST_PSK="+psk)
+			out, err = cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+				t.Errorf("exec --proxy -- curl (through ALL_PROXY): %v, want exit 3\n%s", err, out)
+			}
 		})
 	}
 }

@@ -27,6 +27,8 @@ run and the exit code is the connect's (see 'l2tpvpn help').
 The connect's progress lines go to stderr, so CMD's stdout stays its own.
 SIGINT, SIGTERM and SIGHUP are passed on to CMD. The environment variables
 that held our secrets (password-env, psk env:VAR, ...) are not passed to CMD.
+In proxy mode (--proxy) CMD gets ALL_PROXY (socks5h://), HTTP_PROXY,
+HTTPS_PROXY and NO_PROXY (and their lower-case forms) pointing at the proxy.
 
 Examples:
   l2tpvpn exec work -- ssh build.internal make
@@ -82,7 +84,11 @@ func execCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "l2tpvpn exec: using the running connection %q (it stays up)\n", o.name)
 	}
 
-	code := runChild(cmdArgs, scrubbedEnv(os.Environ(), o), stdout, stderr)
+	env := scrubbedEnv(os.Environ(), o)
+	if st, err := queryStatus(dir, o.name); err == nil && st.Mode == "proxy" && st.Proxy != "" {
+		env = append(env, proxyEnv(st.Proxy)...)
+	}
+	code := runChild(cmdArgs, env, stdout, stderr)
 
 	if !reused {
 		if err := requestDisconnect(dir, o.name, 30*time.Second); err != nil && !errors.Is(err, errNotRunning) {
@@ -132,6 +138,19 @@ func runChild(argv, env []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "l2tpvpn exec: %v\n", err)
 	return 1
+}
+
+// proxyEnv points proxy-aware programs at a proxy-mode connection's
+// listener (SOCKS5 with names resolved by the proxy, and HTTP), in both the
+// upper- and lower-case spellings tools read.
+func proxyEnv(addr string) []string {
+	var env []string
+	for k, v := range map[string]string{"ALL_PROXY": "socks5h://" + addr, "HTTP_PROXY": "http://" + addr,
+		"HTTPS_PROXY": "http://" + addr, "NO_PROXY": "localhost,127.0.0.1,::1"} {
+		env = append(env, k+"="+v, strings.ToLower(k)+"="+v)
+	}
+	slices.Sort(env)
+	return env
 }
 
 // scrubbedEnv is env without the variables our secrets came from.

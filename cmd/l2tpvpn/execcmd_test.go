@@ -67,3 +67,13 @@ func TestCleanupNothingLeft(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 12 and nothing to clean up", code, out.String(), errOut.String())
 	}
 }
+
+func TestExecProxyEnv(t *testing.T) {
+	env := proxyEnv("127.0.0.1:1080")
+	for _, want := range []string{"ALL_PROXY=socks5h://127.0.0.1:1080", "all_proxy=socks5h://127.0.0.1:1080",
+		"HTTPS_PROXY=http://127.0.0.1:1080", "http_proxy=http://127.0.0.1:1080", "NO_PROXY=localhost,127.0.0.1,::1"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("proxy env lacks %s: %q", want, env)
+		}
+	}
+}
