@@ -137,6 +137,13 @@ async function main() {
   const argv = privileged(bin, mode).concat(args);
   const timeout = Number(core.input('timeout') || '90') * 1000;
   const env = { ...process.env, L2TPVPN_ACTION_PASSWORD: password, L2TPVPN_ACTION_PSK: psk };
+  if (mode === 'proxy' && process.getuid() !== 0 && !process.env.XDG_RUNTIME_DIR && !process.env.L2TPVPN_STATE_DIR) {
+    // A container job's user often has no runtime directory: keep the
+    // connection's state with our other files.
+    env.L2TPVPN_STATE_DIR = path.join(dir, 'state');
+    fs.mkdirSync(env.L2TPVPN_STATE_DIR, { mode: 0o700 });
+    core.saveState('statedir', env.L2TPVPN_STATE_DIR);
+  }
   for (const k of Object.keys(env)) if (k.startsWith('INPUT_')) delete env[k]; // the inputs hold the secrets too
   const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout });
   const events = parseEvents(r.stdout);

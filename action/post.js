@@ -11,7 +11,9 @@ function main() {
   const dir = core.getState('dir');
   if (name && bin && fs.existsSync(bin)) {
     const pre = core.getState('mode') === 'proxy' || process.getuid() === 0 ? [bin] : ['sudo', '-n', bin];
-    const run = (...args) => spawnSync(pre[0], pre.slice(1).concat(args), { encoding: 'utf8' });
+    const env = { ...process.env };
+    if (core.getState('statedir')) env.L2TPVPN_STATE_DIR = core.getState('statedir');
+    const run = (...args) => spawnSync(pre[0], pre.slice(1).concat(args), { encoding: 'utf8', env });
     const d = run('disconnect', name);
     process.stdout.write(d.stdout || '');
     // 12: nothing running (the connect failed): still undo what a killed
