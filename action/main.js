@@ -87,7 +87,7 @@ function profileText(password, psk) {
   return p;
 }
 
-function summaryTable(st, events) {
+function summaryTable(st, events, mode) {
   const p1 = events.filter((e) => e.event === 'ike.phase1.up').pop() || {};
   const tun = events.filter((e) => e.event === 'l2tp.tunnel.up').pop() || {};
   const up = events.filter((e) => e.event === 'up').pop() || {};
@@ -99,7 +99,7 @@ function summaryTable(st, events) {
     .filter(Boolean).join('; ');
   const rows = [
     ['server', st.server], ['server family', family], ['IKE', st.ike], ['ESP', st.esp && `${st.esp} (${st.esp_mode})`],
-    ['PPP auth', st.auth], ['address', st.ip], ['interface', st.interface], ['proxy', st.proxy], ['DNS', (st.dns || []).join(' ')],
+    ['PPP auth', st.auth], ['address', st.ip], ['interface', mode === 'tun' && st.interface], ['proxy', st.proxy], ['DNS', (st.dns || []).join(' ')],
     ['routing', st.routing], ['connect time', up.elapsed_ms !== undefined && `${up.elapsed_ms} ms`],
   ].filter(([, v]) => v);
   return `### l2tpvpn: connected\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, '\\|')} |`).join('\n')}\n`;
@@ -162,12 +162,12 @@ async function main() {
   const s = spawnSync(argv[0], privileged(bin, mode).slice(1).concat(['status', name, '--json']), { env, encoding: 'utf8' });
   let st = {};
   try { st = JSON.parse(s.stdout); } catch { /* reported below */ }
-  core.setOutput('interface', st.interface || '');
+  core.setOutput('interface', mode === 'tun' ? st.interface || '' : '');
   core.setOutput('ip', st.ip || '');
   core.setOutput('dns', (st.dns || []).join(' '));
   core.setOutput('proxy', st.proxy || '');
   core.setOutput('status-json', JSON.stringify(st));
-  if (process.env.GITHUB_STEP_SUMMARY) core.summary(summaryTable(st, events));
+  if (process.env.GITHUB_STEP_SUMMARY) core.summary(summaryTable(st, events, mode));
   console.log(`l2tpvpn: connected: ${st.ip} via ${st.interface || st.proxy || mode}`);
 }
 

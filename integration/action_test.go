@@ -135,3 +135,77 @@ func TestActionMainAndPost(t *testing.T) {
 		t.Errorf("host changed after the failed connect and post:\nbefore %s\nafter %s", before, after)
 	}
 }
+
+// The Action as an unprivileged runner user (uid 65534, no capabilities,
+// no XDG_RUNTIME_DIR, no sudo): mode auto picks proxy mode, the binary is
+// downloaded (from a local server with the `make dist` layout) and checked
+// against SHA256SUMS, the proxy output works, and post disconnects.
+func TestActionProxyModeUnprivileged(t *testing.T) {
+	labSE.up(t)
+	ns := labSE.clientNS
+	e := newNobodyEnv(t)
+	rel := filepath.Join(filepath.Dir(e.bin), "release")
+	if err := os.Mkdir(rel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(rel, "l2tpvpn-linux-amd64"), "./cmd/l2tpvpn")
+	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sums := exec.Command("sh", "-c", "sha256sum l2tpvpn-linux-amd64 >SHA256SUMS")
+	sums.Dir = rel
+	if out, err := sums.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum: %v\n%s", err, out)
+	}
+	startInNS(t, ns, func() bool {
+		_, err := inNS(ns, "curl", "-sf", "-o", "/dev/null", "http://127.0.0.1:18081/SHA256SUMS")
+		return err == nil
+	}, "python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", rel, "18081")
+
+	r := newRunner(t)
+	for _, f := range []string{r.dir, r.output, r.state, r.env, r.summary, r.temp} {
+		if err := os.Chown(f, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(filepath.Dir(r.dir), 0o755)
+	before := hostState(t, ns)
+	nodeAs := func(script string, env ...string) (string, int) {
+		cmd := exec.Command("ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			"--inh-caps=-all", "--bounding-set=-all", "node", filepath.Join(root, "action", script))
+		cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GITHUB_OUTPUT=" + r.output, "GITHUB_STATE=" + r.state,
+			"GITHUB_ENV=" + r.env, "GITHUB_STEP_SUMMARY=" + r.summary, "RUNNER_TEMP=" + r.temp}, env...)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := nodeAs("main.js", "INPUT_SERVER="+labSE.server, "INPUT_USERNAME=alice", "INPUT_PASSWORD="+password,
+		"INPUT_PSK="+psk, "INPUT_MODE=auto", "INPUT_NAME=l2v-gha", "INPUT_TIMEOUT=60", "INPUT_VERSION=v-test",
+		"INPUT_DOWNLOAD-URL=http://127.0.0.1:18081")
+	if code != 0 {
+		t.Fatalf("main as uid 65534: exit %d\n%s", code, out)
+	}
+	outputs := fileCommands(t, r.output)
+	if outputs["proxy"] != "127.0.0.1:1080" || !strings.HasPrefix(outputs["ip"], "198.51.100.") || outputs["interface"] != "" {
+		t.Errorf("outputs: %q", outputs)
+	}
+	connect := `exec 3<>/dev/tcp/127.0.0.1/1080 && printf 'CONNECT ` + labSE.service + `:5201 HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && head -n1 <&3`
+	if out, err := inNS(ns, "timeout", "20", "bash", "-c", connect); err != nil || !strings.Contains(out, " 200 ") {
+		t.Errorf("CONNECT through the Action's proxy output: %q, %v", out, err)
+	}
+	var env []string
+	for k, v := range fileCommands(t, r.state) {
+		env = append(env, "STATE_"+k+"="+v)
+	}
+	if out, code := nodeAs("post.js", env...); code != 0 {
+		t.Errorf("post as uid 65534: exit %d\n%s", code, out)
+	}
+	if after := hostState(t, ns); after != before {
+		t.Errorf("host changed:\nbefore %s\nafter %s", before, after)
+	}
+}
