@@ -174,8 +174,8 @@ func (p *Proxy) serveTCPForward(fixed *generation, ln net.Listener, name string,
 
 func (p *Proxy) tcpFlow(fixed *generation, c net.Conn, name string, dial flowDialer) {
 	if !p.acquire() {
-		_ = c.Close()
 		p.refuse(ReasonLimit, "forward", name, "client", c.RemoteAddr().String(), "max", p.cfg.MaxConns)
+		_ = c.Close()
 		return
 	}
 	defer p.release()
@@ -184,16 +184,16 @@ func (p *Proxy) tcpFlow(fixed *generation, c net.Conn, name string, dial flowDia
 		g = p.current()
 	}
 	if g == nil {
-		_ = c.Close()
 		p.refuse(ReasonNotConnected, "forward", name, "client", c.RemoteAddr().String())
+		_ = c.Close()
 		return
 	}
 	ctx, cancel := context.WithTimeout(g.ctx, p.cfg.DialTimeout)
 	remote, err := dial(ctx, g)
 	cancel()
 	if err != nil {
-		_ = c.Close()
 		p.refuse(ReasonDial, "forward", name, "err", describe(err))
+		_ = c.Close()
 		return
 	}
 	p.splice(g.ctx, c, remote, fixed == nil)

@@ -152,20 +152,20 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	client := r.RemoteAddr
 	if !p.proxyAuthOK(r) {
 		w.Header().Set("Proxy-Authenticate", `Basic realm="l2tpvpn"`)
-		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
 		p.refuse(ReasonAuth, "proto", "http", "client", client)
+		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
 		return
 	}
 	if hc == nil || !hc.slot {
 		w.Header().Set("Connection", "close")
-		http.Error(w, "proxy: connection limit reached", http.StatusServiceUnavailable)
 		p.refuse(ReasonLimit, "proto", "http", "client", client, "max", p.cfg.MaxConns)
+		http.Error(w, "proxy: connection limit reached", http.StatusServiceUnavailable)
 		return
 	}
 	g := p.current()
 	if g == nil {
-		http.Error(w, "proxy: VPN not connected", http.StatusServiceUnavailable)
 		p.refuse(ReasonNotConnected, "proto", "http", "client", client)
+		http.Error(w, "proxy: VPN not connected", http.StatusServiceUnavailable)
 		return
 	}
 	if r.Method == http.MethodConnect {
@@ -173,8 +173,8 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !r.URL.IsAbs() || r.URL.Scheme != "http" || r.URL.Host == "" {
-		http.Error(w, "proxy: only absolute http:// URIs and CONNECT are proxied", http.StatusBadRequest)
 		p.refuse(ReasonBadRequest, "proto", "http", "client", client, "err", "not an absolute http URI")
+		http.Error(w, "proxy: only absolute http:// URIs and CONNECT are proxied", http.StatusBadRequest)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -205,16 +205,16 @@ func (p *Proxy) httpDialFailed(w http.ResponseWriter, r *http.Request, err error
 		reason = ReasonResolve
 	}
 	msg := describe(err)
-	http.Error(w, "proxy: "+r.Host+": "+msg, status)
 	p.refuse(reason, "proto", "http", "client", r.RemoteAddr, "dst", r.Host, "err", msg)
+	http.Error(w, "proxy: "+r.Host+": "+msg, status)
 }
 
 // httpConnect dials r.Host through the tunnel, answers 200 and splices.
 func (p *Proxy) httpConnect(w http.ResponseWriter, r *http.Request, g *generation) {
 	host, port, err := splitHostPort(r.Host)
 	if err != nil {
-		http.Error(w, "proxy: CONNECT needs host:port", http.StatusBadRequest)
 		p.refuse(ReasonBadRequest, "proto", "http", "client", r.RemoteAddr, "err", err.Error())
+		http.Error(w, "proxy: CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
 	ctx, cancel := context.WithTimeout(g.ctx, p.cfg.DialTimeout)

@@ -206,24 +206,24 @@ func (p *Proxy) serveSOCKS(c net.Conn, br *bufio.Reader, slot bool) {
 		if errors.Is(err, errSOCKSAddrType) {
 			rep = repAddrTypeUnsupport
 		}
-		_ = socksReply(c, rep, netip.AddrPort{})
 		p.refuse(ReasonBadRequest, "proto", "socks5", "client", client, "err", err)
+		_ = socksReply(c, rep, netip.AddrPort{})
 		return
 	}
 	if cmd != cmdConnect && cmd != cmdUDPAssociate {
-		_ = socksReply(c, repCommandUnsupported, netip.AddrPort{})
 		p.refuse(ReasonBadRequest, "proto", "socks5", "client", client, "err", fmt.Sprintf("command %#x not supported", cmd))
+		_ = socksReply(c, repCommandUnsupported, netip.AddrPort{})
 		return
 	}
 	if !slot {
-		_ = socksReply(c, repGeneralFailure, netip.AddrPort{})
 		p.refuse(ReasonLimit, "proto", "socks5", "client", client, "max", p.cfg.MaxConns)
+		_ = socksReply(c, repGeneralFailure, netip.AddrPort{})
 		return
 	}
 	g := p.current()
 	if g == nil {
-		_ = socksReply(c, repNetworkUnreachable, netip.AddrPort{})
 		p.refuse(ReasonNotConnected, "proto", "socks5", "client", client)
+		_ = socksReply(c, repNetworkUnreachable, netip.AddrPort{})
 		return
 	}
 	if cmd == cmdUDPAssociate {
@@ -238,13 +238,13 @@ func (p *Proxy) serveSOCKS(c net.Conn, br *bufio.Reader, slot bool) {
 		if dst.ip.Is6() && !g.n.LocalAddr().Is6() {
 			rep = repAddrTypeUnsupport
 		}
-		_ = socksReply(c, rep, netip.AddrPort{})
 		reason := ReasonDial
 		var re *resolveError
 		if errors.As(err, &re) {
 			reason = ReasonResolve
 		}
 		p.refuse(reason, "proto", "socks5", "client", client, "dst", dst.String(), "err", describe(err))
+		_ = socksReply(c, rep, netip.AddrPort{})
 		return
 	}
 	if err := socksReply(c, repSucceeded, addrPortOf(remote.LocalAddr())); err != nil {

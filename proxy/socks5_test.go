@@ -70,6 +70,9 @@ func TestSOCKS5Connect(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("closed port: %v, want connection refused", err)
 	}
+	// The byte counters are added when a connection's splice ends, which
+	// is after the client's Close returns: wait for the slots to be freed.
+	waitNoActive(t, p)
 	st := p.Stats()
 	if st.Accepted != 4 || st.BytesToVPN == 0 || st.BytesToVPN != st.BytesFromVPN {
 		t.Errorf("stats %+v", st)

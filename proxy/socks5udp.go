@@ -83,8 +83,8 @@ func (p *Proxy) socksUDP(g *generation, c net.Conn, br *bufio.Reader, dst socksA
 	if err != nil {
 		_ = hostPC.Close()
 		rep, _ := errorKind(err)
-		_ = socksReply(c, rep, netip.AddrPort{})
 		p.refuse(ReasonDial, "proto", "socks5", "client", c.RemoteAddr().String(), "err", "udp socket in the tunnel: "+describe(err))
+		_ = socksReply(c, rep, netip.AddrPort{})
 		return
 	}
 	u := &udpAssociation{
