@@ -261,6 +261,13 @@ func startClient(t *testing.T, l lab, extraEnv []string, args ...string) *client
 	full = append(full, args...)
 	cmd := exec.Command("ip", full...)
 	cmd.Env = append(append(os.Environ(), "L2V_TEST_PASSWORD="+password), extraEnv...)
+	return runClient(t, cmd)
+}
+
+// runClient starts cmd (a connect with --json) in its own process group,
+// reads its events, and kills it at the end of the test if it still runs.
+func runClient(t *testing.T, cmd *exec.Cmd) *client {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c := &client{t: t, cmd: cmd, events: make(chan event, 64), exited: make(chan struct{})}
 	cmd.Stderr = &c.stderr

@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,29 +86,7 @@ func (e nobodyEnv) connect(t *testing.T, l lab, args ...string) *client {
 	t.Helper()
 	cmd := e.command(l.clientNS, append([]string{"connect", "--proxy", "--ipsec=off", "--json", "--server", l.server,
 		"--user", user, "--password-env", "L2V_TEST_PASSWORD"}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c := &client{t: t, cmd: cmd, events: make(chan event, 64), exited: make(chan struct{})}
-	cmd.Stderr = &c.stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go c.read(stdout)
-	t.Cleanup(func() {
-		select {
-		case <-c.exited:
-		default:
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-c.exited
-		}
-		if t.Failed() {
-			t.Logf("client stderr:\n%s", tail(c.stderr.String(), 80))
-		}
-	})
-	return c
+	return runClient(t, cmd)
 }
 
 func TestProxyModeUnprivileged(t *testing.T) {

@@ -48,13 +48,8 @@ func encap(buf []byte, off, n int, tunnelID, sessionID uint16, seq *l2tp.DataSeq
 	if n < 1 || off < l2tp.DataHeaderSeqLen+ppp.HeaderLen || off+n > len(buf) {
 		return nil, false
 	}
-	var proto ppp.Protocol
-	switch buf[off] >> 4 {
-	case 4:
-		proto = ppp.ProtoIPv4
-	case 6:
-		proto = ppp.ProtoIPv6
-	default:
+	proto, ok := ipProto(buf[off])
+	if !ok {
 		return nil, false
 	}
 	frame := off - ppp.HeaderLen
@@ -64,6 +59,18 @@ func encap(buf []byte, off, n int, tunnelID, sessionID uint16, seq *l2tp.DataSeq
 	}
 	ppp.PutHeader(buf[frame:], proto)
 	return buf[start : off+n], true
+}
+
+// ipProto is the PPP protocol of an IP packet from its first byte: IPv4 or
+// IPv6, else false.
+func ipProto(first byte) (ppp.Protocol, bool) {
+	switch first >> 4 {
+	case 4:
+		return ppp.ProtoIPv4, true
+	case 6:
+		return ppp.ProtoIPv6, true
+	}
+	return 0, false
 }
 
 // rxKind says what a received datagram is.

@@ -40,13 +40,8 @@ func encapMPPE(buf []byte, off, n int, tunnelID, sessionID uint16, seq *l2tp.Dat
 	if n < 1 || off < l2tp.DataHeaderSeqLen+ppp.HeaderLen+ppp.MPPEOverhead || off+n > len(buf) {
 		return nil, false
 	}
-	var proto ppp.Protocol
-	switch buf[off] >> 4 {
-	case 4:
-		proto = ppp.ProtoIPv4
-	case 6:
-		proto = ppp.ProtoIPv6
-	default:
+	proto, ok := ipProto(buf[off])
+	if !ok {
 		return nil, false
 	}
 	m.Encrypt(buf[off-ppp.MPPEOverhead:off+n], proto)
