@@ -277,8 +277,8 @@ func (p *Proxy) socksAuth(c net.Conn, br *bufio.Reader) (ok bool, err error) {
 		offered = offered || m == want
 	}
 	if !offered {
-		_, _ = c.Write([]byte{socksVersion, methodNoAcceptable})
 		p.refuse(ReasonAuth, "proto", "socks5", "client", c.RemoteAddr().String(), "err", "client offers no acceptable authentication method")
+		_, _ = c.Write([]byte{socksVersion, methodNoAcceptable})
 		return false, nil
 	}
 	if _, err := c.Write([]byte{socksVersion, want}); err != nil {
@@ -307,8 +307,8 @@ func (p *Proxy) socksAuth(c net.Conn, br *bufio.Reader) (ok bool, err error) {
 	good := v[0] == userPassVersion && p.credentialsOK(string(user), pass)
 	clear(pass)
 	if !good {
-		_, _ = c.Write([]byte{userPassVersion, 0x01})
 		p.refuse(ReasonAuth, "proto", "socks5", "client", c.RemoteAddr().String(), "err", "wrong user name or password")
+		_, _ = c.Write([]byte{userPassVersion, 0x01})
 		return false, nil
 	}
 	_, err = c.Write([]byte{userPassVersion, 0x00})
