@@ -19,6 +19,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
 
@@ -86,6 +87,24 @@ func Open(cfg Config) (*Device, error) {
 // host: no addresses, routes or MTU are set, and Readdress and
 // AddIPv6LinkLocal fail. It is for packet sinks that are not kernel
 // interfaces (tests use wireguard's tuntest.ChannelTUN).
+// FromFile wraps a TUN device that was created and configured elsewhere,
+// typically in another network namespace, whose file was handed to us:
+// only its file is used (no lookup by name, no netlink), so it works
+// across namespaces. Closing the Device closes the file.
+func FromFile(f *os.File, name string, log *slog.Logger) (*Device, error) {
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("tun: %s: %w", name, err)
+	}
+	f.Close()
+	dev, _, err := wgtun.CreateUnmonitoredTUNFromFD(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tun: %s: %w", name, err)
+	}
+	return Wrap(dev, name, log), nil
+}
+
 func Wrap(dev wgtun.Device, name string, log *slog.Logger) *Device {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

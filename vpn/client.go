@@ -191,6 +191,13 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	if cl.dev != nil && cl.cfg.Mode == ModeProxy {
 		return cl.reattachStack(c, ipi, mtu)
 	}
+	if cl.dev != nil && cl.cfg.Mode == ModeNetns {
+		if err := cl.updateProvided(c, ipi, peer, mtu); err != nil {
+			return nil, err
+		}
+		cl.dhcpReconnected(c)
+		return cl.dev, nil
+	}
 	if cl.dev != nil {
 		readdress := cl.dev.Readdress
 		if cl.cfg.readdress != nil {
@@ -209,8 +216,11 @@ func (cl *Client) attach(c *Conn, ipi ppp.IPInfo, peer, ll netip.Addr) (*tun.Dev
 	if cl.cfg.openDevice != nil {
 		open = cl.cfg.openDevice
 	}
-	if cl.cfg.Mode == ModeProxy {
+	switch cl.cfg.Mode {
+	case ModeProxy:
 		open = cl.openStack
+	case ModeNetns:
+		open = cl.openProvided
 	}
 	dev, host, err := open(c, ipi, peer, ll, mtu)
 	if err != nil {

@@ -189,6 +189,8 @@ type Config struct {
 	// ProxyListen is where the proxy listens, for the up event and status
 	// only (the command runs the proxy).
 	ProxyListen string
+	// Device makes the TUN device in namespace mode (ModeNetns).
+	Device DeviceProvider
 
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
@@ -244,8 +246,14 @@ func (c *Config) validate() error {
 	if c.Mode == ModeProxy && c.Strongswan {
 		return configError("mode", "proxy runs without root, but ipsec = strongswan needs kernel ESP (root): use ipsec = on")
 	}
-	if c.Mode > ModeProxy {
-		return configError("mode", fmt.Sprintf("%d is neither tun nor proxy", c.Mode))
+	if c.Mode == ModeNetns && c.Strongswan {
+		return configError("mode", "exec --netns runs without root, but ipsec = strongswan needs kernel ESP (root): use ipsec = on")
+	}
+	if c.Mode == ModeNetns && c.Device == nil {
+		return configError("mode", "netns needs a device provider (internal)")
+	}
+	if c.Mode > ModeNetns {
+		return configError("mode", fmt.Sprintf("%d is not tun, proxy or netns", c.Mode))
 	}
 	if c.IPsec {
 		if c.PSK.IsZero() && c.Cert == nil {

@@ -31,11 +31,17 @@ const (
 	// ModeProxy hands the packets to an in-process network stack, reached
 	// through Net (Config.OnNet, Client.Net); no root needed.
 	ModeProxy
+	// ModeNetns hands them to a TUN device in another network namespace,
+	// made by Config.Device (netns.go).
+	ModeNetns
 )
 
 func (m Mode) String() string {
-	if m == ModeProxy {
+	switch m {
+	case ModeProxy:
 		return "proxy"
+	case ModeNetns:
+		return "netns"
 	}
 	return "tun"
 }

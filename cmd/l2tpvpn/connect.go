@@ -39,7 +39,13 @@ type readyMsg struct {
 	Down  *jsonEvent `json:"down,omitempty"` // when not up: the final down event
 }
 
-func connect(args []string, stdout, stderr io.Writer) (code int) {
+func connect(args []string, stdout, stderr io.Writer) int {
+	return connectWith(args, stdout, stderr, nil)
+}
+
+// connectWith is connect; with ns (exec --netns) the packets go to a TUN
+// device in the command's namespace and the command runs once up.
+func connectWith(args []string, stdout, stderr io.Writer, ns *netnsSpec) (code int) {
 	o, err := parseConnect(args, stderr)
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, connectHelp(o.fs))
@@ -78,6 +84,13 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		return exitUsage
 	}
+	if ns != nil {
+		if cfg.Mode != vpn.ModeTUN {
+			fmt.Fprintln(stderr, "l2tpvpn exec: --netns and --proxy do not go together (--netns gives the command a TUN device of its own)")
+			return exitUsage
+		}
+		cfg.Mode = vpn.ModeNetns
+	}
 	if o.dryRun {
 		return dryRun(o, cfg, out, stdout) // see dryrun.go
 	}
@@ -96,6 +109,18 @@ func connect(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	if o.background && !o.daemonChild {
 		return detach(o, cfg.StateDir, args, o.secrets, out, stderr)
+	}
+	if ns != nil {
+		n, err := startNetns(ns.argv, scrubbedEnv(os.Environ(), o), cfg.StateDir, cfg.Interface)
+		if err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn exec: %v\n", err)
+			if errors.Is(err, errPermission) {
+				return exitPermission
+			}
+			return exitHost
+		}
+		defer n.close()
+		cfg.Device, o.netns = n, n
 	}
 	return runForeground(o, cfg, out, stderr)
 }
@@ -218,6 +243,9 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 	removeLastFailure(dir, o.name) // up: an earlier failure is over
 	up := out.lastUp()
 	ready(readyMsg{Up: &up})
+	if o.netns != nil {
+		return o.netns.whileUp(ctx, stop, cl, srv, out, stderr)
+	}
 	select {
 	case <-ctx.Done():
 		err = cl.Close()

@@ -30,8 +30,19 @@ that held our secrets (password-env, psk env:VAR, ...) are not passed to CMD.
 In proxy mode (--proxy) CMD gets ALL_PROXY (socks5h://), HTTP_PROXY,
 HTTPS_PROXY and NO_PROXY (and their lower-case forms) pointing at the proxy.
 
+With --netns, CMD runs in a network namespace of its own (in a user
+namespace, so no root is needed where the kernel allows unprivileged user
+namespaces) whose only interface besides loopback is a TUN device that the
+client feeds: every program in it goes through the VPN, proxy-aware or not,
+and nothing can go around the tunnel. Its default route is the tunnel, its
+/etc/resolv.conf lists the tunnel's DNS servers, and it keeps your uid and
+gid. The client runs in the foreground of exec and disconnects when CMD
+exits; --netns always makes its own connection. If the VPN ends first
+(it gave up reconnecting, or 'l2tpvpn disconnect'), CMD gets SIGTERM.
+
 Examples:
   l2tpvpn exec work -- ssh build.internal make
+  l2tpvpn exec work --netns -- ./integration-tests.sh
   l2tpvpn exec --server 192.0.2.1 --user ci --password-env VPN_PW --psk-env VPN_PSK -- ./deploy.sh
 `
 
@@ -45,11 +56,18 @@ func execCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "l2tpvpn exec: no command: put it after '--' (run 'l2tpvpn exec --help')")
 		return exitUsage
 	}
-	connArgs, cmdArgs := args[:i], args[i+1:]
+	connArgs, cmdArgs := slices.Clone(args[:i]), args[i+1:]
 	if len(cmdArgs) == 0 {
 		fmt.Fprintln(stderr, "l2tpvpn exec: no command after '--' (run 'l2tpvpn exec --help')")
 		return exitUsage
 	}
+	netns := false
+	connArgs = slices.DeleteFunc(connArgs, func(a string) bool {
+		if a == "--netns" {
+			netns = true
+		}
+		return a == "--netns"
+	})
 	for _, a := range connArgs {
 		if a == "--background" || strings.HasPrefix(a, "--background=") || a == "--dry-run" || a == "--daemon-child" {
 			fmt.Fprintf(stderr, "l2tpvpn exec: %s is not for exec (it connects in the background itself)\n", a)
@@ -60,6 +78,11 @@ func execCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn exec: %v\n", err)
 		return exitUsage
+	}
+	if netns {
+		// The client runs here in the foreground: its lines go to stderr,
+		// the command's stdout stays its own.
+		return connectWith(connArgs, stderr, stderr, &netnsSpec{argv: cmdArgs})
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -126,18 +149,7 @@ func runChild(argv, env []string, stdout, stderr io.Writer) int {
 	}()
 	err := c.Wait()
 	close(done)
-	if err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
-	}
-	fmt.Fprintf(stderr, "l2tpvpn exec: %v\n", err)
-	return 1
+	return exitStatus(err)
 }
 
 // proxyEnv points proxy-aware programs at a proxy-mode connection's

@@ -29,7 +29,8 @@ var errHelp = errors.New("help shown")
 // flag of the same name; flags marked cliOnly are not allowed in profiles.
 type connectOpts struct {
 	fs      *pflag.FlagSet
-	profile *Profile // nil without a profile
+	netns   *netnsRun // exec --netns: the command's namespace
+	profile *Profile  // nil without a profile
 	secrets *resolvedSecrets
 	name    string // connection name
 
