@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -45,7 +47,15 @@ func (c Check) String() string { return c.Kind + "://" + c.Target }
 
 // Run runs the check once through n; ctx bounds it (DefaultDialTimeout
 // when ctx has no deadline). The error is a *CheckError naming the check.
-func (c Check) Run(ctx context.Context, n Net) error {
+// CheckNet is what a check needs of the tunnel: a Net, or in TUN mode
+// sockets bound to the TUN device.
+type CheckNet interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	LookupHost(ctx context.Context, host string) ([]netip.Addr, error)
+	Ping(ctx context.Context, addr netip.Addr) error
+}
+
+func (c Check) Run(ctx context.Context, n CheckNet) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultDialTimeout)
@@ -57,7 +67,7 @@ func (c Check) Run(ctx context.Context, n Net) error {
 	return nil
 }
 
-func (c Check) run(ctx context.Context, n Net) error {
+func (c Check) run(ctx context.Context, n CheckNet) error {
 	if n == nil {
 		return errNotConnected
 	}

@@ -14,7 +14,7 @@ import (
 
 // resolve turns host (an IP literal or a name) into addresses. Names go
 // through n.LookupHost only, never through the host's resolver.
-func resolve(ctx context.Context, n Net, host string) ([]netip.Addr, error) {
+func resolve(ctx context.Context, n CheckNet, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a.Unmap()}, nil
 	}
@@ -33,7 +33,7 @@ func resolve(ctx context.Context, n Net, host string) ([]netip.Addr, error) {
 
 // dialHostPort dials network ("tcp" or "udp") to host:port through n,
 // trying each address of host in turn.
-func dialHostPort(ctx context.Context, n Net, network, host string, port uint16) (net.Conn, error) {
+func dialHostPort(ctx context.Context, n CheckNet, network, host string, port uint16) (net.Conn, error) {
 	addrs, err := resolve(ctx, n, host)
 	if err != nil {
 		return nil, err

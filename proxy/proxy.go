@@ -21,17 +21,15 @@ import (
 // *netstack.Net to it). Addresses are IP literals; names go through
 // LookupHost.
 type Net interface {
-	// DialContext dials "tcp" or "udp"; address is "IP:port".
-	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	// DialContext dials "tcp" or "udp"; address is "IP:port". LookupHost
+	// resolves through the tunnel's DNS servers only. Ping does one ICMP
+	// echo round trip.
+	CheckNet
 	// ListenTCP listens on the tunnel address (reverse forwards).
 	ListenTCP(addr netip.AddrPort) (net.Listener, error)
 	// ListenUDP opens a UDP socket on the tunnel side (UDP ASSOCIATE
 	// relays, reverse UDP forwards).
 	ListenUDP(addr netip.AddrPort) (net.PacketConn, error)
-	// LookupHost resolves through the tunnel's DNS servers only.
-	LookupHost(ctx context.Context, host string) ([]netip.Addr, error)
-	// Ping does one ICMP echo round trip.
-	Ping(ctx context.Context, addr netip.Addr) error
 	// LocalAddr is our tunnel address.
 	LocalAddr() netip.Addr
 }

@@ -291,10 +291,13 @@ func (cl *Client) connected(c *Conn) error {
 	}
 	cl.state, cl.since, cl.attempt, cl.info = StateUp, time.Now(), 0, c.Info()
 	hs := cl.host.Summary()
-	reconnects, n := cl.reconnects, cl.net
+	reconnects, n, dev := cl.reconnects, cl.net, ""
+	if cl.dev != nil {
+		dev = cl.dev.Name()
+	}
 	cl.mu.Unlock()
 	cl.cur.Store(c)
-	if err := cl.readyChecks(n); err != nil { // through the data path: after cur is set
+	if err := cl.readyChecks(c, n, dev); err != nil { // through the data path: after cur is set
 		return err
 	}
 	cl.announceNet(n)

@@ -182,10 +182,11 @@ type Config struct {
 	// closed), and nil when the client ends. A reconnect that changed
 	// nothing keeps the stack, and it is not announced again.
 	OnNet func(*Net)
-	// ReadyChecks run in proxy mode through each new stack before the
-	// connection is announced up; the first that fails ends the client
-	// with ReasonReadyCheck. They share one 30 s deadline.
-	ReadyChecks []func(ctx context.Context, n *Net) error
+	// ReadyChecks run through each new connection before it is announced
+	// up (proxy mode: through the stack; TUN mode: sockets bound to the
+	// device); the first that fails ends the client with
+	// ReasonReadyCheck. They share one 30 s deadline. Not in ModeNetns.
+	ReadyChecks []func(ctx context.Context, n ReadyNet) error
 	// ProxyListen is where the proxy listens, for the up event and status
 	// only (the command runs the proxy).
 	ProxyListen string
@@ -248,6 +249,9 @@ func (c *Config) validate() error {
 	}
 	if c.Mode == ModeNetns && c.Strongswan {
 		return configError("mode", "exec --netns runs without root, but ipsec = strongswan needs kernel ESP (root): use ipsec = on")
+	}
+	if c.Mode == ModeNetns && len(c.ReadyChecks) > 0 {
+		return configError("ready-check", "not with exec --netns (the checks would run outside the command's namespace)")
 	}
 	if c.Mode == ModeNetns && c.Device == nil {
 		return configError("mode", "netns needs a device provider (internal)")

@@ -270,10 +270,20 @@ func (cl *Client) announceNet(n *Net) {
 // readyCheckTimeout bounds all ready checks of one connection together.
 const readyCheckTimeout = 30 * time.Second
 
-// readyChecks runs Config.ReadyChecks through the new stack before the
-// connection is announced up.
-func (cl *Client) readyChecks(n *Net) error {
-	if cl.cfg.Mode != ModeProxy || len(cl.cfg.ReadyChecks) == 0 || n == nil {
+// readyChecks runs Config.ReadyChecks through the new stack (or TUN
+// device) before the connection is announced up.
+func (cl *Client) readyChecks(c *Conn, n *Net, dev string) error {
+	if len(cl.cfg.ReadyChecks) == 0 {
+		return nil
+	}
+	var rn ReadyNet
+	switch {
+	case cl.cfg.Mode == ModeProxy && n != nil:
+		rn = n
+	case cl.cfg.Mode == ModeTUN && dev != "":
+		info := c.Info()
+		rn = deviceNet{ifname: dev, local: info.IP, dns: c.info.DHCP.dnsServers(info.DNS)}
+	default:
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyCheckTimeout)
@@ -286,7 +296,7 @@ func (cl *Client) readyChecks(n *Net) error {
 		}
 	}()
 	for i, check := range cl.cfg.ReadyChecks {
-		if err := check(ctx, n); err != nil {
+		if err := check(ctx, rn); err != nil {
 			if errors.Is(err, context.Canceled) && isClosed(cl.closeReq) {
 				return &Error{Phase: "ready check", Reason: ReasonInterrupted, Err: ErrInterrupted}
 			}

@@ -190,9 +190,9 @@ func TestProxyModeReadyCheck(t *testing.T) {
 	nets := &netLog{}
 	cfg := proxyConfig(t, lns, d, ev, nets)
 	var checked *Net
-	cfg.ReadyChecks = []func(context.Context, *Net) error{
-		func(ctx context.Context, n *Net) error { checked = n; return n.Ping(ctx, remoteHost) },
-		func(context.Context, *Net) error { return errors.New("tcp 10.9.9.9:443: connection refused") },
+	cfg.ReadyChecks = []func(context.Context, ReadyNet) error{
+		func(ctx context.Context, n ReadyNet) error { checked = n.(*Net); return n.Ping(ctx, remoteHost) },
+		func(context.Context, ReadyNet) error { return errors.New("tcp 10.9.9.9:443: connection refused") },
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()

@@ -68,7 +68,7 @@ const exitCodeTable = `Exit codes:
       control socket we may not use
   16  IKE: the server did not prove its identity (its certificate is from a CA not in ca,
       expired, or names another host; or its ID is not remote-id)
-  17  proxy mode: a ready-check did not pass through the new tunnel before it was
+  17  a ready-check did not pass through the new tunnel before it was
       announced up
 `
 

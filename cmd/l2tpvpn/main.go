@@ -36,7 +36,7 @@ const (
 	exitInterrupted = 14 // interrupted (Ctrl-C, SIGTERM, disconnect) before the connection was up
 	exitPermission  = 15 // not allowed: TUN without root/CAP_NET_ADMIN, a state directory we may not read
 	exitIKEServerID = 16 // IKE: the server's certificate or identity did not verify
-	exitReadyCheck  = 17 // proxy mode: a ready-check failed through the new tunnel
+	exitReadyCheck  = 17 // a ready-check failed through the new tunnel
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".

@@ -43,7 +43,7 @@ type proxyOpts struct {
 var proxyOptNames = []string{"mode", "proxy", "proxy-listen", "proxy-user", "proxy-password", "forward", "reverse", "max-conns", "ready-check"}
 
 // proxyOnlyKeys are the settings that mean something in proxy mode only.
-var proxyOnlyKeys = []string{"proxy-listen", "proxy-user", "proxy-password", "forward", "reverse", "max-conns", "ready-check"}
+var proxyOnlyKeys = []string{"proxy-listen", "proxy-user", "proxy-password", "forward", "reverse", "max-conns"}
 
 const defaultProxyListen = "127.0.0.1:1080"
 
@@ -59,11 +59,11 @@ func proxyFlags(fs *pflag.FlagSet, o *proxyOpts) {
 	fs.StringSliceVar(&o.forwards, "forward", nil, "proxy mode: a host port through the tunnel, PROTO:[LISTEN-IP:]PORT=HOST:PORT, e.g. tcp:5432=10.1.2.3:5432 (repeatable)")
 	fs.StringSliceVar(&o.reverses, "reverse", nil, "proxy mode: a port of our tunnel address to the host, PROTO:PORT=[LOCAL-IP:]PORT, e.g. tcp:8080=3000 (repeatable)")
 	fs.IntVar(&o.maxConns, "max-conns", 0, "proxy mode: most connections and forwarded flows at once (0: 256)")
-	fs.StringSliceVar(&o.readyChecks, "ready-check", nil, "proxy mode: checked through the tunnel before it counts as up (exit 17 if one fails): tcp://HOST:PORT, icmp://HOST or dns://NAME (repeatable)")
+	fs.StringSliceVar(&o.readyChecks, "ready-check", nil, "checked through the tunnel before it counts as up (exit 17 if one fails): tcp://HOST:PORT, icmp://HOST or dns://NAME (repeatable)")
 	fs.SetAnnotation("proxy", "profile", []string{"no"}) // profiles say mode = "proxy"
 }
 
-// proxyConfig fills cfg's mode and, in proxy mode, its ready checks; the
+// proxyConfig fills cfg's mode, its ready checks and the proxy's; the
 // listeners themselves start with the connection (startProxy).
 func (o *connectOpts) proxyConfig(cfg *vpn.Config) error {
 	p := &o.proxyX
@@ -79,6 +79,14 @@ func (o *connectOpts) proxyConfig(cfg *vpn.Config) error {
 		return o.keyErrf("mode", "%q is not tun or proxy", mode)
 	}
 	cfg.Mode = m
+	cfg.ReadyChecks = nil
+	for _, spec := range p.readyChecks {
+		c, err := proxy.ParseCheck(spec)
+		if err != nil {
+			return o.keyErr("ready-check", unprefixed(err))
+		}
+		cfg.ReadyChecks = append(cfg.ReadyChecks, func(ctx context.Context, n vpn.ReadyNet) error { return c.Run(ctx, n) })
+	}
 	if m != vpn.ModeProxy {
 		// A profile may keep its proxy settings for --proxy; on the
 		// command line they are a mistake.
@@ -115,14 +123,6 @@ func (o *connectOpts) proxyConfig(cfg *vpn.Config) error {
 			return o.keyErr("reverse", unprefixed(err))
 		}
 		p.revs = append(p.revs, r)
-	}
-	cfg.ReadyChecks = nil
-	for _, spec := range p.readyChecks {
-		c, err := proxy.ParseCheck(spec)
-		if err != nil {
-			return o.keyErr("ready-check", unprefixed(err))
-		}
-		cfg.ReadyChecks = append(cfg.ReadyChecks, func(ctx context.Context, n *vpn.Net) error { return c.Run(ctx, n) })
 	}
 	cfg.ProxyListen = p.listen
 	cfg.Interface = "" // no TUN

@@ -77,7 +77,7 @@ func TestProxyOptions(t *testing.T) {
 		want string
 	}{
 		{[]string{"--forward", "tcp:8080=h:80"}, "--forward: needs mode proxy"},
-		{[]string{"--ready-check", "icmp://10.0.0.1"}, "--ready-check: needs mode proxy"},
+		{[]string{"--ready-check", "http://x"}, "--ready-check: ready-check \"http://x\""},
 		{[]string{"--mode", "socks"}, "--mode: \"socks\" is not tun or proxy"},
 		{[]string{"--proxy", "--mode", "tun"}, "contradicts --proxy"},
 		{[]string{"--proxy", "--ipsec", "strongswan"}, "strongswan needs root"},
@@ -92,6 +92,14 @@ func TestProxyOptions(t *testing.T) {
 		if _, _, err := proxyOptsConfig(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// Ready checks work in TUN mode too (through the device).
+func TestReadyCheckTUNMode(t *testing.T) {
+	cfg, _, err := proxyOptsConfig(t, "--ready-check", "icmp://10.0.0.1", "--ready-check", "tcp://10.0.0.1:22")
+	if err != nil || cfg.Mode != vpn.ModeTUN || len(cfg.ReadyChecks) != 2 {
+		t.Errorf("tun mode with two ready checks: %v, mode %v, %d checks", err, cfg.Mode, len(cfg.ReadyChecks))
 	}
 }
 
