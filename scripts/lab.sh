@@ -121,6 +121,10 @@ usage: lab.sh up <se|l2tpns|sw|senat|dual|swc|all>
        lab.sh sessions <se|l2tpns|sw>       the server's live sessions, one per line
                                             (sw: of l2tpns, or of SoftEther with
                                             L2V_SW_LNS=softether)
+       lab.sh attach se                     a veth from this network namespace to
+                                            the se server: SoftEther at 192.0.2.241
+                                            (the GitHub workflow's Action job)
+       lab.sh detach se                     remove that veth
        lab.sh restart-server se             restart the SoftEther daemon, same config
        lab.sh logs <se|l2tpns|sw|senat|swc>   print the server logs
        lab.sh sas sw                        swanctl --list-sas of the sw responder
@@ -1028,6 +1032,36 @@ cmd_sas() {
 	swanctl_in "$STATE" --list-sas
 }
 
+# attach se: a veth from the calling network namespace (in the GitHub
+# workflow: the job's container) to the se server namespace, so a client
+# that runs there (the Action) reaches SoftEther at 192.0.2.241. Only the
+# server's address is routed: the service behind it is the tunnel's.
+readonly ATTACH_HERE=l2v-at-c0 ATTACH_THERE=l2v-at-s0
+cmd_attach() {
+	[[ $1 == se ]] || die "attach: only the se lab"
+	lab_vars se
+	need_root
+	require_up
+	ip link show "$ATTACH_HERE" >/dev/null 2>&1 && die "attach: $ATTACH_HERE exists already here"
+	ip link add "$ATTACH_HERE" type veth peer name "$ATTACH_THERE" netns "$SNS"
+	# No IPv6 link-local (its duplicate address detection would change the
+	# interface's state while a test compares it).
+	ip link set dev "$ATTACH_HERE" addrgenmode none
+	ip addr add 192.0.2.242/29 dev "$ATTACH_HERE"
+	ip link set "$ATTACH_HERE" up
+	ip -n "$SNS" addr add 192.0.2.241/29 dev "$ATTACH_THERE"
+	ip -n "$SNS" link set "$ATTACH_THERE" up
+	echo "lab se attached: server 192.0.2.241 from here (192.0.2.242)"
+}
+
+# detach se: removes attach's veth (deleting the se lab removes it too).
+cmd_detach() {
+	[[ $1 == se ]] || die "detach: only the se lab"
+	need_root
+	ip link del "$ATTACH_HERE" 2>/dev/null || true
+	echo "lab se detached"
+}
+
 cmd_counter() {
 	local out
 	[[ $1 == sw ]] || die "counter: only the sw lab has counters"
@@ -1101,6 +1135,8 @@ main() {
 	up) cmd_up "$2" ;;
 	down) cmd_down "$2" ;;
 	sessions) cmd_sessions "$2" ;;
+	attach) cmd_attach "$2" ;;
+	detach) cmd_detach "$2" ;;
 	restart-server) cmd_restart_server "$2" ;;
 	logs) cmd_logs "$2" ;;
 	sas) cmd_sas "$2" ;;
