@@ -170,7 +170,7 @@ func NewLNS(cfg LNSConfig) *LNS {
 }
 
 // Run waits for ctx to end, then stops every tunnel at once (no StopCCN:
-// CloseTunnel each first for a polite shutdown) and returns ctx.Err() when
+// CloseAll first for a polite shutdown) and returns ctx.Err() when
 // all are gone. Input drops everything afterwards.
 func (n *LNS) Run(ctx context.Context) error {
 	<-ctx.Done()
@@ -401,6 +401,21 @@ func (n *LNS) CloseTunnel(id uint16, res Result) bool {
 	}
 	lt.do(func(l *loop) { l.lnsCloseTunnel(res) })
 	return true
+}
+
+// CloseAll clears every tunnel as CloseTunnel does (res 6, shutting down,
+// for a server that stops): call it, wait for OnSessionDown or a grace
+// period, then end Run's context.
+func (n *LNS) CloseAll(res Result) {
+	n.mu.Lock()
+	ids := make([]uint16, 0, len(n.tunnels))
+	for id := range n.tunnels {
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	for _, id := range ids {
+		n.CloseTunnel(id, res)
+	}
 }
 
 // CloseSession clears s with a CDN carrying res (RFC 2661 4.4.2: 3

@@ -140,6 +140,18 @@ func (l *loop) lnsICCN(m *Message) {
 	}
 }
 
+// lnsCDN handles the LAC clearing a session (6.12), before or after it came
+// up; the transport acknowledges it.
+func (l *loop) lnsCDN(m *Message) {
+	s := l.sessionFor(m)
+	if s == nil {
+		l.st.unknownIgnored.Add(1)
+		l.debugf("ignoring CDN for session %d: not ours", m.Header.SessionID)
+		return
+	}
+	l.endSession(s, lacResult(m))
+}
+
 // lnsCloseSession is CloseSession in the loop.
 func (l *loop) lnsCloseSession(ls *LNSSession, res Result) {
 	s := l.sessions[ls.SessionID]

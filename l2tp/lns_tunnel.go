@@ -95,7 +95,9 @@ func (l *loop) lnsDeliver(m *Message) {
 	case SCCCN:
 		l.lnsSCCCN(m)
 	case StopCCN:
-		l.onStopCCN(m)
+		// 5.7: acknowledge at once; the sessions go down with the LAC's result.
+		l.sendZLB()
+		l.fail(lacResult(m))
 	case HELLO:
 		// Nothing to do: the transport acknowledges it.
 	case ICRQ:
@@ -103,7 +105,7 @@ func (l *loop) lnsDeliver(m *Message) {
 	case ICCN:
 		l.lnsICCN(m)
 	case CDN:
-		l.onCDN(m)
+		l.lnsCDN(m)
 	case SCCRP:
 		// 7.2.1: an SCCRP to the recipient of an SCCRQ is an FSM error.
 		l.abort(fmt.Errorf("l2tp: lns: unexpected SCCRP from the LAC in state %s", l.state), Result{Code: 7})
@@ -252,4 +254,11 @@ func (l *loop) lnsCloseTunnel(res Result) {
 	}
 	l.sendStopCCN(res)
 	l.teardownErr = nil
+}
+
+// lacResult is the *ResultError of a LAC's StopCCN or CDN.
+func lacResult(m *Message) *ResultError {
+	e := resultError(m)
+	e.fromLAC = true
+	return e
 }

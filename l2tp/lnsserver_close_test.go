@@ -74,6 +74,27 @@ func TestLNSCloseTunnelWithSession(t *testing.T) {
 	})
 }
 
+// CloseAll clears every tunnel with its result code.
+func TestLNSCloseAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newLNSNet(t, LNSConfig{})
+		a := n.client(peerKey("192.0.2.10:1701", 1), Config{})
+		b := n.client(peerKey("192.0.2.11:1701", 1), Config{})
+		n.up(a)
+		n.up(b)
+		n.lns.CloseAll(Result{Code: 6})
+		for _, p := range []*lnsPeer{a, b} {
+			var re *ResultError
+			if err := p.runResult(t); !errors.As(err, &re) || re.Message != StopCCN || re.Result != 6 {
+				t.Errorf("LAC Run: %v", err)
+			}
+		}
+		n.nextDown()
+		n.nextDown()
+		n.tunnelsGone()
+	})
+}
+
 // A lost SCCRP: the LAC retransmits its SCCRQ (the LNS re-acks it, no second
 // tunnel) and the LNS retransmits the SCCRP.
 func TestLNSLostSCCRP(t *testing.T) {

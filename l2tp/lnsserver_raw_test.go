@@ -150,13 +150,15 @@ func TestLNSTwoSessionsOneTunnel(t *testing.T) {
 		cdn.Add(Result{Code: 1}.AVP(), Uint16AVP(AVPAssignedSessionID, true, 0x21))
 		r.send(cdn)
 		var re *ResultError
-		if d := n.nextDown(); d.s != s1 || !errors.As(d.reason, &re) || re.Message != CDN || re.Result != 1 {
+		if d := n.nextDown(); d.s != s1 || !errors.As(d.reason, &re) || re.Message != CDN || re.Result != 1 ||
+			d.reason.Error() != "l2tp: client disconnected the session (CDN): lost carrier (result 1)" {
 			t.Errorf("OnSessionDown %v: %v", d.s, d.reason)
 		}
 		stop := NewMessage(StopCCN, 0, 0)
 		stop.Add(Uint16AVP(AVPAssignedTunnelID, true, r.id), Result{Code: 6, Message: "reboot"}.AVP())
 		r.send(stop)
-		if d := n.nextDown(); d.s != s2 || !errors.As(d.reason, &re) || re.Message != StopCCN || re.Result != 6 || re.Text != "reboot" {
+		if d := n.nextDown(); d.s != s2 || !errors.As(d.reason, &re) || re.Message != StopCCN || re.Result != 6 || re.Text != "reboot" ||
+			!contains(d.reason.Error(), "client closed the tunnel") {
 			t.Errorf("OnSessionDown %v: %v", d.s, d.reason)
 		}
 		if m, ok := r.next(time.Second); !ok || m.Type != ZLB || m.Header.Nr != r.ns {
