@@ -431,3 +431,24 @@ func TestLNSMalformed(t *testing.T) {
 }
 
 func secretOf(b []byte) secret.Secret { return secret.New(b) }
+
+// MaxTunnelsPerPeer: a peer over it is refused, another peer is not.
+func TestLNSTunnelsPerPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newLNSNet(t, LNSConfig{MaxTunnelsPerPeer: 1})
+		r := n.raw(peerKey("203.0.113.5:1701", 0), 0x1111)
+		r.establish()
+		second := &rawLAC{t: t, n: n, p: r.p, id: 0x2222}
+		second.send(second.sccrq())
+		stop := second.expect(StopCCN)
+		if res := resultOf(t, &stop); res.Code != 2 || res.ErrorCode != 4 || stop.Header.Nr != 1 {
+			t.Errorf("StopCCN %+v %+v", stop.Header, res)
+		}
+		other := n.raw(peerKey("203.0.113.6:1701", 0), 0x1111)
+		other.establish()
+		other.call(0x21)
+		if st := n.lns.Stats(); st.Tunnels != 2 || st.Refused != 1 {
+			t.Errorf("Stats %+v", st)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -432,6 +433,34 @@ func TestLNSManyTunnels(t *testing.T) {
 		synctest.Wait()
 		if st := n.lns.Stats(); st.Tunnels != 2 || st.Sessions != 2 {
 			t.Errorf("Stats %+v", st)
+		}
+	})
+}
+
+// Debug logging on the LNS names challenges and responses but never prints
+// the secret.
+func TestLNSLogNoSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		n := newLNSNet(t, LNSConfig{Config: Config{Secret: secret.New(testSecret), Logger: log}})
+		ok := n.client(peerKey("192.0.2.10:1701", 1), Config{Secret: secret.New(testSecret)})
+		n.up(ok)
+		bad := n.client(peerKey("192.0.2.11:1701", 1), Config{Secret: secret.FromString("wrong")})
+		if _, err := bad.tun.Establish(context.Background()); !errors.Is(err, ErrTunnelAuth) {
+			t.Errorf("Establish: %v", err)
+		}
+		ok.tun.Close(context.Background())
+		n.nextDown()
+		n.tunnelsGone()
+		out := logs.String()
+		for _, want := range []string{"received SCCRQ", "sending SCCRP", "challenge-response", "tunnel established", "session established", "authenticated=true"} {
+			if !contains(out, want) {
+				t.Errorf("log lacks %q", want)
+			}
+		}
+		if contains(out, string(testSecret)) {
+			t.Error("the secret is in the log")
 		}
 	})
 }
