@@ -1,4 +1,6 @@
-// Package l2tp is the LAC (client) side of L2TPv2, RFC 2661.
+// Package l2tp is the LAC (client) side of L2TPv2, RFC 2661, and, as LNS
+// (lns.go), the server side: many tunnels and sessions from many LACs, each
+// tunnel in the same control loop with the LNS's half of the handshakes.
 //
 // It has two halves:
 //

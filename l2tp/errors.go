@@ -97,29 +97,35 @@ type ResultError struct {
 	Result    uint16
 	ErrorCode uint16
 	Text      string // the server's Error Message, if any
+
+	fromLAC bool // our LNS got it from a LAC (lns_tunnel.go): "client" instead of "server"
 }
 
 func (e *ResultError) Error() string {
 	var b strings.Builder
+	peer := "server"
+	if e.fromLAC {
+		peer = "client"
+	}
 	switch e.Message {
 	case StopCCN:
-		b.WriteString("l2tp: server closed the tunnel (StopCCN): ")
+		b.WriteString("l2tp: " + peer + " closed the tunnel (StopCCN): ")
 	case CDN:
-		b.WriteString("l2tp: server disconnected the session (CDN): ")
+		b.WriteString("l2tp: " + peer + " disconnected the session (CDN): ")
 	default:
-		b.WriteString("l2tp: server sent result code in " + e.Message.String() + ": ")
+		b.WriteString("l2tp: " + peer + " sent result code in " + e.Message.String() + ": ")
 	}
 	b.WriteString(resultMeaning(e.Message, e.Result))
 	b.WriteString(" (result " + strconv.Itoa(int(e.Result)) + ")")
 	switch {
 	case e.Message == StopCCN && e.Result == 5:
 		v := e.ErrorCode
-		b.WriteString(fmt.Sprintf(", server supports version %d.%d", v>>8, v&0xff))
+		b.WriteString(fmt.Sprintf(", %s supports version %d.%d", peer, v>>8, v&0xff))
 	case e.ErrorCode != 0:
 		b.WriteString(", " + errorCodeMeaning(e.ErrorCode) + " (error " + strconv.Itoa(int(e.ErrorCode)) + ")")
 	}
 	if e.Text != "" {
-		b.WriteString(": server says " + strconv.Quote(e.Text))
+		b.WriteString(": " + peer + " says " + strconv.Quote(e.Text))
 	}
 	return b.String()
 }

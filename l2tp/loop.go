@@ -24,6 +24,7 @@ const (
 	stateWaitCtlReply                    // SCCRQ sent, waiting for SCCRP
 	stateEstablished                     // SCCCN sent
 	stateClosing                         // StopCCN queued, waiting for its ack
+	stateWaitCtlConn                     // LNS: SCCRP sent, waiting for SCCCN (7.2.1)
 )
 
 func (s tunnelState) String() string {
@@ -36,6 +37,8 @@ func (s tunnelState) String() string {
 		return "established"
 	case stateClosing:
 		return "closing"
+	case stateWaitCtlConn:
+		return "wait-ctl-conn"
 	}
 	return fmt.Sprintf("tunnelState(%d)", int(s))
 }
@@ -67,6 +70,8 @@ type loop struct {
 	closeResult error           // what Close returns
 	exit        bool
 	exitErr     error
+
+	lns *lnsTunnel // Tunnel.lns: the loop plays the LNS (lns_tunnel.go)
 }
 
 func newLoop(t *Tunnel) *loop {
@@ -78,6 +83,7 @@ func newLoop(t *Tunnel) *loop {
 		sessions: make(map[uint16]*session),
 		closeCh:  t.closeCh,
 		secret:   t.cfg.Secret.Bytes(),
+		lns:      t.lns,
 	}
 	l.tx.init()
 	l.rtxTimer = stoppedTimer()
@@ -177,6 +183,8 @@ func (l *loop) request(r request) {
 		l.establish(r.reply)
 	case reqOpenSession:
 		l.openSession(r.reply)
+	case reqLNS:
+		r.fn(l)
 	}
 }
 
@@ -189,7 +197,7 @@ func (l *loop) replyEstablish(err error) {
 
 // input handles one datagram from Tunnel.Input.
 func (l *loop) input(b []byte) {
-	if l.state == stateIdle {
+	if l.state == stateIdle && l.lns == nil { // an LNS starts idle and waits for the SCCRQ
 		l.st.malformed.Add(1)
 		l.debugf("dropping control message: no tunnel yet")
 		return

@@ -28,6 +28,7 @@ type session struct {
 	state           sessionState
 	waiter          chan result // OpenSession waiting for the ICRP
 	seqRequired     bool
+	lns             *LNSSession // the LNS role (sessWaitReply: ICRP sent); nil for the LAC
 }
 
 // connectSpeed is what we report in ICCN: there is no physical line.
@@ -169,10 +170,17 @@ func (l *loop) endSession(s *session, err error) {
 		s.waiter = nil
 	}
 	l.t.endSession(err)
+	if s.lns != nil {
+		l.lnsSessionEnded(s, err)
+	}
 }
 
 // deliver hands an in-sequence, non-ZLB message to the state machines.
 func (l *loop) deliver(m *Message) {
+	if l.lns != nil {
+		l.lnsDeliver(m)
+		return
+	}
 	if !m.Type.known() {
 		if err := m.CheckMandatory(); err != nil {
 			// 4.4.1: unknown message type with the M bit: clear the tunnel.

@@ -43,6 +43,8 @@ type Tunnel struct {
 
 	dataSeen atomic.Bool
 	stats    counters
+
+	lns *lnsTunnel // the LNS role's state (lns_tunnel.go); nil for the LAC
 }
 
 // TunnelInfo describes an established tunnel.
@@ -194,11 +196,13 @@ type reqKind int
 const (
 	reqEstablish reqKind = iota
 	reqOpenSession
+	reqLNS // the LNS role: fn runs in the loop (lns_tunnel.go)
 )
 
 type request struct {
 	kind  reqKind
 	reply chan result // buffered: the loop never blocks on it
+	fn    func(*loop) // reqLNS
 }
 
 type result struct {
