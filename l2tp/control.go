@@ -67,39 +67,8 @@ func (l *loop) onSCCRP(m *Message) {
 	l.peerID = tid
 	info := TunnelInfo{LocalID: l.localID, PeerID: tid, PeerWindow: defaultPeerWindow}
 
-	if a, ok := m.Find(AVPProtocolVersion); ok {
-		v, err := a.Uint16()
-		if err != nil {
-			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Protocol Version"})
-			return
-		}
-		info.PeerProtocolVersion = v
-		if v>>8 != protocolVersion>>8 {
-			l.abort(fmt.Errorf("l2tp: server speaks L2TP protocol version %d.%d, we need 1.0", v>>8, v&0xff),
-				Result{Code: 5, ErrorCode: protocolVersion})
-			return
-		}
-	}
-	if a, ok := m.Find(AVPHostName); ok && !a.Hidden {
-		info.PeerHostName = string(a.Value)
-	}
-	if a, ok := m.Find(AVPVendorName); ok && !a.Hidden {
-		info.PeerVendor = string(a.Value)
-	}
-	if a, ok := m.Find(AVPFirmwareRevision); ok {
-		info.PeerFirmware, _ = a.Uint16() // not mandatory: a bad one is ignored (7.1)
-	}
-	if a, ok := m.Find(AVPReceiveWindowSize); ok {
-		w, err := a.Uint16()
-		if err != nil {
-			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Receive Window Size"})
-			return
-		}
-		if w == 0 {
-			l.debugf("server advertises receive window 0 (invalid), using %d", defaultPeerWindow)
-			w = defaultPeerWindow
-		}
-		info.PeerWindow = w
+	if !l.peerTunnelAVPs(m, &info, "server") {
+		return
 	}
 
 	if l.challenge != nil {
@@ -244,4 +213,46 @@ func findUint16(m *Message, t AVPType) (uint16, error) {
 		return 0, malformed("%s without %s", m.Type, t)
 	}
 	return a.Uint16()
+}
+
+// peerTunnelAVPs reads what SCCRQ and SCCRP share (Protocol Version, Host
+// Name, Vendor Name, Firmware Revision, Receive Window Size) into info. It
+// aborts the tunnel and returns false on a bad one; who names the peer
+// ("server", or "LAC" for our LNS) in errors and logs.
+func (l *loop) peerTunnelAVPs(m *Message, info *TunnelInfo, who string) bool {
+	if a, ok := m.Find(AVPProtocolVersion); ok {
+		v, err := a.Uint16()
+		if err != nil {
+			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Protocol Version"})
+			return false
+		}
+		info.PeerProtocolVersion = v
+		if v>>8 != protocolVersion>>8 {
+			l.abort(fmt.Errorf("l2tp: %s speaks L2TP protocol version %d.%d, we need 1.0", who, v>>8, v&0xff),
+				Result{Code: 5, ErrorCode: protocolVersion})
+			return false
+		}
+	}
+	if a, ok := m.Find(AVPHostName); ok && !a.Hidden {
+		info.PeerHostName = string(a.Value)
+	}
+	if a, ok := m.Find(AVPVendorName); ok && !a.Hidden {
+		info.PeerVendor = string(a.Value)
+	}
+	if a, ok := m.Find(AVPFirmwareRevision); ok {
+		info.PeerFirmware, _ = a.Uint16() // not mandatory: a bad one is ignored (7.1)
+	}
+	if a, ok := m.Find(AVPReceiveWindowSize); ok {
+		w, err := a.Uint16()
+		if err != nil {
+			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Receive Window Size"})
+			return false
+		}
+		if w == 0 {
+			l.debugf("%s advertises receive window 0 (invalid), using %d", who, defaultPeerWindow)
+			w = defaultPeerWindow
+		}
+		info.PeerWindow = w
+	}
+	return true
 }

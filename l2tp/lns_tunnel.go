@@ -57,14 +57,7 @@ func (lt *lnsTunnel) setupExpired() {
 // lnsDeliver hands an in-sequence, non-ZLB message to the LNS state machines.
 // The leniency rules are the LAC's (deliver, session.go).
 func (l *loop) lnsDeliver(m *Message) {
-	if !m.Type.known() {
-		if err := m.CheckMandatory(); err != nil {
-			// 4.4.1: unknown message type with the M bit: clear the tunnel.
-			l.abort(err, Result{Code: 2, ErrorCode: 8, Message: fmt.Sprintf("unknown mandatory message type %d", uint16(m.Type))})
-			return
-		}
-		l.st.unknownIgnored.Add(1)
-		l.debugf("ignoring unknown message type %d (M bit clear)", uint16(m.Type))
+	if l.unknownType(m) {
 		return
 	}
 	if err := m.CheckMandatory(); err != nil {
@@ -127,39 +120,8 @@ func (l *loop) lnsSCCRQ(m *Message) {
 	}
 	l.localID, l.peerID = lt.localID, lt.peerID
 	info := TunnelInfo{LocalID: lt.localID, PeerID: lt.peerID, PeerWindow: defaultPeerWindow}
-	if a, ok := m.Find(AVPProtocolVersion); ok {
-		v, err := a.Uint16()
-		if err != nil {
-			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Protocol Version"})
-			return
-		}
-		info.PeerProtocolVersion = v
-		if v>>8 != protocolVersion>>8 {
-			l.abort(fmt.Errorf("l2tp: lns: LAC speaks L2TP protocol version %d.%d, we need 1.0", v>>8, v&0xff),
-				Result{Code: 5, ErrorCode: protocolVersion})
-			return
-		}
-	}
-	if a, ok := m.Find(AVPHostName); ok && !a.Hidden {
-		info.PeerHostName = string(a.Value)
-	}
-	if a, ok := m.Find(AVPVendorName); ok && !a.Hidden {
-		info.PeerVendor = string(a.Value)
-	}
-	if a, ok := m.Find(AVPFirmwareRevision); ok {
-		info.PeerFirmware, _ = a.Uint16() // not mandatory: a bad one is ignored (7.1)
-	}
-	if a, ok := m.Find(AVPReceiveWindowSize); ok {
-		w, err := a.Uint16()
-		if err != nil {
-			l.abort(err, Result{Code: 2, ErrorCode: 2, Message: "bad Receive Window Size"})
-			return
-		}
-		if w == 0 {
-			l.debugf("LAC advertises receive window 0 (invalid), using %d", defaultPeerWindow)
-			w = defaultPeerWindow
-		}
-		info.PeerWindow = w
+	if !l.peerTunnelAVPs(m, &info, "LAC") {
+		return
 	}
 	var response []byte
 	if a, ok := m.Find(AVPChallenge); ok {

@@ -181,14 +181,7 @@ func (l *loop) deliver(m *Message) {
 		l.lnsDeliver(m)
 		return
 	}
-	if !m.Type.known() {
-		if err := m.CheckMandatory(); err != nil {
-			// 4.4.1: unknown message type with the M bit: clear the tunnel.
-			l.abort(err, Result{Code: 2, ErrorCode: 8, Message: fmt.Sprintf("unknown mandatory message type %d", uint16(m.Type))})
-			return
-		}
-		l.st.unknownIgnored.Add(1)
-		l.debugf("ignoring unknown message type %d (M bit clear)", uint16(m.Type))
+	if l.unknownType(m) {
 		return
 	}
 	if err := m.CheckMandatory(); err != nil {
@@ -229,4 +222,20 @@ func (l *loop) deliver(m *Message) {
 		l.st.unknownIgnored.Add(1)
 		l.debugf("ignoring %s", m.Type)
 	}
+}
+
+// unknownType handles a message of a type we do not know (4.4.1): with the
+// M bit the tunnel is cleared, without it the message is ignored. It says
+// whether m was such a message.
+func (l *loop) unknownType(m *Message) bool {
+	if m.Type.known() {
+		return false
+	}
+	if err := m.CheckMandatory(); err != nil {
+		l.abort(err, Result{Code: 2, ErrorCode: 8, Message: fmt.Sprintf("unknown mandatory message type %d", uint16(m.Type))})
+		return true
+	}
+	l.st.unknownIgnored.Add(1)
+	l.debugf("ignoring unknown message type %d (M bit clear)", uint16(m.Type))
+	return true
 }
