@@ -126,7 +126,7 @@ func (r *Responder) mainMode(sa *rSA, from, local netip.AddrPort, natt bool, m M
 	case sa.state == mmRespSent2 && !enc && hasPayload[*KeyExchange](m.Payloads):
 		r.mainMode3(sa, from, local, natt, m, raw)
 	case sa.state == mmRespSent4 && enc:
-		r.mainMode5(sa, from, natt, m, raw, now)
+		r.mainMode5(sa, from, local, natt, m, raw, now)
 	default:
 		r.stats.UnknownSA++
 		r.log.Debug("ike: ignoring an unexpected main mode message", "peer", from, "state", sa.state)
@@ -223,7 +223,7 @@ func (r *Responder) authFailed(sa *rSA, from netip.AddrPort, natt bool, raw []by
 	r.answer(sa, raw, n.Append(nil), "INFORMATIONAL [ N("+t.String()+") ]")
 }
 
-func (r *Responder) mainMode5(sa *rSA, from netip.AddrPort, natt bool, m Message, raw []byte, now time.Time) {
+func (r *Responder) mainMode5(sa *rSA, from, local netip.AddrPort, natt bool, m Message, raw []byte, now time.Time) {
 	pt, next, err := decryptCBC(sa.prop.Enc, sa.keys.Ka, sa.iv, m.Ciphertext)
 	if err != nil {
 		r.authFailed(sa, from, natt, raw, NotifyPayloadMalformed, "main mode message 5 cannot be decrypted")
@@ -258,11 +258,11 @@ func (r *Responder) mainMode5(sa *rSA, from netip.AddrPort, natt bool, m Message
 		r.dropHalfOpen(sa)
 		return
 	}
-	local := r.cfg.LocalID
-	if local.IsZero() {
-		local = AddrID(sa.local.Addr())
+	ourID := r.cfg.LocalID
+	if ourID.IsZero() {
+		ourID = AddrID(local.Addr())
 	}
-	idr := local.payload()
+	idr := ourID.payload()
 	mm6 := []Payload{idr, &Hash{Data: authHash(&sa.ikeSA, false, idr.AppendBody(nil))}}
 	if sa.longerLife {
 		mm6 = append(mm6, &Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyResponderLifetime,
@@ -275,9 +275,9 @@ func (r *Responder) mainMode5(sa *rSA, from netip.AddrPort, natt bool, m Message
 	}
 	reply := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeIDProt,
 		Flags: FlagEncryption, NextPayload: PayloadID}, Ciphertext: ct}
-	sa.from, sa.natt = from, natt
+	sa.from, sa.local, sa.natt = from, local, natt
 	sa.iv, sa.lastBlock = nil, last
-	sa.peerID, sa.localID = id.String(), local.String()
+	sa.peerID, sa.localID = id.String(), ourID.String()
 	r.answer(sa, raw, reply.Append(nil), "ID_PROT response 0 "+summary(mm6)+" (main mode 6/6)")
 	sa.state, sa.established, sa.upAt = mmDone, true, now
 	sa.expireAt = now.Add(sa.life)
