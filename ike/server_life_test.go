@@ -40,6 +40,8 @@ func TestResponderSendsDPD(t *testing.T) {
 			t.Errorf("%d R-U-THEREs sent in 2 minutes, want one each 20 s", got)
 		}
 		// ESP traffic postpones the probes.
+		n.r.Alive(c.pub4500)
+		synctest.Wait()
 		before := n.logged(slog.LevelDebug, "(R_U_THERE)")
 		for range 6 {
 			time.Sleep(10 * time.Second)
