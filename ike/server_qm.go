@@ -13,6 +13,12 @@ package ike
 // QM3 arrives; the pair goes to OnChildSA once it has. A client's new Quick
 // Mode while a pair is up is a rekey: the old pair is kept until the client
 // deletes it or it expires.
+//
+// We never start a Quick Mode ourselves. Rekeys are the client's: a client
+// that asks for a longer lifetime than ESPLifetime is told ours with
+// RESPONDER-LIFETIME in QM2 (so ours cannot run out first), and a pair that
+// expires anyway is deleted at the client and withdrawn. Finished Quick
+// Modes are kept with their ISAKMP SA, to recognise repeats, until it goes.
 
 import (
 	"bytes"
