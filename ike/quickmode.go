@@ -142,6 +142,11 @@ func (s *Session) startQuickMode(rekeyOf *ChildSA, now time.Time) {
 // encrypt builds an encrypted message with payloads, CBC-chained from iv;
 // it returns the message and the next IV.
 func (s *Session) encrypt(sa *ikeSA, exch ExchangeType, mid uint32, iv []byte, payloads []Payload) ([]byte, []byte, error) {
+	return encryptMessage(sa, exch, mid, iv, payloads)
+}
+
+// encryptMessage is Session.encrypt for either role.
+func encryptMessage(sa *ikeSA, exch ExchangeType, mid uint32, iv []byte, payloads []Payload) ([]byte, []byte, error) {
 	ct, next, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, iv, AppendPayloads(nil, payloads))
 	if err != nil {
 		return nil, nil, err
