@@ -16,10 +16,10 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
-// pair is our client Link against our ServerLink, in-process, each frame
+// linkPair is our client Link against our ServerLink, in-process, each frame
 // encoded by one side and decoded with ParseFrame by the other, inside a
 // synctest bubble.
-type pair struct {
+type linkPair struct {
 	t      *testing.T
 	client *Link
 	server *ServerLink
@@ -36,8 +36,8 @@ type pair struct {
 	s2cHook func(frame []byte) []byte
 }
 
-// users is the test user database.
-func users(db map[string]Credential) func(string) (Credential, bool) {
+// testUsers is the test user database.
+func testUsers(db map[string]Credential) func(string) (Credential, bool) {
 	return func(u string) (Credential, bool) {
 		c, ok := db[u]
 		return c, ok
@@ -52,7 +52,7 @@ var (
 
 func testServerConfig() ServerConfig {
 	return ServerConfig{
-		Lookup:  users(map[string]Credential{"alice": {Password: secret.FromString("s3cret")}}),
+		Lookup:  testUsers(map[string]Credential{"alice": {Password: secret.FromString("s3cret")}}),
 		LocalIP: testLocalIP, PeerIP: testPeerIP, DNS: testDNS,
 		Rand: rand.NewChaCha8([32]byte{9}),
 	}
@@ -62,9 +62,9 @@ func testClientConfig() Config {
 	return Config{User: "alice", Password: secret.FromString("s3cret"), Rand: rand.NewChaCha8([32]byte{1})}
 }
 
-func startPair(t *testing.T, scfg ServerConfig, ccfg Config, hook func([]byte) []byte) *pair {
+func startPair(t *testing.T, scfg ServerConfig, ccfg Config, hook func([]byte) []byte) *linkPair {
 	t.Helper()
-	p := &pair{t: t, cerr: make(chan error, 1), serr: make(chan error, 1), s2cHook: hook}
+	p := &linkPair{t: t, cerr: make(chan error, 1), serr: make(chan error, 1), s2cHook: hook}
 	scfg.OnEvent = func(e ServerEvent) {
 		p.mu.Lock()
 		p.sevents = append(p.sevents, e)
@@ -106,20 +106,20 @@ func startPair(t *testing.T, scfg ServerConfig, ccfg Config, hook func([]byte) [
 }
 
 // waitBoth waits for both Runs to return.
-func (p *pair) waitBoth() (clientErr, serverErr error) {
+func (p *linkPair) waitBoth() (clientErr, serverErr error) {
 	clientErr, serverErr = <-p.cerr, <-p.serr
 	p.cancel()
 	return clientErr, serverErr
 }
 
-func (p *pair) trace() string {
+func (p *linkPair) trace() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return "client sent:\n  " + strings.Join(p.c2s, "\n  ") + "\nserver sent:\n  " + strings.Join(p.s2c, "\n  ")
 }
 
 // up waits for both sides to be up.
-func (p *pair) up() (IPInfo, ServerInfo) {
+func (p *linkPair) up() (IPInfo, ServerInfo) {
 	p.t.Helper()
 	ci, err := p.client.WaitUp(p.ctx)
 	if err != nil {
@@ -133,7 +133,7 @@ func (p *pair) up() (IPInfo, ServerInfo) {
 }
 
 // clientClose closes from the client side: the server sees a Terminate.
-func (p *pair) clientClose() {
+func (p *linkPair) clientClose() {
 	p.t.Helper()
 	if err := p.client.Close(p.ctx); err != nil {
 		p.t.Fatalf("client Close: %v", err)
@@ -148,7 +148,7 @@ func (p *pair) clientClose() {
 	}
 }
 
-func (p *pair) kinds() []string {
+func (p *linkPair) kinds() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
