@@ -373,3 +373,30 @@ func TestServerIPCPOptions(t *testing.T) {
 		t.Errorf("rejectNaks: %v", code)
 	}
 }
+
+// RFC 2759 section 9.2 from the authenticator's side, knowing only the NT
+// hash 44EBBA8D5312B8D611474411F56989AE of "clientPass": the NT-Response
+// verifies and the Success message carries the RFC's authenticator
+// response; a "BIGCO\User" name hashes as "User" while Lookup gets it
+// whole.
+func TestServerMSCHAPv2RFCVector(t *testing.T) {
+	for _, name := range []string{"User", `BIGCO\User`} {
+		var asked string
+		s := NewServerLink(ServerConfig{Lookup: func(u string) (Credential, bool) {
+			asked = u
+			return Credential{NTHash: secret.New(unhex("44EBBA8D5312B8D611474411F56989AE"))}, true
+		}}, func([]byte) error { return nil })
+		s.auth.challenge = [16]byte(unhex("5B5D7C7D7B3F2F3E3C2C602132262628"))
+		value := append(unhex("21402324255E262A28295F2B3A337C7E"), make([]byte, 8)...)
+		value = append(value, unhex("82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF")...)
+		value = append(value, 0)
+		ok, why, msg := s.verifyMSCHAPv2(name, value)
+		if !ok || string(msg) != "S=407A5589115FD0D6209F510FE9C04566932CDA56 M=Access granted" || asked != name {
+			t.Errorf("%s: ok %v (%s), Success %q, Lookup got %q", name, ok, why, msg, asked)
+		}
+		value[30] ^= 1
+		if ok, why, _ := s.verifyMSCHAPv2(name, value); ok || why != "wrong password" {
+			t.Errorf("%s: a corrupted NT-Response verified (%v, %q)", name, ok, why)
+		}
+	}
+}
