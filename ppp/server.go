@@ -109,10 +109,16 @@ type ServerConfig struct {
 const DefaultServerAuthTimeout = 30 * time.Second
 
 func (c ServerConfig) withDefaults() ServerConfig {
-	if len(c.Auth) == 0 {
-		c.Auth = authPreference[:]
+	var auth []AuthMethod // known methods only, each once
+	for _, m := range c.Auth {
+		if m >= AuthPAP && m <= AuthMSCHAPv2 && !containsMethod(auth, m) {
+			auth = append(auth, m)
+		}
 	}
-	c.Auth = append([]AuthMethod(nil), c.Auth...)
+	if len(auth) == 0 {
+		auth = append(auth, authPreference[:]...)
+	}
+	c.Auth = auth
 	if c.Lookup == nil {
 		c.Lookup = func(string) (Credential, bool) { return Credential{}, false }
 	}

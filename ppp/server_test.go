@@ -417,3 +417,16 @@ func TestServerNoIPv6(t *testing.T) {
 		p.clientClose()
 	})
 }
+
+// ServerConfig.Auth keeps known methods only, each once, in order; nothing
+// usable means the default order.
+func TestServerConfigAuth(t *testing.T) {
+	got := ServerConfig{Auth: []AuthMethod{0, AuthPAP, 9, AuthPAP, AuthCHAPMD5}}.withDefaults().Auth
+	if !slices.Equal(got, []AuthMethod{AuthPAP, AuthCHAPMD5}) {
+		t.Errorf("Auth = %v", got)
+	}
+	got = ServerConfig{Auth: []AuthMethod{7}}.withDefaults().Auth
+	if !slices.Equal(got, []AuthMethod{AuthMSCHAPv2, AuthCHAPMD5, AuthPAP}) {
+		t.Errorf("default Auth = %v", got)
+	}
+}
