@@ -154,6 +154,7 @@ type automaton struct {
 	host   host
 	log    *slog.Logger
 	trace  func(action) // tests only
+	peer   string       // who the other end is, for reasons: "server" (or "client" for a ServerLink)
 
 	restartTime  time.Duration
 	maxConfigure int
@@ -179,7 +180,7 @@ type automaton struct {
 
 func newAutomaton(proto Protocol, l layer, h host, cfg *Config, log *slog.Logger) *automaton {
 	return &automaton{
-		proto: proto, layer: l, host: h, log: log,
+		proto: proto, layer: l, host: h, log: log, peer: "server",
 		restartTime:  cfg.RestartTimer,
 		maxConfigure: cfg.MaxConfigure,
 		maxTerminate: cfg.MaxTerminate,
@@ -454,7 +455,7 @@ func (f *automaton) timeout() {
 	}
 	switch f.state {
 	case stateReqSent, stateAckRcvd, stateAckSent:
-		f.why = fmt.Sprintf("the server did not acknowledge %d Configure-Requests (Max-Configure)", f.maxConfigure)
+		f.why = fmt.Sprintf("the %s did not acknowledge %d Configure-Requests (Max-Configure)", f.peer, f.maxConfigure)
 	case stateClosing:
 		f.why = "no Terminate-Ack"
 	}

@@ -33,7 +33,7 @@ func (f *automaton) input(p Packet) {
 		}
 		f.step(evRCN)
 	case CodeTerminateRequest:
-		f.why = "the server sent a Terminate-Request"
+		f.why = "the " + f.peer + " sent a Terminate-Request"
 		if s := printable(p.Data); s != "" {
 			f.why += fmt.Sprintf(" (%q)", s)
 		}
@@ -51,7 +51,7 @@ func (f *automaton) input(p Packet) {
 		}
 		// RFC 1661 5.6: rejecting a code we need is catastrophic.
 		if c := Code(p.Data[0]); c >= CodeConfigureRequest && c <= CodeCodeReject {
-			f.why = fmt.Sprintf("the server code-rejected %v", c)
+			f.why = fmt.Sprintf("the %s code-rejected %v", f.peer, c)
 			f.step(evRXJMinus)
 		} else {
 			if f.extras != nil {
@@ -83,7 +83,7 @@ func (f *automaton) inputLCP(p Packet) {
 		}
 		proto := Protocol(binary.BigEndian.Uint16(p.Data))
 		if f.extras.protocolRejected(proto) {
-			f.why = "the server protocol-rejected LCP"
+			f.why = "the " + f.peer + " protocol-rejected LCP"
 			f.step(evRXJMinus)
 		} else {
 			f.step(evRXJPlus)
@@ -162,7 +162,7 @@ func (f *automaton) inputRefusal(p Packet) bool {
 	f.refusals++
 	if f.refusals > f.maxConfigure {
 		f.host.fail(&NegotiationError{Protocol: f.proto,
-			Reason: fmt.Sprintf("the server refused %d Configure-Requests in a row", f.refusals)})
+			Reason: fmt.Sprintf("the %s refused %d Configure-Requests in a row", f.peer, f.refusals)})
 		return false
 	}
 	return true

@@ -31,4 +31,8 @@
 // (RFC 1570) and the multilink options MRRU, Short Sequence Number and
 // Endpoint Discriminator (RFC 1990) are Configure-Rejected: one link, no
 // bundle, no callback through a tunnel.
+//
+// The authenticator (server) side is [ServerLink] (server.go): the same
+// automaton and codecs, the options asked for the other way round, and the
+// client's credentials checked through a lookup function.
 package ppp

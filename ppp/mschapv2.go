@@ -111,7 +111,13 @@ var (
 // generateAuthenticatorResponse is GenerateAuthenticatorResponse (RFC 2759
 // section 8.7): the 20 octets the server sends back as "S=<40 hex>".
 func generateAuthenticatorResponse(password string, ntResponse *[24]byte, peerChallenge, authChallenge *[16]byte, user string) [20]byte {
-	ph := ntPasswordHash(password)
+	return authenticatorResponseFromHash(ntPasswordHash(password), ntResponse, peerChallenge, authChallenge, user)
+}
+
+// authenticatorResponseFromHash is GenerateAuthenticatorResponse from the
+// NT password hash alone (RFC 2759 section 8.7 uses the password only
+// through it): what an authenticator that stores NT hashes computes.
+func authenticatorResponseFromHash(ph [16]byte, ntResponse *[24]byte, peerChallenge, authChallenge *[16]byte, user string) [20]byte {
 	phh := md4.New()
 	phh.Write(ph[:])
 	var hashHash [16]byte

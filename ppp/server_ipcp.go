@@ -1,0 +1,250 @@
+package ppp
+
+// IPCP (RFC 1332, RFC 1877) and IPV6CP (RFC 5072) on the authenticator's
+// side: we hand out the address, DNS and NBNS servers the supervisor gave
+// us, and interface identifiers.
+
+import (
+	"net/netip"
+)
+
+// serverIPCP sends our own address (if configured) and judges the
+// client's: its IP-Address must be the one assigned to it (0.0.0.0, or any
+// other, is Nak'd with it; RFC 1332 3.3), a request without one is Nak'd
+// with it too (RFC 1661 5.3 allows a Nak to suggest options), and the DNS
+// and NBNS options (RFC 1877) get the configured servers or are rejected
+// when none is configured. IP-Compression-Protocol (no Van Jacobson here),
+// the old IP-Addresses option and anything unknown are rejected.
+type serverIPCP struct {
+	s *ServerLink
+
+	sendAddr bool    // our request carries LocalIP
+	dns      [2]bool // the client's last request asked for DNS i and got it
+	wins     [2]bool
+}
+
+func (h *serverIPCP) appendRequest(b []byte) []byte {
+	if h.sendAddr {
+		a := h.s.cfg.LocalIP.As4()
+		b = Option{Type: ipcpIPAddress, Data: a[:]}.Append(b)
+	}
+	return b
+}
+
+// assigned returns the address we give for option type t, if any.
+func (h *serverIPCP) assigned(t uint8) (netip.Addr, bool) {
+	c := &h.s.cfg
+	var list []netip.Addr
+	i := 0
+	switch t {
+	case ipcpIPAddress:
+		return c.PeerIP, c.PeerIP.Is4()
+	case ipcpPrimaryDNS:
+		list = c.DNS
+	case ipcpSecondaryDNS:
+		list, i = c.DNS, 1
+	case ipcpPrimaryNBNS:
+		list = c.WINS
+	case ipcpSecondaryNBNS:
+		list, i = c.WINS, 1
+	default:
+		return netip.Addr{}, false
+	}
+	if i < len(list) && list[i].Is4() {
+		return list[i], true
+	}
+	return netip.Addr{}, false
+}
+
+func (h *serverIPCP) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+	var nak []byte
+	h.dns, h.wins = [2]bool{}, [2]bool{}
+	sawAddr := false
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b) // the automaton checked the list
+		want, ok := h.assigned(o.Type)
+		if !ok || len(o.Data) != 4 {
+			rej = o.Append(rej)
+			continue
+		}
+		if o.Type == ipcpIPAddress {
+			sawAddr = true
+		}
+		if netip.AddrFrom4([4]byte(o.Data)) != want {
+			if rejectNaks {
+				rej = o.Append(rej)
+				continue
+			}
+			v := want.As4()
+			nak = Option{Type: o.Type, Data: v[:]}.Append(nak)
+			continue
+		}
+		switch o.Type {
+		case ipcpPrimaryDNS:
+			h.dns[0] = true
+		case ipcpSecondaryDNS:
+			h.dns[1] = true
+		case ipcpPrimaryNBNS:
+			h.wins[0] = true
+		case ipcpSecondaryNBNS:
+			h.wins[1] = true
+		}
+	}
+	if !sawAddr && !rejectNaks {
+		if want, ok := h.assigned(ipcpIPAddress); ok {
+			v := want.As4()
+			nak = Option{Type: ipcpIPAddress, Data: v[:]}.Append(nak)
+		}
+	}
+	switch {
+	case len(rej) > 0:
+		return CodeConfigureReject, rej, nil
+	case len(nak) > 0:
+		return CodeConfigureNak, nak, nil
+	}
+	return CodeConfigureAck, nil, nil
+}
+
+func (h *serverIPCP) gotAck([]byte) {}
+
+// gotNak: the client would like us to use another address. Ours is fixed;
+// we keep asking for it (the automaton gives up after MaxConfigure
+// refusals).
+func (h *serverIPCP) gotNak([]byte) error { return nil }
+
+func (h *serverIPCP) gotReject(opts []byte) error {
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		if o.Type == ipcpIPAddress {
+			h.sendAddr = false
+		}
+	}
+	return nil
+}
+
+func (h *serverIPCP) up() {
+	if !h.s.cfg.PeerIP.Is4() {
+		h.s.fail(&NegotiationError{Protocol: ProtoIPCP, Reason: "no IPv4 address to assign to the client"})
+		return
+	}
+	h.s.ipcpUp()
+}
+func (h *serverIPCP) down()                  { h.s.ipcpDown() }
+func (h *serverIPCP) started()               {}
+func (h *serverIPCP) finished(reason string) { h.s.ipcpFinished(reason) }
+
+// serverIPV6CP negotiates interface identifiers (RFC 5072 4.1): ours is
+// LocalID or random; the client's is PeerID if configured (another value
+// is Nak'd with it), else any non-zero one different from ours (zero or
+// ours is Nak'd with a random one).
+type serverIPV6CP struct {
+	s *ServerLink
+
+	id     [8]byte
+	sendID bool
+
+	peer     [8]byte
+	havePeer bool
+}
+
+func (h *serverIPV6CP) ourID() [8]byte {
+	if h.id == ([8]byte{}) {
+		h.id = h.s.cfg.LocalID
+		if h.id == ([8]byte{}) {
+			h.id = h.s.randID()
+		}
+	}
+	return h.id
+}
+
+func (h *serverIPV6CP) appendRequest(b []byte) []byte {
+	if !h.sendID {
+		return b
+	}
+	id := h.ourID()
+	return Option{Type: ipv6cpInterfaceID, Data: id[:]}.Append(b)
+}
+
+func (h *serverIPV6CP) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+	var nak []byte
+	h.havePeer = false
+	ours := h.ourID()
+	want := h.s.cfg.PeerID
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		if o.Type != ipv6cpInterfaceID || len(o.Data) != 8 {
+			rej = o.Append(rej) // IPv6-Compression-Protocol and anything unknown
+			continue
+		}
+		v := [8]byte(o.Data)
+		good := v != ([8]byte{}) && v != ours
+		if want != ([8]byte{}) && want != ours {
+			good = v == want
+		}
+		if good {
+			h.peer, h.havePeer = v, true
+			continue
+		}
+		if rejectNaks {
+			rej = o.Append(rej)
+			continue
+		}
+		s := want
+		if s == ([8]byte{}) || s == ours {
+			s = h.s.randID()
+			for s == ours {
+				s = h.s.randID()
+			}
+		}
+		nak = Option{Type: ipv6cpInterfaceID, Data: s[:]}.Append(nak)
+	}
+	switch {
+	case len(rej) > 0:
+		return CodeConfigureReject, rej, nil
+	case len(nak) > 0:
+		return CodeConfigureNak, nak, nil
+	}
+	return CodeConfigureAck, nil, nil
+}
+
+func (h *serverIPV6CP) gotAck([]byte) {}
+
+// gotNak: RFC 5072 4.1: take the client's suggestion unless it is zero or
+// its own identifier; a configured LocalID is kept.
+func (h *serverIPV6CP) gotNak(opts []byte) error {
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		if o.Type != ipv6cpInterfaceID || len(o.Data) != 8 || h.s.cfg.LocalID != ([8]byte{}) {
+			continue
+		}
+		if v := [8]byte(o.Data); v != ([8]byte{}) && !(h.havePeer && v == h.peer) {
+			h.id = v
+		} else {
+			h.id = h.s.randID()
+		}
+	}
+	return nil
+}
+
+func (h *serverIPV6CP) gotReject(opts []byte) error {
+	for b := opts; len(b) > 0; {
+		var o Option
+		o, b, _ = NextOption(b)
+		if o.Type == ipv6cpInterfaceID {
+			h.sendID = false
+		}
+	}
+	return nil
+}
+
+func (h *serverIPV6CP) up() {
+	h.ourID()
+	h.s.ipv6cpUp()
+}
+func (h *serverIPV6CP) down()                  { h.s.ipv6cpDown() }
+func (h *serverIPV6CP) started()               {}
+func (h *serverIPV6CP) finished(reason string) { h.s.ipv6cpFinished(reason) }
