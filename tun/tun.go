@@ -160,6 +160,31 @@ func (d *Device) configure(cfg Config) error {
 	return nil
 }
 
+// AddRoute routes p through the device (a server's route to one client);
+// remove takes it away again, and Close removes what is left.
+func (d *Device) AddRoute(p netip.Prefix) (remove func() error, err error) {
+	link, err := netlink.LinkByName(d.name)
+	if err != nil {
+		return nil, fmt.Errorf("tun: find %s: %w", d.name, err)
+	}
+	r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: prefixNet(p.Masked()), Scope: netlink.SCOPE_LINK}
+	if err := netlink.RouteReplace(r); err != nil {
+		return nil, fmt.Errorf("tun: add route %s dev %s: %w", p, d.name, err)
+	}
+	var once sync.Once
+	del := func() error {
+		var err error
+		once.Do(func() {
+			if err = netlink.RouteDel(r); isGone(err) {
+				err = nil
+			}
+		})
+		return err
+	}
+	d.record(del)
+	return del, nil
+}
+
 // AddIPv6LinkLocal adds an fe80::/64 address (IPV6CP may finish after the
 // device is up). It is removed again by Close.
 func (d *Device) AddIPv6LinkLocal(a netip.Addr) error {
