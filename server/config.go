@@ -535,7 +535,7 @@ func decodeError(path string, data []byte, err error, hide func(key string) bool
 	}
 	switch {
 	case hide(key):
-		msg = "syntax error (not shown: the line holds a secret)"
+		msg = "syntax error (not shown: it may quote a secret)"
 	case strings.HasSuffix(msg, " is already defined"):
 		msg = "duplicate key"
 	}

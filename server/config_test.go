@@ -196,7 +196,7 @@ func TestConfigErrors(t *testing.T) {
 		{"psk number", "psk = 12345\n" + base, `:1: key psk: want a string such as "env:VAR" or "file:PATH", not an integer`},
 		{"psk file missing", "psk = \"file:nope\"\n" + base, `:1: key psk: open `},
 		{"psk literal public", "psk = \"" + pskValue + "\"\n" + base, `:1: key psk: holds a literal secret but the file is readable by everyone (mode 0644): chmod 600 `},
-		{"psk syntax", "psk = \"" + pskValue + "\n" + base, `:1: key psk: syntax error (not shown: the line holds a secret)`},
+		{"psk syntax", "psk = \"" + pskValue + "\n" + base, `:1: key psk: syntax error (not shown: it may quote a secret)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, t.TempDir(), "serve.toml", tc.body, 0o644)
