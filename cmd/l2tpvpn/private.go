@@ -11,35 +11,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // privacy says what makes a file unfit to hold a secret of user euid, or
-// returns "" if nothing does. perm is the file's permission bits, uid its
-// owner (-1: unknown). fix is what to do about it, for path.
+// returns "" if nothing does (secret.Privacy, shared with the server).
 func privacy(path string, perm fs.FileMode, uid, euid int) (problem, fix string) {
-	chmod := "chmod 600 " + path
-	switch {
-	case uid >= 0 && uid != 0 && uid != euid:
-		return fmt.Sprintf("belongs to another user (uid %d; you are uid %d)", uid, euid),
-			"keep the secret in a file of your own (" + chmod + ")"
-	case perm&0o004 != 0:
-		return fmt.Sprintf("is readable by everyone (mode %04o)", perm), chmod
-	case perm&0o040 != 0:
-		return fmt.Sprintf("is readable by its group (mode %04o)", perm), chmod
-	case perm&0o022 != 0:
-		return fmt.Sprintf("can be changed by other users (mode %04o)", perm), chmod
-	}
-	return "", ""
+	return secret.Privacy(path, perm, uid, euid)
 }
 
 // fileOwner is the owner of the file fi describes, or -1 if unknown.
-func fileOwner(fi fs.FileInfo) int {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid)
-	}
-	return -1
-}
+func fileOwner(fi fs.FileInfo) int { return secret.FileOwner(fi) }
 
 // The state directory holds the control sockets, logs and undo journals:
 // it must be ours and writable by nobody else, or someone else could

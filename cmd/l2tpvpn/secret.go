@@ -9,12 +9,10 @@ package main
 // contains a secret's value.
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -26,10 +24,10 @@ import (
 type SecretSource int
 
 const (
-	SecretLiteral SecretSource = iota // the spec is the secret itself
-	SecretEnv                         // env:VAR
-	SecretFile                        // file:PATH (first line)
-	SecretPrompt                      // prompt: read from the terminal without echo
+	SecretLiteral = SecretSource(secret.Literal) // the spec is the secret itself
+	SecretEnv     = SecretSource(secret.Env)     // env:VAR
+	SecretFile    = SecretSource(secret.File)    // file:PATH (first line)
+	SecretPrompt  = SecretSource(secret.Prompt)  // prompt: read from the terminal without echo
 )
 
 func (s SecretSource) String() string {
@@ -49,51 +47,19 @@ func (s SecretSource) String() string {
 // secretType is the pflag Value.Type() of secret flags.
 const secretType = "secret"
 
-// secretFileMax bounds how much of a secret file is read.
-const secretFileMax = 64 << 10
-
 // secretSpecError is a malformed spec; its text never contains the spec.
-type secretSpecError struct{ msg string }
-
-func (e *secretSpecError) Error() string { return e.msg }
+type secretSpecError = secret.SpecError
 
 // ParseSecretSpec splits a secret spec into its source and the variable name
 // (env:) or path (file:). For a literal the second result is empty; the
-// secret is the spec itself.
+// secret is the spec itself. The spec syntax is package secret's, shared
+// with the server's configuration.
 func ParseSecretSpec(s string) (SecretSource, string, error) {
-	switch {
-	case s == "":
-		return 0, "", &secretSpecError{"empty secret; use env:VAR, file:PATH or prompt"}
-	case s == "prompt":
-		return SecretPrompt, "", nil
-	case strings.HasPrefix(s, "env:"):
-		name := s[len("env:"):]
-		if name == "" {
-			return 0, "", &secretSpecError{"env: needs a variable name (env:VAR)"}
-		}
-		if !secretEnvNameOK(name) {
-			return 0, "", &secretSpecError{"env:VAR: the variable name may hold only letters, digits and '_'"}
-		}
-		return SecretEnv, name, nil
-	case strings.HasPrefix(s, "file:"):
-		path := s[len("file:"):]
-		if path == "" {
-			return 0, "", &secretSpecError{"file: needs a path (file:PATH)"}
-		}
-		return SecretFile, path, nil
-	}
-	return SecretLiteral, "", nil
+	src, arg, err := secret.ParseSpec(s)
+	return SecretSource(src), arg, err
 }
 
-func secretEnvNameOK(name string) bool {
-	for i, c := range name {
-		ok := c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func secretEnvNameOK(name string) bool { return secret.ValidEnvName(name) }
 
 // SecretRequest describes one secret to resolve.
 type SecretRequest struct {
@@ -137,52 +103,13 @@ func ResolveSecret(r SecretRequest, env func(string) (string, bool), in *os.File
 
 // secretFromEnv reads variable name; see ResolveSecret for env.
 func secretFromEnv(what, name string, env func(string) (string, bool)) (secret.Secret, error) {
-	lookup := env
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	v, ok := lookup(name)
-	if !ok {
-		return secret.Secret{}, fmt.Errorf("%s: environment variable %s is not set", what, name)
-	}
-	if env == nil {
-		os.Unsetenv(name)
-	}
-	if v == "" {
-		return secret.Secret{}, fmt.Errorf("%s: environment variable %s is empty", what, name)
-	}
-	return secret.FromString(v), nil
+	return secret.FromEnv(what, name, env)
 }
 
 // secretFromFile reads the first line of path (trailing \r\n stripped). The
 // file must be private (see private.go).
 func secretFromFile(what, path string) (secret.Secret, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return secret.Secret{}, fmt.Errorf("%s: %w", what, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return secret.Secret{}, fmt.Errorf("%s: %w", what, err)
-	}
-	if fi.IsDir() {
-		return secret.Secret{}, fmt.Errorf("%s: file %s is a directory", what, path)
-	}
-	if problem, fix := privacy(path, fi.Mode().Perm(), fileOwner(fi), os.Geteuid()); problem != "" {
-		return secret.Secret{}, fmt.Errorf("%s: file %s %s: %s", what, path, problem, fix)
-	}
-	line, err := bufio.NewReaderSize(io.LimitReader(f, secretFileMax), 4096).ReadString('\n')
-	if err != nil && err != io.EOF {
-		// The error comes from the read itself, not from the content.
-		return secret.Secret{}, fmt.Errorf("%s: read %s: %w", what, path, err)
-	}
-	line = strings.TrimSuffix(line, "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return secret.Secret{}, fmt.Errorf("%s: file %s is empty (the secret is its first line)", what, path)
-	}
-	return secret.FromString(line), nil
+	return secret.FromFile(what, path)
 }
 
 // secretPrompt reads the secret from the terminal without echo.
