@@ -220,7 +220,12 @@ type event struct {
 	Server     string    `json:"server"`
 	Routes     []string  `json:"routes"`
 	Domain     string    `json:"domain"`
-	Stats      *struct {
+	// l2tpvpn serve's events
+	User  string `json:"user"`
+	Outer string `json:"outer"`
+	Inner string `json:"inner"`
+	IPsec string `json:"ipsec"`
+	Stats *struct {
 		TxPackets     uint64 `json:"tx_packets"`
 		RxPackets     uint64 `json:"rx_packets"`
 		RxDropped     uint64 `json:"rx_dropped"`

@@ -64,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return presets(args[1:], stdout, stderr)
 	case "exec":
 		return execCommand(args[1:], stdout, stderr)
+	case "serve":
+		return serve(args[1:], stdout, stderr)
 	case netnsCommand:
 		return netnsHolder(args[1:], stderr)
 	case "version", "--version":

@@ -1,0 +1,174 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"golang.org/x/crypto/md4"
+)
+
+// The serve lab: our own server in l2v-sv-s (192.0.2.113) and our client in
+// l2v-sv-c (192.0.2.114), joined by a veth; both namespaces belong to the
+// test and are deleted at its end.
+const (
+	serveNS, serveClientNS = "l2v-sv-s", "l2v-sv-c"
+	serveAddr, serveClient = "192.0.2.113", "192.0.2.114"
+	serveGW                = "198.51.100.161" // the server's PPP address
+	servePSK               = "l2v-serve-psk"
+)
+
+func serveLab(t *testing.T) {
+	t.Helper()
+	for _, ns := range []string{serveNS, serveClientNS} {
+		exec.Command("ip", "netns", "del", ns).Run() // a killed earlier run's
+	}
+	steps := [][]string{
+		{"netns", "add", serveNS}, {"netns", "add", serveClientNS},
+		{"link", "add", "l2v-sv-s0", "netns", serveNS, "type", "veth", "peer", "name", "l2v-sv-c0", "netns", serveClientNS},
+		{"-n", serveNS, "addr", "add", serveAddr + "/28", "dev", "l2v-sv-s0"},
+		{"-n", serveClientNS, "addr", "add", serveClient + "/28", "dev", "l2v-sv-c0"},
+		{"-n", serveNS, "link", "set", "l2v-sv-s0", "up"}, {"-n", serveClientNS, "link", "set", "l2v-sv-c0", "up"},
+		{"-n", serveNS, "link", "set", "lo", "up"}, {"-n", serveClientNS, "link", "set", "lo", "up"},
+	}
+	t.Cleanup(func() {
+		for _, ns := range []string{serveNS, serveClientNS} {
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
+	})
+	for _, a := range steps {
+		if out, err := exec.Command("ip", a...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", a, err, out)
+		}
+	}
+}
+
+func ntHash(pw string) string {
+	h := md4.New()
+	for _, u := range utf16.Encode([]rune(pw)) {
+		h.Write([]byte{byte(u), byte(u >> 8)})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// startServe writes the config and users files and starts `l2tpvpn serve
+// --json` in the server namespace; it returns once serve.up is out.
+func startServe(t *testing.T, extra string) (*client, string) {
+	t.Helper()
+	dir := t.TempDir()
+	users := "[users.alice]\nnt-hash = \"" + ntHash(password) + "\"\n\n[users.bob]\npassword = \"" + password + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "users.toml"), []byte(users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `listen = ["` + serveAddr + `"]
+psk = "env:L2V_SERVE_PSK"
+pool = "198.51.100.160/27"
+server-ip = "` + serveGW + `"
+dns = ["198.51.100.161"]
+interface = "l2v-srv0"
+users = "users.toml"
+` + extra
+	path := filepath.Join(dir, "serve.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", serveNS, bin, "serve", path, "--json")
+	cmd.Env = append(os.Environ(), "L2V_SERVE_PSK="+servePSK, "L2TPVPN_STATE_DIR="+filepath.Join(dir, "state"))
+	s := runClient(t, cmd)
+	s.waitEvent("serve.up", 20*time.Second)
+	return s, filepath.Join(dir, "state")
+}
+
+// serveCmd runs `l2tpvpn serve ARGS` (status, disconnect, ...) against the
+// server whose state directory is state.
+func serveCmd(t *testing.T, state string, args ...string) (string, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", serveNS, bin, "serve"}, args...)...)
+	cmd.Env = append(os.Environ(), "L2TPVPN_STATE_DIR="+state)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// serveConnect starts our client against the serve lab.
+func serveConnect(t *testing.T, who, pw string, args ...string) *client {
+	t.Helper()
+	full := append([]string{"netns", "exec", serveClientNS, bin, "connect", "--json", "--server", serveAddr, "--user", who,
+		"--password-env", "L2V_TEST_PASSWORD", "--interface", "l2v-tun0", "--route", serveGW + "/32", "--reconnect=false"}, args...)
+	cmd := exec.Command("ip", full...)
+	cmd.Env = append(os.Environ(), "L2V_TEST_PASSWORD="+pw, "L2V_SERVE_PSK="+servePSK)
+	return runClient(t, cmd)
+}
+
+// Issue 14: our client against `l2tpvpn serve`, with IPsec (MS-CHAPv2 from
+// an NT hash) and plain L2TP (CHAP-MD5 from a password): the client comes
+// up with a pool address, traffic flows both ways through the server's TUN
+// device, the server's events and status name the client, a wrong password
+// is an auth failure on both sides, and disconnects are reported.
+func TestServeOwnClient(t *testing.T) {
+	serveLab(t)
+	srv, state := startServe(t, "allow-plain-l2tp = true\n")
+
+	c := serveConnect(t, "alice", password, "--psk-env", "L2V_SERVE_PSK")
+	up := c.waitEvent("up", 30*time.Second)
+	if !strings.HasPrefix(up.IP, "198.51.100.") || up.Auth != "mschapv2" {
+		t.Errorf("client up: ip %q auth %q", up.IP, up.Auth)
+	}
+	sup := srv.waitEvent("client.up", 10*time.Second)
+	if sup.User != "alice" || sup.Inner != up.IP || sup.IPsec == "" || !strings.HasPrefix(sup.Outer, serveClient+":") {
+		t.Errorf("server's client.up: %+v", sup)
+	}
+	if out, err := inNS(serveClientNS, "ping", "-c", "2", "-W", "3", serveGW); err != nil {
+		t.Errorf("client → server through the tunnel: %v\n%s", err, out)
+	}
+	if out, err := inNS(serveNS, "ping", "-c", "2", "-W", "3", up.IP); err != nil {
+		t.Errorf("server → client through the tunnel: %v\n%s", err, out)
+	}
+	out, err := serveCmd(t, state, "status", "--json")
+	var st struct {
+		Clients []struct{ User, Inner, IPsec string } `json:"clients"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || len(st.Clients) != 1 || st.Clients[0].User != "alice" || st.Clients[0].Inner != up.IP {
+		t.Errorf("serve status: %v\n%s", err, out)
+	}
+	c.disconnect()
+	if down := srv.waitEvent("client.down", 10*time.Second); down.User != "alice" || down.Reason != "client" {
+		t.Errorf("server's client.down: %+v", down)
+	}
+
+	// Plain L2TP, CHAP-MD5 from bob's cleartext password.
+	c = serveConnect(t, "bob", password, "--ipsec=off", "--auth", "chap")
+	up = c.waitEvent("up", 30*time.Second)
+	if sup := srv.waitEvent("client.up", 10*time.Second); sup.User != "bob" || sup.IPsec != "" || sup.Inner != up.IP {
+		t.Errorf("server's client.up (plain): %+v", sup)
+	}
+	if out, err := inNS(serveClientNS, "ping", "-c", "2", "-W", "3", serveGW); err != nil {
+		t.Errorf("plain: client → server: %v\n%s", err, out)
+	}
+	c.disconnect()
+	srv.waitEvent("client.down", 10*time.Second)
+
+	// A wrong password: auth failure on both sides.
+	c = serveConnect(t, "alice", "not-the-password", "--psk-env", "L2V_SERVE_PSK")
+	if code := c.wait(); code != 5 {
+		t.Errorf("wrong password: client exit %d, want 5", code)
+	}
+	if down := srv.waitEvent("client.down", 10*time.Second); down.Reason != "auth" {
+		t.Errorf("wrong password: server's client.down %+v", down)
+	}
+
+	srv.cmd.Process.Signal(syscall.SIGINT)
+	if code := srv.wait(); code != 0 {
+		t.Errorf("serve after SIGINT: exit %d", code)
+	}
+	if out, err := inNS(serveNS, "ip", "link", "show", "l2v-srv0"); err == nil {
+		t.Errorf("the server's TUN device is still there:\n%s", out)
+	}
+}

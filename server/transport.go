@@ -1,0 +1,345 @@
+package server
+
+// Sockets, IPsec transports and the receive path up to the LNS.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
+	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	portIKE  = 500
+	portNATT = 4500
+	portL2TP = 1701
+
+	rxHeadroom = 64   // before each received datagram: room for the TUN's virtio header
+	bufSize    = 2048 // one datagram or IP packet with every header
+)
+
+// sock is one bound UDP socket.
+type sock struct {
+	conn  *net.UDPConn
+	local netip.AddrPort // the bound address; an unspecified address: see pktinfo
+	port  uint16
+}
+
+// listen binds 500 and 4500 (with IPsec) and 1701 (plain L2TP allowed) on
+// every listen address, with IP_PKTINFO so IKE learns the address a
+// client sent to.
+func (s *Server) listen() error {
+	var ports []uint16
+	if !s.opt.PSK.IsZero() {
+		ports = append(ports, portIKE, portNATT)
+	}
+	if s.opt.AllowPlain {
+		ports = append(ports, portL2TP)
+	}
+	for _, a := range s.opt.Listen {
+		for _, p := range ports {
+			ap := netip.AddrPortFrom(a, p)
+			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(ap))
+			if err != nil {
+				return fmt.Errorf("server: listen on %s: %w", ap, err)
+			}
+			if rc, err := c.SyscallConn(); err == nil {
+				rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1) })
+			}
+			_ = c.SetReadBuffer(4 << 20)
+			_ = c.SetWriteBuffer(4 << 20)
+			s.socks = append(s.socks, &sock{conn: c, local: ap, port: p})
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeSockets() {
+	for _, k := range s.socks {
+		k.conn.Close()
+	}
+}
+
+// sockFor is the socket that sends from port (the first listen address's;
+// with several listen addresses the kernel picks the source by route).
+func (s *Server) sockFor(port uint16) *sock {
+	for _, k := range s.socks {
+		if k.port == port {
+			return k
+		}
+	}
+	return nil
+}
+
+// readLoop reads one socket until it is closed.
+func (s *Server) readLoop(k *sock) {
+	defer s.wg.Done()
+	buf := make([]byte, rxHeadroom+bufSize)
+	oob := make([]byte, 64)
+	for {
+		n, oobn, _, from, err := k.conn.ReadMsgUDPAddrPort(buf[rxHeadroom:], oob)
+		if err != nil {
+			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		d := buf[rxHeadroom : rxHeadroom+n]
+		switch k.port {
+		case portIKE:
+			s.ike.Input(from, k.dest(oob[:oobn]), false, bytes.Clone(d))
+		case portNATT:
+			s.receiveNATT(buf, d, from, k, oob[:oobn])
+		case portL2TP:
+			s.receiveL2TP(buf, d, l2tp.PeerKey{Addr: from}, nil)
+		}
+	}
+}
+
+// dest is the address the datagram was sent to: the bound one, or from
+// IP_PKTINFO when bound to 0.0.0.0 (control path: it may allocate).
+func (k *sock) dest(oob []byte) netip.AddrPort {
+	if !k.local.Addr().IsUnspecified() {
+		return k.local
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return k.local
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_PKTINFO && len(m.Data) >= unix.SizeofInet4Pktinfo {
+			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&m.Data[0]))
+			return netip.AddrPortFrom(netip.AddrFrom4(pi.Addr), k.port)
+		}
+	}
+	return k.local
+}
+
+// transport is one IPsec peer (a client's IKE address and port): its
+// current outbound SA and how to frame for it. Its id is the LNS PeerKey's
+// Conn, stable across rekeys.
+type transport struct {
+	id    uint64
+	peer  netip.AddrPort // where ESP goes (UDP-encapsulated, port 4500)
+	local netip.Addr     // our address as the client sees it
+	out   atomic.Pointer[esp.SA]
+	mode  esp.Mode
+	inner netip.Addr // tunnel mode: the client's inner address
+	alg   string
+}
+
+// inSA is one inbound SA and its transport.
+type inSA struct {
+	sa *esp.SA
+	t  *transport
+}
+
+// childUp installs a new SA pair (ike.Responder's OnChildSA).
+func (s *Server) childUp(c ike.ResponderChild) {
+	in, out, err := c.NewSAs(nil)
+	if err != nil {
+		s.log.Warn("cannot build the ESP SAs", "peer", c.Peer, "err", err)
+		return
+	}
+	if !c.NATT {
+		// Raw ESP (IP protocol 50) needs the kernel; we only do RFC 3948.
+		s.log.Warn("client negotiated ESP without UDP encapsulation, which this server cannot receive", "peer", c.Peer)
+	}
+	s.mu.Lock()
+	t := s.byPeer[c.Peer]
+	if t == nil {
+		s.nextTID++
+		t = &transport{id: s.nextTID, peer: c.Peer}
+		s.byPeer[c.Peer], s.trans[t.id] = t, t
+	}
+	t.local, t.mode, t.alg = c.Local.Addr(), c.Mode, c.Proposal.String()
+	if c.Mode == esp.Tunnel {
+		t.inner = c.PeerTS.Prefix.Addr()
+	}
+	t.out.Store(out)
+	s.bySPI[c.SPIIn] = &inSA{sa: in, t: t}
+	s.mu.Unlock()
+	s.log.Info("ipsec sa up", "peer", c.Peer, "id", c.PeerID, "esp", c.Proposal.String(), "mode", c.Mode, "rekey", c.Rekey)
+}
+
+// childDown removes a deleted or expired pair.
+func (s *Server) childDown(c ike.ResponderChild) {
+	s.mu.Lock()
+	delete(s.bySPI, c.SPIIn)
+	if t := s.byPeer[c.Peer]; t != nil {
+		if out := t.out.Load(); out != nil && out.SPI() == c.SPIOut {
+			t.out.Store(nil)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// peerGone drops a client's IPsec transport; its L2TP tunnels end with it.
+func (s *Server) peerGone(peer netip.AddrPort, reason string) {
+	s.mu.Lock()
+	t := s.byPeer[peer]
+	if t != nil {
+		delete(s.byPeer, peer)
+		delete(s.trans, t.id)
+		for spi, in := range s.bySPI {
+			if in.t == t {
+				delete(s.bySPI, spi)
+			}
+		}
+	}
+	var ended []*client
+	for _, c := range s.bySess {
+		if t != nil && c.sess.Peer().Conn == t.id {
+			ended = append(ended, c)
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("ipsec peer gone", "peer", peer, "reason", reason)
+	for _, c := range ended {
+		go c.close("IPsec peer gone: " + reason)
+	}
+}
+
+// receiveNATT handles a datagram on 4500: IKE (non-ESP marker), a NAT-T
+// keepalive, or ESP.
+func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []byte) {
+	kind, spi := esp.Classify(d)
+	switch kind {
+	case esp.KindIKE:
+		s.ike.Input(from, k.dest(oob), true, bytes.Clone(d[4:]))
+		return
+	case esp.KindKeepalive:
+		return
+	case esp.KindInvalid:
+		s.stats.rxMalformed.Add(1)
+		return
+	}
+	s.mu.RLock()
+	in := s.bySPI[spi]
+	s.mu.RUnlock()
+	if in == nil {
+		s.stats.rxUnknownSPI.Add(1)
+		return
+	}
+	payload, next, err := in.sa.Open(d)
+	if err != nil {
+		s.stats.rxESPFailed.Add(1)
+		return
+	}
+	s.ike.Alive(in.t.peer)
+	if in.sa.Mode() == esp.Tunnel {
+		inner, ok := esp.ParseIPv4UDP(payload, in.t.inner)
+		if next != 4 || !ok {
+			s.stats.rxMalformed.Add(1)
+			return
+		}
+		payload = inner
+	} else if next != 17 {
+		s.stats.rxMalformed.Add(1)
+		return
+	}
+	h, msg, err := esp.ParseUDP(payload)
+	if err != nil || h.DstPort != portL2TP {
+		s.stats.rxMalformed.Add(1)
+		return
+	}
+	s.receiveL2TP(buf, msg, l2tp.PeerKey{Addr: netip.AddrPortFrom(from.Addr(), h.SrcPort), Conn: in.t.id}, in.t)
+}
+
+// receiveL2TP hands control messages to the LNS and data to the client.
+// t is the IPsec transport, nil for plain L2TP.
+func (s *Server) receiveL2TP(buf, d []byte, pk l2tp.PeerKey, t *transport) {
+	if len(d) < 2 {
+		s.stats.rxMalformed.Add(1)
+		return
+	}
+	if d[0]&0x80 != 0 { // the T bit: a control message (the LNS copies it)
+		s.lns.Input(pk, d)
+		return
+	}
+	sess, frame := s.lns.Data(pk, d)
+	if sess == nil {
+		s.stats.rxNoSession.Add(1)
+		return
+	}
+	s.mu.RLock()
+	c := s.bySess[sess]
+	s.mu.RUnlock()
+	if c == nil {
+		s.stats.rxNoSession.Add(1)
+		return
+	}
+	c.receive(buf, frame)
+}
+
+// sendIKE is ike.Responder's Send.
+func (s *Server) sendIKE(to netip.AddrPort, natt bool, b []byte) error {
+	if natt {
+		k := s.sockFor(portNATT)
+		m := make([]byte, 4, 4+len(b)) // the non-ESP marker
+		_, err := k.conn.WriteToUDPAddrPort(append(m, b...), to)
+		return err
+	}
+	_, err := s.sockFor(portIKE).conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+// sealHeadroom is the room sendOver needs in front of an L2TP datagram.
+const sealHeadroom = 128
+
+// sendL2TP is the LNS's Send (control messages, rare: a copy is fine).
+func (s *Server) sendL2TP(pk l2tp.PeerKey, b []byte) error {
+	buf := make([]byte, sealHeadroom+len(b)+64)
+	copy(buf[sealHeadroom:], b)
+	return s.sendOver(pk, buf, sealHeadroom, len(b))
+}
+
+// sendOver sends the L2TP datagram buf[off:off+n] to pk: sealed for its
+// IPsec transport in place (headroom before off, tailroom after), or plain.
+func (s *Server) sendOver(pk l2tp.PeerKey, buf []byte, off, n int) error {
+	if pk.Conn == 0 {
+		k := s.sockFor(portL2TP)
+		if k == nil {
+			return errors.New("server: no plain L2TP socket")
+		}
+		_, err := k.conn.WriteToUDPAddrPort(buf[off:off+n], pk.Addr)
+		return err
+	}
+	s.mu.RLock()
+	t := s.trans[pk.Conn]
+	s.mu.RUnlock()
+	if t == nil {
+		return errors.New("server: the client's IPsec transport is gone")
+	}
+	sa := t.out.Load()
+	if sa == nil {
+		return errors.New("server: no outbound SA")
+	}
+	start := off - esp.UDPHeaderLen
+	if err := esp.PutUDP(buf[start:], portL2TP, pk.Addr.Port(), n); err != nil {
+		return err
+	}
+	next := byte(17)
+	if t.mode == esp.Tunnel {
+		start -= 20
+		if err := esp.PutIPv4UDP(buf[start:], t.local, t.inner, 20+esp.UDPHeaderLen+n); err != nil {
+			return err
+		}
+		next = 4
+	}
+	pkt, err := sa.Seal(buf, start, off+n-start, next)
+	if err != nil {
+		return err
+	}
+	_, err = s.sockFor(portNATT).conn.WriteToUDPAddrPort(pkt, t.peer)
+	return err
+}
