@@ -23,13 +23,16 @@ import (
 const (
 	serveNS, serveClientNS = "l2v-sv-s", "l2v-sv-c"
 	serveAddr, serveClient = "192.0.2.113", "192.0.2.114"
+	// a second client namespace on a second server address
+	serveClientNS2           = "l2v-sv-d"
+	serveAddr2, serveClient2 = "192.0.2.129", "192.0.2.130"
 	serveGW                = "198.51.100.161" // the server's PPP address
 	servePSK               = "l2v-serve-psk"
 )
 
 func serveLab(t *testing.T) {
 	t.Helper()
-	for _, ns := range []string{serveNS, serveClientNS} {
+	for _, ns := range []string{serveNS, serveClientNS, serveClientNS2} {
 		exec.Command("ip", "netns", "del", ns).Run() // a killed earlier run's
 	}
 	steps := [][]string{
@@ -39,9 +42,15 @@ func serveLab(t *testing.T) {
 		{"-n", serveClientNS, "addr", "add", serveClient + "/28", "dev", "l2v-sv-c0"},
 		{"-n", serveNS, "link", "set", "l2v-sv-s0", "up"}, {"-n", serveClientNS, "link", "set", "l2v-sv-c0", "up"},
 		{"-n", serveNS, "link", "set", "lo", "up"}, {"-n", serveClientNS, "link", "set", "lo", "up"},
+		{"netns", "add", serveClientNS2},
+		{"link", "add", "l2v-sv-s1", "netns", serveNS, "type", "veth", "peer", "name", "l2v-sv-d0", "netns", serveClientNS2},
+		{"-n", serveNS, "addr", "add", serveAddr2 + "/28", "dev", "l2v-sv-s1"},
+		{"-n", serveClientNS2, "addr", "add", serveClient2 + "/28", "dev", "l2v-sv-d0"},
+		{"-n", serveNS, "link", "set", "l2v-sv-s1", "up"}, {"-n", serveClientNS2, "link", "set", "l2v-sv-d0", "up"},
+		{"-n", serveClientNS2, "link", "set", "lo", "up"},
 	}
 	t.Cleanup(func() {
-		for _, ns := range []string{serveNS, serveClientNS} {
+		for _, ns := range []string{serveNS, serveClientNS, serveClientNS2} {
 			exec.Command("ip", "netns", "del", ns).Run()
 		}
 	})
@@ -64,13 +73,21 @@ func ntHash(pw string) string {
 // --json` in the server namespace; it returns once serve.up is out.
 func startServe(t *testing.T, extra string) (*client, string) {
 	t.Helper()
-	dir := t.TempDir()
-	users := "[users.alice]\nnt-hash = \"" + ntHash(password) + "\"\n\n[users.bob]\npassword = \"" + password + "\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "users.toml"), []byte(users), 0o600); err != nil {
+	return startServeIn(t, t.TempDir(), `listen = ["`+serveAddr+`"]`+"\n"+extra, "")
+}
+
+// serveUsers is the users file: alice with an NT hash, bob with a
+// password, and more.
+func serveUsers(more string) string {
+	return "[users.alice]\nnt-hash = \"" + ntHash(password) + "\"\n\n[users.bob]\npassword = \"" + password + "\"\n" + more
+}
+
+func writeServeFiles(t *testing.T, dir, extra, moreUsers string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "users.toml"), []byte(serveUsers(moreUsers)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := `listen = ["` + serveAddr + `"]
-psk = "env:L2V_SERVE_PSK"
+	cfg := `psk = "env:L2V_SERVE_PSK"
 pool = "198.51.100.160/27"
 server-ip = "` + serveGW + `"
 dns = ["198.51.100.161"]
@@ -81,6 +98,12 @@ users = "users.toml"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+func startServeIn(t *testing.T, dir, extra, moreUsers string) (*client, string) {
+	t.Helper()
+	path := writeServeFiles(t, dir, extra, moreUsers)
 	cmd := exec.Command("ip", "netns", "exec", serveNS, bin, "serve", path, "--json")
 	cmd.Env = append(os.Environ(), "L2V_SERVE_PSK="+servePSK, "L2TPVPN_STATE_DIR="+filepath.Join(dir, "state"))
 	s := runClient(t, cmd)
@@ -100,7 +123,12 @@ func serveCmd(t *testing.T, state string, args ...string) (string, error) {
 // serveConnect starts our client against the serve lab.
 func serveConnect(t *testing.T, who, pw string, args ...string) *client {
 	t.Helper()
-	full := append([]string{"netns", "exec", serveClientNS, bin, "connect", "--json", "--server", serveAddr, "--user", who,
+	return serveConnectFrom(t, serveClientNS, serveAddr, who, pw, args...)
+}
+
+func serveConnectFrom(t *testing.T, ns, addr, who, pw string, args ...string) *client {
+	t.Helper()
+	full := append([]string{"netns", "exec", ns, bin, "connect", "--json", "--server", addr, "--user", who,
 		"--password-env", "L2V_TEST_PASSWORD", "--interface", "l2v-tun0", "--route", serveGW + "/32", "--reconnect=false"}, args...)
 	cmd := exec.Command("ip", full...)
 	cmd.Env = append(os.Environ(), "L2V_TEST_PASSWORD="+pw, "L2V_SERVE_PSK="+servePSK)
@@ -170,5 +198,84 @@ func TestServeOwnClient(t *testing.T) {
 	}
 	if out, err := inNS(serveNS, "ip", "link", "show", "l2v-srv0"); err == nil {
 		t.Errorf("the server's TUN device is still there:\n%s", out)
+	}
+}
+
+// Issue 14: several clients at once on two server addresses (each hears
+// back from the address it sent to), bob's fixed address from the users
+// file, an administrative disconnect of one client that leaves the other
+// up, a users file reloaded on SIGHUP without dropping anyone, and a
+// users file others may read refused at start.
+func TestServeManyClients(t *testing.T) {
+	serveLab(t)
+	dir := t.TempDir()
+	const bobAddr = "198.51.100.170"
+	srv, state := startServeIn(t, dir, `listen = ["`+serveAddr+`", "`+serveAddr2+`"]`+"\n", "address = \""+bobAddr+"\"\n")
+
+	a := serveConnect(t, "alice", password, "--psk-env", "L2V_SERVE_PSK")
+	aup := a.waitEvent("up", 30*time.Second)
+	b := serveConnectFrom(t, serveClientNS2, serveAddr2, "CORP\\bob", password, "--psk-env", "L2V_SERVE_PSK")
+	bup := b.waitEvent("up", 30*time.Second)
+	if bup.IP != bobAddr {
+		t.Errorf("bob (as CORP\\bob) got %s, want his fixed address %s", bup.IP, bobAddr)
+	}
+	if aup.IP == bup.IP {
+		t.Errorf("both clients got %s", aup.IP)
+	}
+	for _, c := range []struct{ ns, ip string }{{serveClientNS, aup.IP}, {serveClientNS2, bup.IP}} {
+		if out, err := inNS(c.ns, "ping", "-c", "1", "-W", "3", serveGW); err != nil {
+			t.Errorf("%s → server: %v\n%s", c.ns, err, out)
+		}
+		if out, err := inNS(serveNS, "ping", "-c", "1", "-W", "3", c.ip); err != nil {
+			t.Errorf("server → %s: %v\n%s", c.ip, err, out)
+		}
+	}
+	out, err := serveCmd(t, state, "status")
+	if err != nil || !strings.Contains(out, "2 client(s)") || !strings.Contains(out, bobAddr) || !strings.Contains(out, serveClient2+":") {
+		t.Errorf("serve status: %v\n%s", err, out)
+	}
+
+	// The administrator disconnects bob; alice stays.
+	if out, err := serveCmd(t, state, "disconnect", "--client", bobAddr); err != nil {
+		t.Fatalf("serve disconnect --client: %v\n%s", err, out)
+	}
+	b.wait()
+	if down := b.last("down"); down.Reason == "none" || down.Reason == "" {
+		t.Errorf("bob's client after the disconnect: down %+v", down)
+	}
+	if out, err := inNS(serveClientNS, "ping", "-c", "1", "-W", "3", serveGW); err != nil {
+		t.Errorf("alice lost the tunnel when bob was disconnected: %v\n%s", err, out)
+	}
+
+	// carol is not a user yet; after SIGHUP she is, and alice stays up.
+	c := serveConnectFrom(t, serveClientNS2, serveAddr2, "carol", password, "--psk-env", "L2V_SERVE_PSK")
+	if code := c.wait(); code != 5 {
+		t.Errorf("carol before the reload: exit %d, want 5 (auth)", code)
+	}
+	users := serveUsers("address = \"" + bobAddr + "\"\n\n[users.carol]\nnt-hash = \"" + ntHash(password) + "\"\n")
+	if err := os.WriteFile(filepath.Join(dir, "users.toml"), []byte(users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	srv.waitEvent("users.reloaded", 10*time.Second)
+	c = serveConnectFrom(t, serveClientNS2, serveAddr2, "carol", password, "--psk-env", "L2V_SERVE_PSK")
+	c.waitEvent("up", 30*time.Second)
+	if out, err := inNS(serveClientNS, "ping", "-c", "1", "-W", "3", serveGW); err != nil {
+		t.Errorf("alice lost the tunnel over the reload: %v\n%s", err, out)
+	}
+	c.disconnect()
+	a.disconnect()
+	srv.cmd.Process.Signal(syscall.SIGINT)
+	srv.wait()
+
+	// A users file others may read: refused at start, with the fix.
+	if err := os.Chmod(filepath.Join(dir, "users.toml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", serveNS, bin, "serve", filepath.Join(dir, "serve.toml"))
+	cmd.Env = append(os.Environ(), "L2V_SERVE_PSK="+servePSK, "L2TPVPN_STATE_DIR="+state)
+	outb, err := cmd.CombinedOutput()
+	if code := exitCodeOf(t, err); code != 2 || !strings.Contains(string(outb), "chmod 600") {
+		t.Errorf("serve with a users file of mode 0644: exit %d, want 2 naming chmod 600:\n%s", code, outb)
 	}
 }

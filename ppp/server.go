@@ -86,6 +86,11 @@ type ServerConfig struct {
 
 	LocalIP netip.Addr   // our IPv4 address, sent in IPCP; invalid = none
 	PeerIP  netip.Addr   // the client's IPv4 address; invalid = IPCP cannot come up
+	// AssignIP, if set, chooses the client's address once it has
+	// authenticated (a user's fixed address, or one from a pool for that
+	// user), replacing PeerIP; an error ends the link. It runs on Run's
+	// goroutine.
+	AssignIP func(user string) (netip.Addr, error)
 	DNS     []netip.Addr // up to two DNS servers (RFC 1877), given when the client asks
 	WINS    []netip.Addr // up to two NBNS servers (RFC 1877), likewise
 	IPv6    bool         // also run IPV6CP

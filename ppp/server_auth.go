@@ -115,6 +115,14 @@ func (s *ServerLink) authSucceeded(user string) {
 	s.mu.Unlock()
 	s.log.Info("ppp: server: client authenticated", "method", m, "user", sanitize([]byte(user)))
 	s.emitInfo("auth.ok", nil)
+	if s.cfg.AssignIP != nil {
+		addr, err := s.cfg.AssignIP(user)
+		if err != nil {
+			s.fail(&NegotiationError{Protocol: ProtoIPCP, Reason: "no address for the client: " + err.Error()})
+			return
+		}
+		s.cfg.PeerIP = addr
+	}
 	s.enterNetwork()
 }
 

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"sync"
@@ -19,11 +20,12 @@ type client struct {
 	s     *Server
 	sess  *l2tp.LNSSession
 	link  *ppp.ServerLink
-	t     *transport // nil: plain L2TP
-	addr  netip.Addr // from the pool
+	t     *transport    // nil: plain L2TP
+	inner atomic.Uint32 // the client's address (IPv4, big-endian), for the data path; 0 until assigned
 	outer netip.AddrPort
 
 	mu       sync.Mutex
+	addr     netip.Addr // from the pool, once authenticated
 	name     string
 	auth     string
 	since    time.Time
@@ -45,20 +47,13 @@ func (s *Server) sessionUp(sess *l2tp.LNSSession) {
 		c.t = s.trans[pk.Conn]
 		s.mu.RUnlock()
 	}
-	addr, err := s.opt.Pool.Acquire("", netip.Addr{})
-	if err != nil {
-		s.log.Warn("refusing a session: no address left", "peer", pk.Addr, "err", err)
-		s.lns.CloseSession(sess, l2tp.Result{Code: 2, ErrorCode: 4, Message: "no address left in the pool"})
-		return
-	}
-	c.addr = addr
 	auth := s.opt.Auth
 	if c.t == nil && !s.opt.AllowPAPPlain {
 		auth = withoutPAP(auth)
 	}
 	c.link = ppp.NewServerLink(ppp.ServerConfig{
 		Auth: auth, Lookup: c.lookup, Name: s.opt.HostName, MRU: s.opt.MRU,
-		LocalIP: s.opt.ServerIP, PeerIP: addr, DNS: s.opt.DNS, WINS: s.opt.WINS,
+		LocalIP: s.opt.ServerIP, AssignIP: c.assign, DNS: s.opt.DNS, WINS: s.opt.WINS,
 		Logger: s.log.With("layer", "ppp", "peer", pk.Addr.String()), OnEvent: c.pppEvent,
 	}, c.sendPPP)
 	s.mu.Lock()
@@ -86,6 +81,26 @@ func withoutPAP(m []ppp.AuthMethod) []ppp.AuthMethod {
 func (c *client) lookup(user string) (ppp.Credential, bool) {
 	cred, _, ok := c.s.opt.Lookup(user)
 	return cred, ok
+}
+
+// assign takes the client's address once it has authenticated: the user's
+// fixed address, or one from the pool (the one it had before when free).
+func (c *client) assign(user string) (netip.Addr, error) {
+	_, fixed, _ := c.s.opt.Lookup(user)
+	key := user
+	if c.s.opt.UserKey != nil {
+		key = c.s.opt.UserKey(user)
+	}
+	addr, err := c.s.opt.Pool.Acquire(key, fixed)
+	if err != nil {
+		c.s.log.Warn("no address for the client", "user", user, "err", err)
+		return netip.Addr{}, err
+	}
+	c.mu.Lock()
+	c.addr = addr
+	c.mu.Unlock()
+	c.inner.Store(binary.BigEndian.Uint32(addr.AsSlice()))
+	return addr, nil
 }
 
 // sessionDown is the LNS's OnSessionDown.
@@ -128,9 +143,10 @@ func (c *client) pppEvent(ev ppp.ServerEvent) {
 	case "auth.failed":
 		s.log.Info("authentication failed", "peer", c.outer, "user", ev.Info.User, "err", ev.Err)
 	case "ipcp.up":
-		unroute, err := s.dev.AddRoute(netip.PrefixFrom(c.addr, 32))
+		addr := c.address()
+		unroute, err := s.dev.AddRoute(netip.PrefixFrom(addr, 32))
 		if err != nil {
-			s.log.Warn("cannot route to the client", "addr", c.addr, "err", err)
+			s.log.Warn("cannot route to the client", "addr", addr, "err", err)
 			go c.close("no route to the client")
 			return
 		}
@@ -138,7 +154,7 @@ func (c *client) pppEvent(ev ppp.ServerEvent) {
 		c.unroute, c.since = unroute, time.Now()
 		c.mu.Unlock()
 		s.mu.Lock()
-		s.byAddr[c.addr] = c
+		s.byAddr[addr] = c
 		s.mu.Unlock()
 		info := c.info()
 		s.log.Info("client up", "user", info.User, "outer", info.Outer, "inner", info.Inner, "ipsec", info.IPsec)
@@ -149,9 +165,10 @@ func (c *client) pppEvent(ev ppp.ServerEvent) {
 }
 
 func (c *client) unrouteNow() {
+	addr := c.address()
 	c.s.mu.Lock()
-	if c.s.byAddr[c.addr] == c {
-		delete(c.s.byAddr, c.addr)
+	if c.s.byAddr[addr] == c {
+		delete(c.s.byAddr, addr)
 	}
 	c.s.mu.Unlock()
 	c.mu.Lock()
@@ -172,7 +189,12 @@ func (c *client) down(err error) {
 		s.mu.Lock()
 		delete(s.bySess, c.sess)
 		s.mu.Unlock()
-		s.opt.Pool.Release(c.addr)
+		c.mu.Lock()
+		addr := c.addr
+		c.mu.Unlock()
+		if addr.IsValid() {
+			s.opt.Pool.Release(addr)
+		}
 		c.mu.Lock()
 		closing := c.closing
 		c.closing = true
@@ -214,6 +236,12 @@ func (c *client) close(why string) {
 	}
 }
 
+func (c *client) address() netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
+}
+
 func (c *client) user() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,8 +251,11 @@ func (c *client) user() string {
 func (c *client) info() ClientInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := ClientInfo{User: c.name, Outer: c.outer.String(), Inner: c.addr.String(), Auth: c.auth, Since: c.since,
+	i := ClientInfo{User: c.name, Outer: c.outer.String(), Auth: c.auth, Since: c.since,
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load()}
+	if c.addr.IsValid() {
+		i.Inner = c.addr.String()
+	}
 	if c.t != nil {
 		i.IPsec = c.t.alg
 		i.Outer = c.t.peer.String()

@@ -5,6 +5,7 @@ package server
 // is in place; nothing is allocated per packet.
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"os"
@@ -40,7 +41,7 @@ func (c *client) receive(buf, frame []byte) {
 	}
 	c.link.DataReceived()
 	// The source must be the client's own address: no spoofing of others.
-	if len(info) < 20 || info[0]>>4 != 4 || netip.AddrFrom4([4]byte(info[12:16])) != c.addr {
+	if len(info) < 20 || info[0]>>4 != 4 || binary.BigEndian.Uint32(info[12:16]) != c.inner.Load() || c.inner.Load() == 0 {
 		s.stats.rxSpoofed.Add(1)
 		return
 	}

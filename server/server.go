@@ -58,6 +58,10 @@ type Options struct {
 	// Lookup finds a user's credential and fixed address (zero: from the
 	// pool).
 	Lookup func(user string) (ppp.Credential, netip.Addr, bool)
+	// UserKey names the users-file entry a name the client sent matches
+	// (DOMAIN\user and user@realm forms), so the pool gives the same user
+	// the same address whatever form it sent; nil: the name as sent.
+	UserKey func(user string) string
 
 	L2TPSecret secret.Secret
 	HostName   string
@@ -97,6 +101,7 @@ type Server struct {
 	byPeer  map[netip.AddrPort]*transport
 	bySess  map[*l2tp.LNSSession]*client
 	byAddr  map[netip.Addr]*client
+	via     map[netip.AddrPort]*sock // the socket a client's datagrams arrive on: its replies leave from there
 	nextTID uint64
 
 	tunWrite sync.Mutex // one writer at a time on the TUN device
@@ -147,7 +152,7 @@ func New(opt Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opt: opt, log: log, bySPI: map[uint32]*inSA{}, trans: map[uint64]*transport{},
-		byPeer: map[netip.AddrPort]*transport{}, bySess: map[*l2tp.LNSSession]*client{}, byAddr: map[netip.Addr]*client{}}
+		byPeer: map[netip.AddrPort]*transport{}, bySess: map[*l2tp.LNSSession]*client{}, byAddr: map[netip.Addr]*client{}, via: map[netip.AddrPort]*sock{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	dev, err := tun.Open(tun.Config{Name: opt.Interface, MTU: opt.MTU, Local: opt.ServerIP, Logger: log.With("layer", "tun")})
 	if err != nil {
@@ -269,7 +274,7 @@ func (s *Server) Disconnect(who string) int {
 	s.mu.RLock()
 	var match []*client
 	for _, c := range s.bySess {
-		if c.user() == who || (a.IsValid() && c.addr == a) {
+		if c.user() == who || (a.IsValid() && c.address() == a) {
 			match = append(match, c)
 		}
 	}

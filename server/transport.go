@@ -68,15 +68,44 @@ func (s *Server) closeSockets() {
 	}
 }
 
-// sockFor is the socket that sends from port (the first listen address's;
-// with several listen addresses the kernel picks the source by route).
-func (s *Server) sockFor(port uint16) *sock {
+// sockFor is the socket of port that sends to peer: the one its datagrams
+// came in on (with several listen addresses each client hears back from
+// the address it sent to), else the first listen address's.
+func (s *Server) sockFor(port uint16, peer netip.AddrPort) *sock {
+	s.mu.RLock()
+	k := s.via[peer]
+	s.mu.RUnlock()
+	if k != nil && k.port == port {
+		return k
+	}
 	for _, k := range s.socks {
 		if k.port == port {
 			return k
 		}
 	}
 	return nil
+}
+
+// maxVia bounds the table of heard peers.
+const maxVia = 1 << 16
+
+// heard records the socket a peer's datagram came in on (control
+// datagrams only: IKE and L2TP control).
+func (s *Server) heard(k *sock, peer netip.AddrPort) {
+	if len(s.opt.Listen) == 1 { // nothing to choose
+		return
+	}
+	s.mu.RLock()
+	same := s.via[peer] == k
+	s.mu.RUnlock()
+	if !same {
+		s.mu.Lock()
+		if len(s.via) >= maxVia { // bounded: forget and learn again
+			clear(s.via)
+		}
+		s.via[peer] = k
+		s.mu.Unlock()
+	}
 }
 
 // readLoop reads one socket until it is closed.
@@ -96,10 +125,14 @@ func (s *Server) readLoop(k *sock) {
 		d := buf[rxHeadroom : rxHeadroom+n]
 		switch k.port {
 		case portIKE:
+			s.heard(k, from)
 			s.ike.Input(from, k.dest(oob[:oobn]), false, bytes.Clone(d))
 		case portNATT:
 			s.receiveNATT(buf, d, from, k, oob[:oobn])
 		case portL2TP:
+			if len(d) > 0 && d[0]&0x80 != 0 {
+				s.heard(k, from)
+			}
 			s.receiveL2TP(buf, d, l2tp.PeerKey{Addr: from}, nil)
 		}
 	}
@@ -187,6 +220,7 @@ func (s *Server) childDown(c ike.ResponderChild) {
 func (s *Server) peerGone(peer netip.AddrPort, reason string) {
 	s.mu.Lock()
 	t := s.byPeer[peer]
+	delete(s.via, peer)
 	if t != nil {
 		delete(s.byPeer, peer)
 		delete(s.trans, t.id)
@@ -215,6 +249,7 @@ func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []
 	kind, spi := esp.Classify(d)
 	switch kind {
 	case esp.KindIKE:
+		s.heard(k, from)
 		s.ike.Input(from, k.dest(oob), true, bytes.Clone(d[4:]))
 		return
 	case esp.KindKeepalive:
@@ -284,12 +319,12 @@ func (s *Server) receiveL2TP(buf, d []byte, pk l2tp.PeerKey, t *transport) {
 // sendIKE is ike.Responder's Send.
 func (s *Server) sendIKE(to netip.AddrPort, natt bool, b []byte) error {
 	if natt {
-		k := s.sockFor(portNATT)
+		k := s.sockFor(portNATT, to)
 		m := make([]byte, 4, 4+len(b)) // the non-ESP marker
 		_, err := k.conn.WriteToUDPAddrPort(append(m, b...), to)
 		return err
 	}
-	_, err := s.sockFor(portIKE).conn.WriteToUDPAddrPort(b, to)
+	_, err := s.sockFor(portIKE, to).conn.WriteToUDPAddrPort(b, to)
 	return err
 }
 
@@ -307,7 +342,7 @@ func (s *Server) sendL2TP(pk l2tp.PeerKey, b []byte) error {
 // IPsec transport in place (headroom before off, tailroom after), or plain.
 func (s *Server) sendOver(pk l2tp.PeerKey, buf []byte, off, n int) error {
 	if pk.Conn == 0 {
-		k := s.sockFor(portL2TP)
+		k := s.sockFor(portL2TP, pk.Addr)
 		if k == nil {
 			return errors.New("server: no plain L2TP socket")
 		}
@@ -340,6 +375,6 @@ func (s *Server) sendOver(pk l2tp.PeerKey, buf []byte, off, n int) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.sockFor(portNATT).conn.WriteToUDPAddrPort(pkt, t.peer)
+	_, err = s.sockFor(portNATT, t.peer).conn.WriteToUDPAddrPort(pkt, t.peer)
 	return err
 }

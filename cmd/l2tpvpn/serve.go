@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -41,7 +42,7 @@ SIGHUP reloads the users file without dropping anyone; SIGINT or SIGTERM
 disconnect every client and stop.
 
 With --json the events (serve.up, client.up, client.down with a reason,
-serve.down) are NDJSON on stdout.
+users.reloaded or users.reload-failed, serve.down) are NDJSON on stdout.
 
 Flags:
 `
@@ -108,6 +109,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	enc := json.NewEncoder(stdout)
+	var emit func(server.Event)
 	dpd := cfg.DPDDelay
 	if dpd == 0 {
 		dpd = -1 // no probes of ours
@@ -116,17 +118,29 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Listen: cfg.Listen, PSK: cfg.PSK, IKE: cfg.IKEProposals, ESP: cfg.ESPProposals, Modes: cfg.ESPModes,
 		AllowPlain: cfg.AllowPlainL2TP, AllowPAPPlain: cfg.AllowPAPPlain,
 		ServerIP: cfg.ServerIP, Pool: pool, DNS: cfg.DNS, WINS: cfg.WINS, MTU: cfg.MTU, MRU: uint16(cfg.MRU),
-		Interface: cfg.Interface, Auth: cfg.Auth, Lookup: users.Lookup,
+		Interface: cfg.Interface, Auth: cfg.Auth, Lookup: users.Lookup, UserKey: func(u string) string {
+			if name, ok := users.Users().Name(u); ok {
+				return name
+			}
+			return u
+		},
 		L2TPSecret: cfg.L2TPSecret, HostName: cfg.HostName, MaxClients: cfg.MaxClients, DPDDelay: dpd,
 		Logger: log,
-		OnEvent: func(ev server.Event) {
-			if *jsonOut {
-				enc.Encode(ev)
-				return
-			}
-			fmt.Fprintln(stdout, serveEventLine(ev))
-		},
 	}
+	var outMu sync.Mutex
+	emit = func(ev server.Event) {
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
+		}
+		outMu.Lock()
+		defer outMu.Unlock()
+		if *jsonOut {
+			enc.Encode(ev)
+			return
+		}
+		fmt.Fprintln(stdout, serveEventLine(ev))
+	}
+	opt.OnEvent = emit
 	srv, err := server.New(opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
@@ -162,8 +176,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			if sig == syscall.SIGHUP {
 				if err := users.Reload(); err != nil {
 					log.Warn("users file not reloaded; the previous users stay", "err", err)
+					emit(server.Event{Event: "users.reload-failed", Error: err.Error()})
 				} else {
 					log.Info("users file reloaded", "users", users.Users().Len())
+					emit(server.Event{Event: "users.reloaded"})
 				}
 				continue
 			}
@@ -196,6 +212,10 @@ func serveEventLine(ev server.Event) string {
 		return s
 	case "serve.down":
 		return "stopped"
+	case "users.reloaded":
+		return "users file reloaded"
+	case "users.reload-failed":
+		return "users file NOT reloaded (the previous users stay): " + ev.Error
 	}
 	return ev.Event
 }
