@@ -26,8 +26,8 @@ const (
 	// a second client namespace on a second server address
 	serveClientNS2           = "l2v-sv-d"
 	serveAddr2, serveClient2 = "192.0.2.129", "192.0.2.130"
-	serveGW                = "198.51.100.161" // the server's PPP address
-	servePSK               = "l2v-serve-psk"
+	serveGW                  = "198.51.100.161" // the server's PPP address
+	servePSK                 = "l2v-serve-psk"
 )
 
 func serveLab(t *testing.T) {

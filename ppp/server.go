@@ -84,18 +84,18 @@ type ServerConfig struct {
 
 	MRU uint16 // the MRU we ask for; 0 = 1500 (then the option is not sent)
 
-	LocalIP netip.Addr   // our IPv4 address, sent in IPCP; invalid = none
-	PeerIP  netip.Addr   // the client's IPv4 address; invalid = IPCP cannot come up
+	LocalIP netip.Addr // our IPv4 address, sent in IPCP; invalid = none
+	PeerIP  netip.Addr // the client's IPv4 address; invalid = IPCP cannot come up
 	// AssignIP, if set, chooses the client's address once it has
 	// authenticated (a user's fixed address, or one from a pool for that
 	// user), replacing PeerIP; an error ends the link. It runs on Run's
 	// goroutine.
 	AssignIP func(user string) (netip.Addr, error)
-	DNS     []netip.Addr // up to two DNS servers (RFC 1877), given when the client asks
-	WINS    []netip.Addr // up to two NBNS servers (RFC 1877), likewise
-	IPv6    bool         // also run IPV6CP
-	LocalID [8]byte      // our IPv6 interface identifier; zero = random
-	PeerID  [8]byte      // the client's, Nak'd when it proposes another; zero = accept any valid one
+	DNS      []netip.Addr // up to two DNS servers (RFC 1877), given when the client asks
+	WINS     []netip.Addr // up to two NBNS servers (RFC 1877), likewise
+	IPv6     bool         // also run IPV6CP
+	LocalID  [8]byte      // our IPv6 interface identifier; zero = random
+	PeerID   [8]byte      // the client's, Nak'd when it proposes another; zero = accept any valid one
 
 	EchoInterval time.Duration // LCP Echo-Request interval once LCP is open; 0 = 20s; <0 disables
 	EchoFailures int           // echoes in a row unanswered (nothing at all received) that declare the link dead; 0 = 5
