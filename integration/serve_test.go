@@ -161,9 +161,9 @@ func TestServeOwnClient(t *testing.T) {
 	}
 	out, err := serveCmd(t, state, "status", "--json")
 	var st struct {
-		Clients []struct{ User, Inner, IPsec string } `json:"clients"`
+		Clients []struct{ User, Inner, IPsec, IKE string } `json:"clients"`
 	}
-	if err != nil || json.Unmarshal([]byte(out), &st) != nil || len(st.Clients) != 1 || st.Clients[0].User != "alice" || st.Clients[0].Inner != up.IP {
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || len(st.Clients) != 1 || st.Clients[0].User != "alice" || st.Clients[0].Inner != up.IP || st.Clients[0].IKE == "" {
 		t.Errorf("serve status: %v\n%s", err, out)
 	}
 	c.disconnect()
@@ -236,8 +236,10 @@ func TestServeManyClients(t *testing.T) {
 	}
 
 	// The administrator disconnects bob; alice stays.
-	if out, err := serveCmd(t, state, "disconnect", "--client", bobAddr); err != nil {
-		t.Fatalf("serve disconnect --client: %v\n%s", err, out)
+	dc := exec.Command("ip", "netns", "exec", serveNS, bin, "disconnect", "--client", bobAddr)
+	dc.Env = append(os.Environ(), "L2TPVPN_STATE_DIR="+state)
+	if out, err := dc.CombinedOutput(); err != nil || !strings.Contains(string(out), "disconnecting 1 client(s)") {
+		t.Fatalf("disconnect --client %s: %v\n%s", bobAddr, err, out)
 	}
 	b.wait()
 	if down := b.last("down"); down.Reason == "none" || down.Reason == "" {
@@ -277,5 +279,79 @@ func TestServeManyClients(t *testing.T) {
 	outb, err := cmd.CombinedOutput()
 	if code := exitCodeOf(t, err); code != 2 || !strings.Contains(string(outb), "chmod 600") {
 		t.Errorf("serve with a users file of mode 0644: exit %d, want 2 naming chmod 600:\n%s", code, outb)
+	}
+}
+
+// Issue 14: two clients behind one NAT (a router namespace masquerading
+// out of l2v-sv-c): the server tells them apart by address and port, both
+// are up with their own address, and traffic flows for each.
+func TestServeTwoBehindOneNAT(t *testing.T) {
+	serveLab(t)
+	const router = serveClientNS // masquerades out of l2v-sv-c0 (192.0.2.114)
+	nets := []struct{ ns, veth, rveth, raddr, caddr string }{
+		{"l2v-sv-n1", "l2v-sv-n1c", "l2v-sv-n1r", "203.0.113.97", "203.0.113.98"},
+		{"l2v-sv-n2", "l2v-sv-n2c", "l2v-sv-n2r", "203.0.113.113", "203.0.113.114"},
+	}
+	for _, n := range nets {
+		exec.Command("ip", "netns", "del", n.ns).Run()
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", n.ns).Run() })
+		for _, a := range [][]string{
+			{"netns", "add", n.ns},
+			{"link", "add", n.rveth, "netns", router, "type", "veth", "peer", "name", n.veth, "netns", n.ns},
+			{"-n", router, "addr", "add", n.raddr + "/28", "dev", n.rveth},
+			{"-n", n.ns, "addr", "add", n.caddr + "/28", "dev", n.veth},
+			{"-n", router, "link", "set", n.rveth, "up"}, {"-n", n.ns, "link", "set", n.veth, "up"},
+			{"-n", n.ns, "link", "set", "lo", "up"},
+			{"-n", n.ns, "route", "add", "default", "via", n.raddr},
+		} {
+			if out, err := exec.Command("ip", a...).CombinedOutput(); err != nil {
+				t.Fatalf("ip %v: %v\n%s", a, err, out)
+			}
+		}
+	}
+	for _, args := range [][]string{
+		{"sysctl", "-qw", "net.ipv4.ip_forward=1"},
+		{"nft", "add", "table", "ip", "l2vnat"},
+		{"nft", "add", "chain", "ip", "l2vnat", "post", "{ type nat hook postrouting priority srcnat; }"},
+		{"nft", "add", "rule", "ip", "l2vnat", "post", "oifname", "l2v-sv-c0", "masquerade"},
+	} {
+		if out, err := inNS(router, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	srv, state := startServe(t, "")
+	var ups []event
+	for i, n := range nets {
+		who := []string{"alice", "bob"}[i]
+		full := []string{"netns", "exec", n.ns, bin, "connect", "--json", "--server", serveAddr, "--user", who,
+			"--password-env", "L2V_TEST_PASSWORD", "--psk-env", "L2V_SERVE_PSK", "--interface", "l2v-tun0",
+			"--route", serveGW + "/32", "--reconnect=false", "--name", "l2v-nat-" + who}
+		cmd := exec.Command("ip", full...)
+		cmd.Env = append(os.Environ(), "L2V_TEST_PASSWORD="+password, "L2V_SERVE_PSK="+servePSK)
+		c := runClient(t, cmd)
+		ups = append(ups, c.waitEvent("up", 30*time.Second))
+		t.Cleanup(func() { c.disconnect() })
+	}
+	outers := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		ev := srv.waitEvent("client.up", 10*time.Second)
+		if !strings.HasPrefix(ev.Outer, serveClient+":") {
+			t.Errorf("client.up from %q, want the NAT's address %s", ev.Outer, serveClient)
+		}
+		outers[ev.Outer] = true
+	}
+	if len(outers) != 2 || ups[0].IP == ups[1].IP {
+		t.Errorf("two clients behind one NAT: outer %v, addresses %s %s", outers, ups[0].IP, ups[1].IP)
+	}
+	for i, n := range nets {
+		if out, err := inNS(n.ns, "ping", "-c", "2", "-W", "3", serveGW); err != nil {
+			t.Errorf("%s → server: %v\n%s", n.ns, err, out)
+		}
+		if out, err := inNS(serveNS, "ping", "-c", "1", "-W", "3", ups[i].IP); err != nil {
+			t.Errorf("server → %s: %v\n%s", ups[i].IP, err, out)
+		}
+	}
+	if out, err := serveCmd(t, state, "status"); err != nil || !strings.Contains(out, "2 client(s)") {
+		t.Errorf("serve status: %v\n%s", err, out)
 	}
 }

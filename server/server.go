@@ -249,7 +249,8 @@ type ClientInfo struct {
 	User     string    `json:"user"`
 	Outer    string    `json:"outer"`
 	Inner    string    `json:"inner"`
-	IPsec    string    `json:"ipsec,omitempty"`
+	IPsec    string    `json:"ipsec,omitempty"` // the ESP algorithm
+	IKE      string    `json:"ike,omitempty"`   // the phase 1 algorithm
 	Auth     string    `json:"auth"`
 	Since    time.Time `json:"since"`
 	BytesIn  uint64    `json:"bytes_in"`
@@ -259,10 +260,19 @@ type ClientInfo struct {
 // Clients lists the clients whose PPP link is up.
 func (s *Server) Clients() []ClientInfo {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]ClientInfo, 0, len(s.byAddr))
 	for _, c := range s.byAddr {
 		out = append(out, c.info())
+	}
+	s.mu.RUnlock()
+	if s.ike != nil {
+		ikeOf := map[string]string{}
+		for _, p := range s.ike.Peers() {
+			ikeOf[p.Addr.String()] = p.IKE.String()
+		}
+		for i := range out {
+			out[i].IKE = ikeOf[out[i].Outer]
+		}
 	}
 	return out
 }

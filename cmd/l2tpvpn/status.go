@@ -180,8 +180,9 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 	cleanup := fs.Bool("cleanup", false, "also repair the host after a client that was killed: undo its routes and DNS from /run/l2tpvpn")
 	all := fs.Bool("all", false, "disconnect every running connection")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the connection to go down")
+	serveClient := fs.String("client", "", "l2tpvpn serve: disconnect this client of the running server (user name or tunnel address)")
 	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect (--all: 0).\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: l2tpvpn disconnect [NAME] [--all] [--cleanup]\n       l2tpvpn disconnect --client USER|ADDRESS   (a client of l2tpvpn serve)\n\nDisconnects cleanly and waits until routes, DNS and the interface are\nrestored. Without NAME: the only running connection. With --cleanup,\nconnections whose process is gone (crash, SIGKILL) have their host\nchanges undone from the journal in /run/l2tpvpn.\nExit code 12 when there is nothing to disconnect (--all: 0).\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -189,6 +190,13 @@ func disconnect(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", flagError(fs, err))
 		return exitUsage
+	}
+	if *serveClient != "" {
+		if fs.NArg() > 0 || *all || *cleanup {
+			fmt.Fprintln(stderr, "l2tpvpn: --client is for the running server's clients; it takes no NAME, --all or --cleanup")
+			return exitUsage
+		}
+		return serveDisconnectCmd([]string{"--client", *serveClient}, stdout, stderr)
 	}
 	dir, err := privateStateDir(stateDir(), false)
 	if err != nil {
