@@ -270,7 +270,9 @@ func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []
 		s.stats.rxESPFailed.Add(1)
 		return
 	}
-	s.ike.Alive(in.t.peer)
+	if s.ike != nil {
+		s.ike.Alive(in.t.peer)
+	}
 	if in.sa.Mode() == esp.Tunnel {
 		inner, ok := esp.ParseIPv4UDP(payload, in.t.inner)
 		if next != 4 || !ok {
