@@ -247,7 +247,6 @@ func TestDataPathSpoofedSource(t *testing.T) {
 	}
 }
 
-
 // The server's per-packet cost, each way, plain and ESP (AES-GCM), with
 // the real sockets (loopback) and a counting TUN device.
 func BenchmarkDataPath(b *testing.B) {
