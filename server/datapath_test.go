@@ -203,7 +203,11 @@ func TestDataPathAllocs(t *testing.T) {
 				t.Errorf("receive (plain): %d packets at the TUN device (last %d bytes), want 201 of 1400 (drops %+v)", got, len(ts.tunDev.last), s.Stats())
 			}
 
-			// ESP: sealed by the client's SA, in through the 4500 path.
+			// ESP: sealed by the client's SA, in through the 4500 path,
+			// its SA found among thousands.
+			for spi := uint32(0x10000); spi < 0x10000+5000; spi++ {
+				s.bySPI[spi] = &inSA{t: ts.ipsec.t}
+			}
 			msg = dataMessage(ts.ipsec.sess, 1400)
 			off := rxHeadroom + 64 // the ESP header, IV and UDP header go before
 			from := ts.ipsec.t.peer
