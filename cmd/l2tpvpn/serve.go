@@ -89,6 +89,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// --background: the env: secrets are read here (and removed from our
 	// environment) and handed to the detached half over a pipe.
 	env := newEnvCapture()
+	defer env.clear()
 	cfg, err := server.LoadConfigEnv(o.config, env.lookup)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)

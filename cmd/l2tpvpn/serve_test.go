@@ -88,6 +88,43 @@ func TestServeReadmeListsEveryConfigKey(t *testing.T) {
 	}
 }
 
+// The README's minimal example (its configuration and users file) loads.
+func TestServeReadmeMinimalExampleLoads(t *testing.T) {
+	sec := readmeServeSection(t)
+	block := func(first string) string {
+		i := strings.Index(sec, "```toml\n"+first+"\n")
+		if i < 0 {
+			t.Fatalf("README serve section: no toml block starting %q", first)
+		}
+		b := sec[i+len("```toml\n"):]
+		return b[:strings.Index(b, "```")]
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"serve.toml": block("# /etc/l2tpvpn/serve.toml"),
+		"users.toml": block("# /etc/l2tpvpn/users.toml   (chmod 600: it is refused otherwise)"),
+		"serve.psk":  "THE-PRE-SHARED-KEY\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := server.LoadConfig(filepath.Join(dir, "serve.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := cfg.NewPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ServerIP.String() != "198.51.100.1" {
+		t.Errorf("server-ip %s; the README says 198.51.100.1", cfg.ServerIP)
+	}
+	if _, err := server.OpenUsers(cfg.Users, pool); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The example configuration and users file load, so they cannot rot.
 func TestServeExamplesLoad(t *testing.T) {
 	anyEnv := func(string) (string, bool) { return "example-psk", true }
