@@ -193,6 +193,10 @@ var configKeys = []string{
 	"host-name", "max-clients", "dpd-delay", "state-dir",
 }
 
+// ConfigKeys returns the keys the configuration file accepts, in the
+// order of Config (a copy: the documentation's tests compare against it).
+func ConfigKeys() []string { return slices.Clone(configKeys) }
+
 // configSecretKeys hold secret specs: go-toml's messages about their lines
 // are not shown, as they may quote the value.
 var configSecretKeys = map[string]bool{"psk": true, "l2tp-secret": true}

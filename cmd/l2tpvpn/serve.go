@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -23,7 +24,7 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/server"
 )
 
-const serveHelp = `Usage: l2tpvpn serve CONFIG [--json] [-v]
+const serveHelp = `Usage: l2tpvpn serve CONFIG [--background] [--json] [-v]
        l2tpvpn serve status [--json]
        l2tpvpn serve disconnect --client USER|ADDRESS
        l2tpvpn serve stop
@@ -43,9 +44,21 @@ disconnect every client and stop.
 
 With --json the events (serve.up, client.up, client.down with a reason,
 users.reloaded or users.reload-failed, serve.down) are NDJSON on stdout.
+With --background it detaches once serve.up happened and prints "serving
+(pid N), log: PATH" (the log is serve.log in the state directory), or the
+start-up error with its exit code.
 
 Flags:
 `
+
+// serveOpts are serve's flags.
+type serveOpts struct {
+	config     string
+	json       bool
+	verbose    bool
+	background bool
+	child      bool // the detached half of --background (servebg.go)
+}
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
@@ -60,56 +73,148 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return hashPasswordCmd(stdout, stderr)
 		}
 	}
+	o, code, done := parseServe(args, stdout, stderr)
+	if done {
+		return code
+	}
+	if o.child {
+		return serveChild(o, stderr) // servebg.go
+	}
+	if !o.background {
+		cfg, err := server.LoadConfig(o.config)
+		if err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
+			return exitUsage
+		}
+		return runServe(o, cfg, stdout, stderr, nil)
+	}
+	// --background: the env: secrets are read here (and removed from our
+	// environment) and handed to the detached half over a pipe.
+	env := newEnvCapture()
+	defer env.clear()
+	cfg, err := server.LoadConfigEnv(o.config, env.lookup)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
+		return exitUsage
+	}
+	_, _, dir, code, err := serveChecks(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
+		return code
+	}
+	return serveDetach(o, dir, env, stdout, stderr)
+}
+
+// parseServe reads serve's flags; done says to exit with code (help, or a
+// usage error).
+func parseServe(args []string, stdout, stderr io.Writer) (o *serveOpts, code int, done bool) {
+	o = &serveOpts{}
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	jsonOut := fs.Bool("json", false, "events as NDJSON on stdout")
-	verbose := fs.BoolP("verbose", "v", false, "debug log on stderr")
+	fs.BoolVar(&o.json, "json", false, "events as NDJSON on stdout (--background: the serve.up line)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug log on stderr (--background: in the log)")
+	fs.BoolVar(&o.background, "background", false, "detach once serving; log to STATE_DIR/serve.log")
+	fs.BoolVar(&o.child, serveChildFlag, false, "internal to --background")
+	fs.MarkHidden(serveChildFlag)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, serveHelp+fs.FlagUsages())
-			return exitOK
+			fmt.Fprint(stdout, serveHelp+fs.FlagUsagesWrapped(helpWidth))
+			return nil, exitOK, true
 		}
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v (run 'l2tpvpn serve --help')\n", err)
-		return exitUsage
+		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", flagError(fs, err))
+		return nil, exitUsage, true
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "l2tpvpn serve: one configuration file, please (run 'l2tpvpn serve --help')")
-		return exitUsage
+		return nil, exitUsage, true
 	}
-	cfg, err := server.LoadConfig(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
-		return exitUsage
+	if o.child && o.background {
+		fmt.Fprintf(stderr, "l2tpvpn serve: --%s is internal to --background\n", serveChildFlag)
+		return nil, exitUsage, true
 	}
+	o.config = fs.Arg(0)
+	return o, exitOK, false
+}
+
+// serveChecks is what is checked before anything is changed on the host:
+// the pool, the users file, the permission to make a TUN device, the state
+// directory (created), no server running already. It returns the exit
+// code for its error.
+func serveChecks(cfg *server.Config) (*server.Pool, *server.UsersFile, string, int, error) {
 	pool, err := cfg.NewPool()
 	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %s: pool: %v\n", cfg.Path, err)
-		return exitUsage
+		return nil, nil, "", exitUsage, fmt.Errorf("%s: pool: %w", cfg.Path, err)
 	}
 	users, err := server.OpenUsers(cfg.Users, pool)
 	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
-		return exitUsage
+		return nil, nil, "", exitUsage, err
 	}
 	if !tunAllowed(os.Geteuid(), readProcStatus()) {
-		fmt.Fprintln(stderr, "l2tpvpn serve: needs root or CAP_NET_ADMIN (a TUN device and routes)")
-		return exitPermission
+		return nil, nil, "", exitPermission, errors.New("needs root or CAP_NET_ADMIN (a TUN device and routes)")
 	}
 	dir := cfg.StateDir
 	if dir == "" {
 		dir = stateDir()
 	}
 	if dir, err = privateStateDir(dir, true); err != nil {
+		if errors.Is(err, errPermission) {
+			return nil, nil, "", exitPermission, err
+		}
+		return nil, nil, "", exitHost, err
+	}
+	if st, err := queryServe(dir); err == nil {
+		return nil, nil, "", exitUsage, fmt.Errorf("a server is already running (pid %d, %s); see 'l2tpvpn serve status'", st.PID, st.Config)
+	}
+	return pool, users, dir, exitOK, nil
+}
+
+// runServe serves cfg until SIGINT, SIGTERM or 'serve stop'. ready (nil
+// in the foreground) hears once how the start went: serve.up, or the
+// error and exit code of a failed start.
+func runServe(o *serveOpts, cfg *server.Config, stdout, stderr io.Writer, ready func(serveReadyMsg)) int {
+	if ready == nil {
+		ready = func(serveReadyMsg) {}
+	}
+	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
-		return exitHost
+		ready(serveReadyMsg{Exit: code, Error: err.Error()})
+		return code
+	}
+	// Signals are caught from the start: one that comes while the TUN
+	// device and the sockets are being set up stops the server once it is
+	// up, rather than killing it half-way (with the NAT rules in place).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer func() { signal.Stop(sigs); close(sigs) }()
+	var stopping atomic.Bool
+	stop, hup := make(chan struct{}), make(chan struct{}, 1)
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				select {
+				case hup <- struct{}{}:
+				default:
+				}
+			} else if stopping.CompareAndSwap(false, true) {
+				close(stop)
+			}
+		}
+	}()
+
+	pool, users, dir, code, err := serveChecks(cfg)
+	if err != nil {
+		return fail(code, err)
 	}
 	level := slog.LevelInfo
-	if *verbose {
+	if o.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	enc := json.NewEncoder(stdout)
-	var emit func(server.Event)
+	// live: set up completely. A start that fails after server.New still
+	// runs the server to undo it, and its serve.up and serve.down are not
+	// reported.
+	var live atomic.Bool
 	dpd := cfg.DPDDelay
 	if dpd == 0 {
 		dpd = -1 // no probes of ours
@@ -128,13 +233,31 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Logger: log,
 	}
 	var outMu sync.Mutex
-	emit = func(ev server.Event) {
+	emit := func(ev server.Event) {
+		if !live.Load() {
+			return
+		}
 		if ev.Time.IsZero() {
 			ev.Time = time.Now()
 		}
+		if ev.Event == "serve.up" {
+			if stopping.Load() {
+				ready(serveReadyMsg{Exit: exitInterrupted, Error: "interrupted before it was up"})
+			} else {
+				ready(serveReadyMsg{Up: &ev})
+			}
+		}
 		outMu.Lock()
 		defer outMu.Unlock()
-		if *jsonOut {
+		if o.child {
+			// The log: package server records client.up and client.down
+			// itself, the reloads are logged where they happen.
+			if ev.Event == "serve.up" || ev.Event == "serve.down" {
+				log.Info(serveEventLine(ev))
+			}
+			return
+		}
+		if o.json {
 			enc.Encode(ev)
 			return
 		}
@@ -143,37 +266,34 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	opt.OnEvent = emit
 	srv, err := server.New(opt)
 	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
 		if errors.Is(err, os.ErrPermission) {
-			return exitPermission
+			return fail(exitPermission, err)
 		}
-		return exitHost
+		return fail(exitHost, err)
 	}
 	var nat *natRule
 	if cfg.NAT {
 		if nat, err = addNAT(cfg.Pool, cfg.NATOut); err != nil {
-			fmt.Fprintf(stderr, "l2tpvpn serve: nat: %v\n", err)
 			srv.Close()
 			srv.Run(context.Background())
-			return exitHost
+			return fail(exitHost, fmt.Errorf("nat: %w", err))
 		}
 		defer nat.remove(log)
 	}
 	ctl, err := listenServeControl(dir, srv, cfg.Path)
 	if err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
 		srv.Close()
 		srv.Run(context.Background())
-		return exitHost
+		return fail(exitHost, err)
 	}
 	defer ctl.close()
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	running := make(chan struct{})
+	defer close(running)
 	go func() {
-		for sig := range sigs {
-			if sig == syscall.SIGHUP {
+		for {
+			select {
+			case <-hup:
 				if err := users.Reload(); err != nil {
 					log.Warn("users file not reloaded; the previous users stay", "err", err)
 					emit(server.Event{Event: "users.reload-failed", Error: err.Error()})
@@ -181,14 +301,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 					log.Info("users file reloaded", "users", users.Users().Len())
 					emit(server.Event{Event: "users.reloaded"})
 				}
-				continue
+			case <-stop:
+				srv.Close()
+				return
+			case <-running:
+				return
 			}
-			srv.Close()
 		}
 	}()
+	live.Store(true)
 	if err := srv.Run(context.Background()); err != nil {
-		fmt.Fprintf(stderr, "l2tpvpn serve: %v\n", err)
-		return exitInternal
+		return fail(exitInternal, err)
 	}
 	return exitOK
 }
