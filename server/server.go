@@ -74,7 +74,8 @@ type Options struct {
 
 // Event is one thing that happened, for the NDJSON event stream.
 type Event struct {
-	Event  string    `json:"event"` // serve.up, client.up, client.down, serve.down
+	Event  string    `json:"event"` // serve.up, client.up, client.down, users.reloaded, users.reload-failed, serve.down
+	V      int       `json:"v"`     // EventSchema
 	Time   time.Time `json:"time"`
 	User   string    `json:"user,omitempty"`
 	Outer  string    `json:"outer,omitempty"` // the client's address and port as we see it
@@ -115,9 +116,9 @@ type Server struct {
 
 // counters are the server's drops by reason.
 type counters struct {
-	rxMalformed, rxUnknownSPI, rxESPFailed, rxNoSession, rxSpoofed, rxPlainRefused atomic.Uint64
-	txNoClient, txErrors                                                           atomic.Uint64
-	rxPackets, txPackets                                                           atomic.Uint64
+	rxMalformed, rxUnknownSPI, rxESPFailed, rxNoSession, rxSpoofed atomic.Uint64
+	txNoClient, txErrors                                           atomic.Uint64
+	rxPackets, txPackets                                           atomic.Uint64
 }
 
 // New checks the options, creates the TUN device and binds the sockets;
@@ -237,6 +238,9 @@ func (s *Server) Run(ctx context.Context) error {
 // Close stops Run.
 func (s *Server) Close() { s.cancel() }
 
+// EventSchema is the version of Event's JSON form (its "v").
+const EventSchema = 1
+
 func (s *Server) emit(ev Event) {
 	ev.Time = time.Now()
 	if s.opt.OnEvent != nil {
@@ -297,14 +301,20 @@ func (s *Server) Disconnect(who string) int {
 
 // Stats are the server's counters.
 type Stats struct {
-	RxPackets, TxPackets                                                           uint64
-	RxMalformed, RxUnknownSPI, RxESPFailed, RxNoSession, RxSpoofed, RxPlainRefused uint64
-	TxNoClient, TxErrors                                                           uint64
+	RxPackets    uint64 `json:"rx_packets"`
+	TxPackets    uint64 `json:"tx_packets"`
+	RxMalformed  uint64 `json:"rx_malformed"`
+	RxUnknownSPI uint64 `json:"rx_unknown_spi"`
+	RxESPFailed  uint64 `json:"rx_esp_failed"`
+	RxNoSession  uint64 `json:"rx_no_session"`
+	RxSpoofed    uint64 `json:"rx_spoofed"`
+	TxNoClient   uint64 `json:"tx_no_client"`
+	TxErrors     uint64 `json:"tx_errors"`
 }
 
 func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{RxPackets: c.rxPackets.Load(), TxPackets: c.txPackets.Load(), RxMalformed: c.rxMalformed.Load(),
 		RxUnknownSPI: c.rxUnknownSPI.Load(), RxESPFailed: c.rxESPFailed.Load(), RxNoSession: c.rxNoSession.Load(),
-		RxSpoofed: c.rxSpoofed.Load(), RxPlainRefused: c.rxPlainRefused.Load(), TxNoClient: c.txNoClient.Load(), TxErrors: c.txErrors.Load()}
+		RxSpoofed: c.rxSpoofed.Load(), TxNoClient: c.txNoClient.Load(), TxErrors: c.txErrors.Load()}
 }

@@ -240,6 +240,7 @@ func runServe(o *serveOpts, cfg *server.Config, stdout, stderr io.Writer, ready 
 		if ev.Time.IsZero() {
 			ev.Time = time.Now()
 		}
+		ev.V = server.EventSchema
 		if ev.Event == "serve.up" {
 			if stopping.Load() {
 				ready(serveReadyMsg{Exit: exitInterrupted, Error: "interrupted before it was up"})
