@@ -355,3 +355,50 @@ func TestServeTwoBehindOneNAT(t *testing.T) {
 		t.Errorf("serve status: %v\n%s", err, out)
 	}
 }
+
+// Issue 14: serve --background detaches once serving (the PSK from env:
+// reaches the detached half through a pipe), answers status, serves a
+// client, and 'serve stop' ends it and removes its TUN device.
+func TestServeBackground(t *testing.T) {
+	serveLab(t)
+	dir := t.TempDir()
+	path := writeServeFiles(t, dir, `listen = ["`+serveAddr+`"]`+"\n", "")
+	state := filepath.Join(dir, "state")
+	cmd := exec.Command("ip", "netns", "exec", serveNS, bin, "serve", path, "--background")
+	cmd.Env = append(os.Environ(), "L2V_SERVE_PSK="+servePSK, "L2TPVPN_STATE_DIR="+state)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "serving (pid ") {
+		t.Fatalf("serve --background: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { serveCmd(t, state, "stop") })
+	if out, err := serveCmd(t, state, "status"); err != nil || !strings.Contains(out, "0 client(s)") {
+		t.Errorf("status of the detached server: %v\n%s", err, out)
+	}
+	c := serveConnect(t, "alice", password, "--psk-env", "L2V_SERVE_PSK")
+	c.waitEvent("up", 30*time.Second)
+	if out, err := inNS(serveClientNS, "ping", "-c", "1", "-W", "3", serveGW); err != nil {
+		t.Errorf("through the detached server: %v\n%s", err, out)
+	}
+	c.disconnect()
+	if out, err := serveCmd(t, state, "stop"); err != nil {
+		t.Fatalf("serve stop: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := serveCmd(t, state, "status")
+		if code := exitCodeOf(t, err); code == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the detached server still answers 15 s after serve stop")
+		}
+		time.Sleep(200 * time.Millisecond) // polling a process we do not wait for
+	}
+	if out, err := inNS(serveNS, "ip", "link", "show", "l2v-srv0"); err == nil {
+		t.Errorf("the TUN device outlived the server:\n%s", out)
+	}
+	log, err := os.ReadFile(filepath.Join(state, "serve.log"))
+	if err != nil || strings.Contains(string(log), servePSK) || strings.Contains(string(log), "DATA RACE") {
+		t.Errorf("serve.log: %v (holds the PSK or a race report?)\n%s", err, log)
+	}
+}
