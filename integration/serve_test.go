@@ -402,3 +402,44 @@ func TestServeBackground(t *testing.T) {
 		t.Errorf("serve.log: %v (holds the PSK or a race report?)\n%s", err, log)
 	}
 }
+
+// Issue 14, nat = true: the clients reach a network behind the server
+// that has no route back to the pool (l2v-sv-o, 192.0.2.178), because the
+// server masquerades them out of l2v-sv-s2; its nftables table exists
+// while it runs and is gone after, and forwarding is restored.
+func TestServeNAT(t *testing.T) {
+	serveLab(t)
+	const outNS, outAddr, srvAddr = "l2v-sv-o", "192.0.2.178", "192.0.2.177"
+	exec.Command("ip", "netns", "del", outNS).Run()
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", outNS).Run() })
+	for _, a := range [][]string{
+		{"netns", "add", outNS},
+		{"link", "add", "l2v-sv-s2", "netns", serveNS, "type", "veth", "peer", "name", "l2v-sv-o0", "netns", outNS},
+		{"-n", serveNS, "addr", "add", srvAddr + "/28", "dev", "l2v-sv-s2"},
+		{"-n", outNS, "addr", "add", outAddr + "/28", "dev", "l2v-sv-o0"},
+		{"-n", serveNS, "link", "set", "l2v-sv-s2", "up"}, {"-n", outNS, "link", "set", "l2v-sv-o0", "up"},
+	} {
+		if out, err := exec.Command("ip", a...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", a, err, out)
+		}
+	}
+	fwdBefore, _ := inNS(serveNS, "sysctl", "-n", "net.ipv4.ip_forward")
+	srv, _ := startServe(t, "nat = true\nnat-out = \"l2v-sv-s2\"\n")
+	if out, err := inNS(serveNS, "nft", "list", "table", "ip", "l2tpvpn_serve"); err != nil || !strings.Contains(out, "masquerade") {
+		t.Errorf("the NAT table while serving: %v\n%s", err, out)
+	}
+	c := serveConnect(t, "alice", password, "--psk-env", "L2V_SERVE_PSK", "--route", outAddr+"/32")
+	c.waitEvent("up", 30*time.Second)
+	if out, err := inNS(serveClientNS, "ping", "-c", "2", "-W", "3", outAddr); err != nil {
+		t.Errorf("client → the network behind the server (masqueraded): %v\n%s", err, out)
+	}
+	c.disconnect()
+	srv.cmd.Process.Signal(syscall.SIGINT)
+	srv.wait()
+	if out, err := inNS(serveNS, "nft", "list", "table", "ip", "l2tpvpn_serve"); err == nil {
+		t.Errorf("the NAT table outlived the server:\n%s", out)
+	}
+	if fwd, _ := inNS(serveNS, "sysctl", "-n", "net.ipv4.ip_forward"); fwd != fwdBefore {
+		t.Errorf("ip_forward %q after the server, %q before", fwd, fwdBefore)
+	}
+}
