@@ -230,6 +230,11 @@ func (l *configLoader) apply(key string, v any) error {
 		if err == nil && len(c.Listen) == 0 {
 			err = errors.New("empty; leave the key out for 0.0.0.0")
 		}
+		for _, a := range c.Listen {
+			if err == nil && !a.Is4() {
+				err = fmt.Errorf("%s: the server listens on IPv4 addresses only, for now", a)
+			}
+		}
 	case "psk", "l2tp-secret":
 		s, ok := v.(string)
 		if !ok {

@@ -77,7 +77,7 @@ func TestConfigFull(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "l2tp.secret", "tunnel-secret\n", 0o600)
 	body := `
-listen = ["192.0.2.1", "2001:db8::1"]
+listen = ["192.0.2.1", "192.0.2.9"]
 psk = "env:PSK"
 ike-proposals = ["aes256-sha256-modp2048", "3des-sha1-modp1024,aes128-sha1-modp2048"]
 esp-proposals = ["aes256gcm16", "aes128-sha1"]
@@ -111,7 +111,7 @@ state-dir = "state"
 		name      string
 		got, want any
 	}{
-		{"listen", c.Listen, []netip.Addr{addr("192.0.2.1"), addr("2001:db8::1")}},
+		{"listen", c.Listen, []netip.Addr{addr("192.0.2.1"), addr("192.0.2.9")}},
 		{"ike", c.IKEProposals, ikeP},
 		{"esp", c.ESPProposals, espP},
 		{"modes", c.ESPModes, []esp.Mode{esp.Transport}},
@@ -158,6 +158,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen not ip", withPSK + "listen = [\"0.0.0.0:500\"]\n", `:4: key listen: "0.0.0.0:500" is not an IP address`},
 		{"listen string", withPSK + "listen = \"0.0.0.0\"\n", `:4: key listen: want an array of strings, not a string`},
 		{"listen empty", withPSK + "listen = []\n", `:4: key listen: empty`},
+		{"listen v6", withPSK + "listen = [\"2001:db8::1\"]\n", `:4: key listen: 2001:db8::1: the server listens on IPv4 addresses only`},
 		{"dns not ip", withPSK + "dns = [\"8.8.8\"]\n", `:4: key dns: "8.8.8" is not an IP address`},
 		{"dns v6", withPSK + "dns = [\"2001:db8::53\"]\n", `:4: key dns: 2001:db8::53: IPCP hands out IPv4 addresses only`},
 		{"dns three", withPSK + "dns = [\"192.0.2.1\",\"192.0.2.2\",\"192.0.2.3\"]\n", `:4: key dns: at most 2 addresses, not 3`},
