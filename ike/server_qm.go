@@ -458,6 +458,9 @@ func (r *Responder) quickModeTick(sa *rSA, now time.Time, earlier func(time.Time
 		if r.retransmit(sa.peer.addr, q.out, now) {
 			if q.initiator {
 				r.rekeyFailed(sa, q, now, "no answer to our quick mode message 1")
+				if c := q.rekeyOf; c != nil {
+					earlier(c.rekeyAt) // the retry
+				}
 				continue
 			}
 			r.log.Info("ike: the client did not finish its quick mode", "peer", sa.peer.addr, "mid", fmt.Sprintf("%#08x", mid))
