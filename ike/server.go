@@ -17,7 +17,7 @@ package ike
 //
 // The API a supervisor drives:
 //
-//	r, err := NewResponder(ResponderConfig{PSK: ..., Send: ..., OnChildSA: ...})
+//	r, err := NewResponder(ResponderConfig{PSK: ..., Send: ..., OnChildSA: ..., ForceEncap: true})
 //	go r.Run(ctx)                  // timers; or call Tick(now) yourself
 //	r.Input(from, local, natt, b)  // every IKE datagram from 500, or 4500 without the non-ESP marker
 //	r.Alive(peer)                  // an authenticated ESP packet came from peer: postpones DPD
