@@ -277,3 +277,17 @@ func (c *srvClient) nextEvent(within time.Duration) Event {
 		return Event{}
 	}
 }
+
+// An error notification from the client (it refuses our Quick Mode)
+// abandons our rekey at once, and it is tried again later.
+func TestResponderRekeyRefused(t *testing.T) {
+	r, sa, _ := fuzzResponder(t)
+	c := sa.peer.children[0]
+	q := ourQM(sa)
+	ps := []Payload{&Notify{DOI: DOIIPsec, Protocol: ProtoESP, MessageType: NotifyNoProposalChosen}}
+	r.Input(fuzzFrom, srv4500, true, fuzzHashed(sa, ExchangeInformational, PayloadNotify, AppendPayloads(nil, ps)))
+	if ourQM(sa) != nil || c.rekeying != nil || r.spis[q.spiIn] || !c.rekeyAt.After(time.Now()) {
+		t.Errorf("quick mode %v, rekeying %v, SPI kept %v, retry at %v", ourQM(sa), c.rekeying, r.spis[q.spiIn], c.rekeyAt)
+	}
+	r.Close()
+}
