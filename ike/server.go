@@ -3,19 +3,21 @@ package ike
 // Responder is the IKEv1 responder of `l2tpvpn serve`: Main Mode with a
 // pre-shared key and Quick Mode for many clients at once, with NAT traversal
 // (RFC 3947 and its drafts), dead peer detection (RFC 3706) both ways,
-// deletes both ways, rekeys started by the client and INITIAL-CONTACT. It
+// deletes both ways, child SA rekeys started by either side and
+// INITIAL-CONTACT. It
 // shares the codec, keying, proposal and hash code of the initiator
 // (Session); only the straight-line handshakes are its own:
 //
 //	server.go        the API, dispatch, timers (this file)
 //	server_mm.go     Main Mode, responder side
 //	server_qm.go     Quick Mode, responder side, and the child SAs
+//	server_rekey.go  Quick Mode, initiator side: our rekeys of child SAs
 //	server_info.go   informational exchanges: DPD, Delete, notifications
 //	server_peer.go   peers: up, rekeyed, gone, INITIAL-CONTACT, status
 //
 // The API a supervisor drives:
 //
-//	r, err := NewResponder(ResponderConfig{PSK: ..., Send: ..., OnChildSA: ...})
+//	r, err := NewResponder(ResponderConfig{PSK: ..., Send: ..., OnChildSA: ..., ForceEncap: true})
 //	go r.Run(ctx)                  // timers; or call Tick(now) yourself
 //	r.Input(from, local, natt, b)  // every IKE datagram from 500, or 4500 without the non-ESP marker
 //	r.Alive(peer)                  // an authenticated ESP packet came from peer: postpones DPD
@@ -80,13 +82,30 @@ type ResponderConfig struct {
 	// client asking for more is told ours (RESPONDER-LIFETIME). Zero means
 	// DefaultIKELifetime, DefaultESPLifetime.
 	IKELifetime, ESPLifetime time.Duration
+	// ESPRekeyMargin is how long before a child SA expires we replace it
+	// with a Quick Mode of our own, less up to 5% of its lifetime of random
+	// jitter, unless the client replaced it first (server_rekey.go). Zero
+	// means 10% of the lifetime (we start at 85-90% of it); it is capped
+	// at half the lifetime. Negative: we never start a Quick Mode, and a
+	// pair the client does not replace in time is deleted when it expires.
+	ESPRekeyMargin time.Duration
+	// ForceEncap makes every client UDP-encapsulate ESP (RFC 3948, port
+	// 4500), for a server that cannot receive raw ESP (IP protocol 50):
+	// our Main Mode 4 makes a client believe it is behind a NAT (the NAT-D
+	// hash of its address does not match), so it floats to port 4500 and
+	// asks for UDP-Transport or UDP-Tunnel, and Quick Modes asking for
+	// plain Transport or Tunnel are refused (NO-PROPOSAL-CHOSEN). A client
+	// without NAT traversal (RFC 3947 or its drafts) cannot get a child SA;
+	// that is logged once per peer.
+	ForceEncap bool
 	// DPDDelay is the idle time after which we ask a client that supports
 	// DPD whether it is alive; Retransmits R-U-THEREs later without an
 	// answer the peer is gone. Zero means DefaultDPDDelay, negative
 	// disables our probes (theirs are always answered).
 	DPDDelay time.Duration
 	// RetransmitTimeout (doubling up to 8 s) and Retransmits govern the
-	// messages we send that await an answer: R-U-THERE, Quick Mode 2.
+	// messages we send that await an answer: R-U-THERE, Quick Mode 2 and
+	// the Quick Mode 1 of our rekeys.
 	RetransmitTimeout time.Duration
 	Retransmits       int
 	// MaxPeers caps the established peers and MaxHalfOpen the Main Modes

@@ -1,12 +1,13 @@
 package ike
 
 // FuzzResponderInput: whatever a client sends, the Responder neither
-// panics nor loses track of its state. Three ways in: raw datagrams; raw
+// panics nor loses track of its state. Four ways in: raw datagrams; raw
 // datagrams with the cookies of a Main Mode in progress (so they reach its
-// later steps); and payload chains sent as a correctly encrypted and hashed
+// later steps); payload chains sent as a correctly encrypted and hashed
 // Quick Mode or informational message under an established ISAKMP SA (so
 // they reach the handlers behind the HASH check, which a fuzzer cannot
-// forge).
+// forge); and payload chains sent as the answer (QM2, with a valid HASH(2))
+// to the Quick Mode the Responder started to rekey the peer's child SA.
 
 import (
 	"bytes"
@@ -21,7 +22,8 @@ import (
 var fuzzFrom = netip.AddrPortFrom(natAddr, 40001)
 
 // fuzzResponder is a Responder with one established peer (its SA is
-// returned) and one Main Mode in progress (its cookies are returned).
+// returned) that has a child SA the Responder is rekeying, and one Main
+// Mode in progress (its cookies are returned).
 func fuzzResponder(t testing.TB) (*Responder, *rSA, [16]byte) {
 	r, err := NewResponder(ResponderConfig{PSK: secret.New(testPSK), Send: func(netip.AddrPort, bool, []byte) error { return nil }})
 	if err != nil {
@@ -40,6 +42,18 @@ func fuzzResponder(t testing.TB) (*Responder, *rSA, [16]byte) {
 	sa.peer = p
 	r.peers[fuzzFrom] = p
 	r.sas[cookieKey(sa.ckyI, sa.ckyR)] = sa
+	private := netip.MustParseAddr("192.168.1.10")
+	c := &rchild{c: ResponderChild{Proposal: ESPProposal{Enc: esp.AESCBC, KeyBits: 128, Integ: esp.HMACSHA1_96, Group: MODP2048},
+		Encap: EncapUDPTransport, Mode: esp.Transport, Lifetime: time.Hour, SPIIn: 0x1000, SPIOut: 0x2000,
+		PeerTS:  Selector{Prefix: netip.PrefixFrom(private, 32), Protocol: 17, Port: L2TPPort},
+		LocalTS: Selector{Prefix: netip.PrefixFrom(srvAddr, 32), Protocol: 17, Port: L2TPPort}, PeerOA: private, LocalOA: srvAddr},
+		idPeer: IDAddr(private, 17, L2TPPort), idLocal: IDAddr(srvAddr, 17, L2TPPort), upAt: now, expireAt: now.Add(time.Hour)}
+	p.children = []*rchild{c}
+	r.spis[c.c.SPIIn] = true
+	r.do(func(now time.Time) { r.rekeyChild(p, sa, c, now) })
+	if c.rekeying == nil {
+		t.Fatal("no rekey started")
+	}
 	mm1, ckyI := testMM1(prop, VendorNATTRFC3947, VendorDPD)
 	r.Input(netip.AddrPortFrom(natAddr, 40000), srv500, false, mm1)
 	for k, s := range r.sas {
@@ -67,6 +81,31 @@ func fuzzHashed(sa *rSA, exch ExchangeType, first PayloadType, payloads []byte) 
 	return m.Append(nil)
 }
 
+// fuzzAnswer is payloads (first is the type of the first) sent under sa
+// as the answer to our Quick Mode q: encrypted, with a valid HASH(2).
+func fuzzAnswer(sa *rSA, q *rqm, first PayloadType, payloads []byte) []byte {
+	hash := quickHash2(sa.prop.Hash, sa.keys.SKEYIDa, q.mid, q.ni, payloads)
+	pt := append([]byte{byte(first), 0, 0, byte(4 + len(hash))}, hash...)
+	pt = append(pt, payloads...)
+	ct, _, err := encryptCBC(sa.prop.Enc, sa.keys.Ka, q.iv, pt)
+	if err != nil {
+		return nil
+	}
+	m := Message{Header: Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: ExchangeQuickMode,
+		Flags: FlagEncryption, MessageID: q.mid, NextPayload: PayloadHash}, Ciphertext: ct}
+	return m.Append(nil)
+}
+
+// ourQM is the Quick Mode the Responder started under sa.
+func ourQM(sa *rSA) *rqm {
+	for _, q := range sa.qm {
+		if q.initiator {
+			return q
+		}
+	}
+	return nil
+}
+
 func FuzzResponderInput(f *testing.F) {
 	for _, b := range goldenMessages(f) {
 		f.Add(byte(0), b)
@@ -88,6 +127,7 @@ func FuzzResponderInput(f *testing.F) {
 		{&Delete{DOI: DOIIPsec, Protocol: ProtoESP, SPISize: 4, SPIs: [][]byte{{1, 2, 3, 4}}}},
 		{&Delete{DOI: DOIIPsec, Protocol: ProtoISAKMP, SPISize: 16, SPIs: [][]byte{{1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 2, 1}}}},
 		{&Notify{DOI: DOIIPsec, Protocol: ProtoISAKMP, MessageType: NotifyInitialContact}},
+		{&Notify{DOI: DOIIPsec, Protocol: ProtoESP, MessageType: NotifyNoProposalChosen}},
 	} {
 		exch := byte(ExchangeInformational)
 		if _, ok := ps[0].(*SA); ok {
@@ -95,9 +135,21 @@ func FuzzResponderInput(f *testing.F) {
 		}
 		f.Add(byte(2), append([]byte{exch, byte(FirstPayload(ps))}, AppendPayloads(nil, ps)...))
 	}
+	// The client's answer to our rekey.
+	dh, _ = NewDH(MODP2048, nil)
+	prop := ESPProposal{Enc: esp.AESCBC, KeyBits: 128, Integ: esp.HMACSHA1_96, Group: MODP2048}
+	for _, ps := range [][]Payload{
+		{&SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{{Number: 1, Protocol: ProtoESP, SPI: []byte{5, 6, 7, 8},
+			Transforms: []Transform{prop.transform(1, EncapUDPTransport, time.Hour)}}}},
+			&Nonce{Data: make([]byte, 16)}, &KeyExchange{Data: dh.Public()}, IDAddr(srvAddr, 17, 1701), IDAddr(private, 17, 1701),
+			&NATOA{Addr: srvAddr}, &NATOA{Addr: private}},
+		{&Notify{DOI: DOIIPsec, Protocol: ProtoESP, MessageType: NotifyNoProposalChosen}},
+	} {
+		f.Add(byte(3), append([]byte{byte(FirstPayload(ps))}, AppendPayloads(nil, ps)...))
+	}
 	f.Fuzz(func(t *testing.T, mode byte, b []byte) {
 		r, sa, half := fuzzResponder(t)
-		switch mode % 3 {
+		switch mode % 4 {
 		case 0:
 			r.Input(fuzzFrom, srv4500, true, b)
 		case 1:
@@ -114,6 +166,11 @@ func FuzzResponderInput(f *testing.F) {
 				exch = ExchangeQuickMode
 			}
 			r.Input(fuzzFrom, srv4500, true, fuzzHashed(sa, exch, PayloadType(b[1]), b[2:]))
+		case 3:
+			if len(b) < 1 {
+				return
+			}
+			r.Input(fuzzFrom, srv4500, true, fuzzAnswer(sa, ourQM(sa), PayloadType(b[0]), b[1:]))
 		}
 		// Then everything the timers do, and an orderly end.
 		for _, d := range []time.Duration{time.Second, time.Minute, 2 * time.Hour} {
@@ -147,7 +204,18 @@ func TestResponderFuzzHarness(t *testing.T) {
 		SPI: []byte{1, 2, 3, 4}, Transforms: []Transform{ESPProposal{Enc: esp.AESCBC, KeyBits: 128, Integ: esp.HMACSHA1_96}.transform(1, EncapUDPTransport, time.Hour)}}}},
 		&Nonce{Data: make([]byte, 16)}, IDAddr(private, 17, 1701), IDAddr(srvAddr, 17, 1701)}
 	r.Input(fuzzFrom, srv4500, true, fuzzHashed(sa, ExchangeQuickMode, PayloadSA, AppendPayloads(nil, ps)))
-	if sent != 2 || len(sa.qm) != 1 {
+	if sent != 2 || len(sa.qm) != 2 {
 		t.Fatalf("sent %d, %d quick modes", sent, len(sa.qm))
+	}
+	// The answer to our rekey is taken: QM3 sent, the new pair installed.
+	q := ourQM(sa)
+	dh, _ := NewDH(MODP2048, nil)
+	prop := ESPProposal{Enc: esp.AESCBC, KeyBits: 128, Integ: esp.HMACSHA1_96, Group: MODP2048}
+	ps = []Payload{&SA{DOI: DOIIPsec, Situation: SituationIdentityOnly, Proposals: []Proposal{{Number: 1, Protocol: ProtoESP,
+		SPI: []byte{5, 6, 7, 8}, Transforms: []Transform{prop.transform(1, EncapUDPTransport, time.Hour)}}}},
+		&Nonce{Data: make([]byte, 16)}, &KeyExchange{Data: dh.Public()}}
+	r.Input(fuzzFrom, srv4500, true, fuzzAnswer(sa, q, PayloadSA, AppendPayloads(nil, ps)))
+	if p := sa.peer; sent != 3 || !q.done || len(p.children) != 2 || p.children[1].c.SPIOut != 0x05060708 {
+		t.Fatalf("sent %d, done %v, %d children", sent, q.done, len(p.children))
 	}
 }

@@ -44,6 +44,15 @@ type srvNet struct {
 	mu      sync.Mutex
 	clients map[netip.AddrPort]*srvClient // by each public mapping
 	lost    int                           // messages to no client
+	tap     func(c *srvClient, natt bool, b []byte) bool
+}
+
+// setTap makes f see each message of the Responder's to a client first;
+// f returning false holds it back (f may deliver it later with c.s.Input).
+func (n *srvNet) setTap(f func(c *srvClient, natt bool, b []byte) bool) {
+	n.mu.Lock()
+	n.tap = f
+	n.mu.Unlock()
 }
 
 type srvClient struct {
@@ -107,12 +116,16 @@ func (n *srvNet) deliver(to netip.AddrPort, natt bool, b []byte) error {
 	if c == nil {
 		n.lost++
 	}
+	tap := n.tap
 	n.mu.Unlock()
 	if c == nil || c.mute.Load() {
 		return nil
 	}
 	if natt != (to == c.pub4500) {
 		n.t.Errorf("responder sent to %v with natt=%v", to, natt)
+	}
+	if tap != nil && !tap(c, natt, b) {
+		return nil
 	}
 	c.s.Input(b, natt)
 	return nil

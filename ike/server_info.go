@@ -54,7 +54,7 @@ func (r *Responder) informational(sa *rSA, from netip.AddrPort, natt bool, m Mes
 	for _, x := range ps {
 		switch x := x.(type) {
 		case *Notify:
-			r.notify(sa, x)
+			r.notify(sa, x, now)
 		case *Delete:
 			r.delete(sa, x)
 		}
@@ -64,7 +64,7 @@ func (r *Responder) informational(sa *rSA, from netip.AddrPort, natt bool, m Mes
 	}
 }
 
-func (r *Responder) notify(sa *rSA, n *Notify) {
+func (r *Responder) notify(sa *rSA, n *Notify, now time.Time) {
 	p := sa.peer
 	switch n.MessageType {
 	case NotifyRUThere:
@@ -79,6 +79,9 @@ func (r *Responder) notify(sa *rSA, n *Notify) {
 	case NotifyInitialContact:
 		r.initialContact(p.addr, p.id, p)
 	default:
+		if n.MessageType.IsError() && r.rekeyRefused(sa, n, now) {
+			return
+		}
 		r.log.Debug("ike: notification from a client", "peer", p.addr, "type", n.MessageType.String())
 	}
 }

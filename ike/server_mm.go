@@ -202,6 +202,17 @@ func (r *Responder) mainMode3(sa *rSA, from, local netip.AddrPort, natt bool, m 
 				}
 			}
 		}
+		if r.cfg.ForceEncap {
+			// The hash of the client's address is junk, so it believes it
+			// is behind a NAT: it floats to port 4500 and asks for UDP
+			// encapsulation (RFC 3947 3.2, 4, 5.1). Making it believe WE
+			// are behind one (junk as our own hash, as strongSwan's
+			// forceencaps does) would work as well with charon and
+			// racoon, but Windows refuses a server behind a NAT unless
+			// AssumeUDPEncapsulationContextOnSendRule is set (error 809),
+			// while a client behind one is its default case.
+			peerHash = r.randBytes(len(peerHash))
+		}
 		payloads = append(payloads, &NATD{Draft: sa.draft, Hash: peerHash},
 			&NATD{Draft: sa.draft, Hash: natdHash(h, sa.ckyI, sa.ckyR, local.Addr(), local.Port())})
 	}

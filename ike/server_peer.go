@@ -80,6 +80,11 @@ func (r *Responder) phase1Up(sa *rSA, id ID, initialContact bool, now time.Time)
 		r.peers[sa.from] = p
 		r.log.Info("ike: phase 1 up", "peer", sa.from, "peer_id", sa.peerID, "ike", sa.prop.String(),
 			"lifetime", sa.life, "nat_t", natt, "behind_nat", sa.natPeer)
+		if r.cfg.ForceEncap && !sa.natT {
+			r.log.Warn("ike: this client does not support NAT traversal (RFC 3947 or its drafts): it cannot get an "+
+				"IPsec SA here, because this server carries ESP only UDP-encapsulated (port 4500) and cannot receive "+
+				"plain ESP (IP protocol 50); its quick modes will be refused", "peer", sa.from, "peer_id", sa.peerID)
+		}
 	} else {
 		r.log.Info("ike: phase 1 rekeyed by the client", "peer", sa.from, "peer_id", sa.peerID, "ike", sa.prop.String())
 	}
@@ -131,8 +136,11 @@ func (r *Responder) dropPeer(p *rpeer, reason string, tell bool) {
 // forgetSA removes an ISAKMP SA and the Quick Modes in progress on it.
 func (r *Responder) forgetSA(sa *rSA) {
 	for _, q := range sa.qm {
-		if !q.done && !q.initiator {
+		if !q.done {
 			delete(r.spis, q.spiIn)
+			if q.rekeyOf != nil && q.rekeyOf.rekeying == q {
+				q.rekeyOf.rekeying = nil // tried again on the next ISAKMP SA
+			}
 		}
 	}
 	sa.qm = map[uint32]*rqm{}

@@ -14,18 +14,21 @@ package ike
 // Mode while a pair is up is a rekey: the old pair is kept until the client
 // deletes it or it expires.
 //
-// We never start a Quick Mode ourselves. Rekeys are the client's: a client
-// that asks for a longer lifetime than ESPLifetime is told ours with
-// RESPONDER-LIFETIME in QM2 (so ours cannot run out first), and a pair that
-// expires anyway is deleted at the client and withdrawn. Finished Quick
-// Modes are kept with their ISAKMP SA, to recognise repeats, until it goes.
+// A client that asks for a longer lifetime than ESPLifetime is told ours
+// with RESPONDER-LIFETIME in QM2. Rekeys are mostly the client's; if it has
+// not replaced a pair shortly before it expires (ESPRekeyMargin), we do
+// with a Quick Mode of our own (server_rekey.go); a pair that expires
+// anyway is deleted at the client and withdrawn. Finished Quick Modes are
+// kept with their ISAKMP SA, to recognise repeats, until it goes.
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"time"
@@ -82,18 +85,26 @@ func (c ResponderChild) NewSAs(rand io.Reader) (in, out *esp.SA, err error) {
 	return in, out, nil
 }
 
-// rqm is one Quick Mode at the responder.
+// rqm is one Quick Mode at the responder, the client's or (initiator) ours.
 type rqm struct {
 	quickMode
 	child ResponderChild // filled as it is negotiated
+	// idPeer and idLocal are the ID payloads (traffic selectors) of the
+	// client's side and ours, nil when the exchange had none.
+	idPeer, idLocal *Identification
+	rekeyOf         *rchild // ours: the pair it replaces
 }
 
 // rchild is a child SA pair of a peer.
 type rchild struct {
-	c          ResponderChild
-	upAt       time.Time
-	expireAt   time.Time
-	superseded bool
+	c               ResponderChild
+	idPeer, idLocal *Identification // as in rqm, for our rekeys
+	upAt            time.Time
+	expireAt        time.Time
+	superseded      bool
+	rekeyAt         time.Time // when we replace it (zero: never)
+	rekeying        *rqm      // our Quick Mode replacing it, in progress
+	deleteAt        time.Time // we replaced it: when we delete it
 }
 
 // quickMode takes a Quick Mode message under the established sa.
@@ -111,11 +122,19 @@ func (r *Responder) quickMode(sa *rSA, from netip.AddrPort, natt bool, m Message
 	}
 	if bytes.Equal(q.lastIn, raw) {
 		if q.reply != nil {
-			r.sendTo(sa.peer.addr, sa.peer.natt, q.reply, fmt.Sprintf("QUICK_MODE response %#08x (again)", mid))
+			what := "response"
+			if q.initiator {
+				what = "request" // our QM3, for a repeated QM2
+			}
+			r.sendTo(sa.peer.addr, sa.peer.natt, q.reply, fmt.Sprintf("QUICK_MODE %s %#08x (again)", what, mid))
 		}
 		return
 	}
 	if q.done {
+		return
+	}
+	if q.initiator {
+		r.rekeyAnswer(sa, q, m, raw, now)
 		return
 	}
 	ps, hash, _, _, err := decryptHashed(&sa.ikeSA, m, q.iv)
@@ -134,13 +153,15 @@ func (r *Responder) quickMode(sa *rSA, from netip.AddrPort, natt bool, m Message
 func (r *Responder) modeAllowed(m esp.Mode) bool { return slices.Contains(r.cfg.Modes, m) }
 
 // encapAllowed: encap suits the ISAKMP SA: UDP encapsulation needs NAT-T,
-// and plain ESP a client whose messages do not cross a NAT.
-func encapAllowed(sa *rSA, encap uint16) bool {
+// and plain ESP a client whose messages do not cross a NAT, and no
+// ForceEncap. (With ForceEncap a client that negotiated NAT-T saw a NAT in
+// our Main Mode 4 and must ask for UDP encapsulation, RFC 3947 5.1.)
+func (r *Responder) encapAllowed(sa *rSA, encap uint16) bool {
 	switch encap {
 	case EncapUDPTransport, EncapUDPTunnel, EncapUDPTransportDraft, EncapUDPTunnelDraft:
 		return sa.natT
 	case EncapTransport, EncapTunnel:
-		return !sa.natPeer && !sa.natUs
+		return !r.cfg.ForceEncap && !sa.natPeer && !sa.natUs
 	}
 	return false
 }
@@ -178,7 +199,7 @@ func (r *Responder) quickMode1(sa *rSA, m Message, raw []byte, now time.Time) {
 				continue
 			}
 			offered = append(offered, fmt.Sprintf("%s/%s", ep, modeOf(encap)))
-			if found || !acceptableESP(r.cfg.ESP, ep) || !r.modeAllowed(modeOf(encap)) || !encapAllowed(sa, encap) {
+			if found || !acceptableESP(r.cfg.ESP, ep) || !r.modeAllowed(modeOf(encap)) || !r.encapAllowed(sa, encap) {
 				continue
 			}
 			found, chosen, tr = true, pr, t
@@ -188,8 +209,13 @@ func (r *Responder) quickMode1(sa *rSA, m Message, raw []byte, now time.Time) {
 	}
 	if !found {
 		r.stats.NoProposal++
-		r.log.Warn("ike: quick mode refused: no proposal chosen", "peer", p.addr, "offered", offered,
-			"accepted", FormatESPProposals(r.cfg.ESP), "modes", fmt.Sprint(r.cfg.Modes))
+		lv, why := slog.LevelWarn, ""
+		if r.cfg.ForceEncap && !sa.natT {
+			// Said once per peer when its phase 1 came up (phase1Up).
+			lv, why = slog.LevelInfo, " (the client has no NAT traversal, so no UDP encapsulation)"
+		}
+		r.log.Log(context.Background(), lv, "ike: quick mode refused: no proposal chosen"+why, "peer", p.addr, "offered", offered,
+			"accepted", FormatESPProposals(r.cfg.ESP), "modes", fmt.Sprint(r.cfg.Modes), "force_encap", r.cfg.ForceEncap)
 		r.sendInfo(sa, "NO_PROPOSAL_CHOSEN", &Notify{DOI: DOIIPsec, Protocol: ProtoESP, MessageType: NotifyNoProposalChosen})
 		return
 	}
@@ -220,6 +246,7 @@ func (r *Responder) quickMode1(sa *rSA, m Message, raw []byte, now time.Time) {
 			r.refuseSelectors(sa, "the traffic selectors are not addresses or subnets")
 			return
 		}
+		q.idPeer, q.idLocal = cloneID(ids[0]), cloneID(ids[1])
 	}
 	if modeOf(q.encap) == esp.Transport && !l2tpSelectors(c.PeerTS, c.LocalTS) {
 		r.refuseSelectors(sa, fmt.Sprintf("transport mode carries L2TP only (UDP port %d); the client asked for %v to %v",
@@ -337,9 +364,21 @@ func (r *Responder) installChild(p *rpeer, q *rqm, now time.Time) {
 			c.Rekey = true
 		}
 	}
-	p.children = append(p.children, &rchild{c: c, upAt: now, expireAt: now.Add(q.life)})
+	if o := q.rekeyOf; o != nil {
+		// Ours: we delete the pair we replaced, after a short overlap for
+		// the packets already on their way (as the client does after its
+		// rekeys, children.go).
+		c.Rekey = true
+		o.superseded, o.rekeying, o.deleteAt = true, nil, now.Add(supersededGrace)
+	}
+	by := "client"
+	if q.initiator {
+		by = "us"
+	}
+	p.children = append(p.children, &rchild{c: c, idPeer: q.idPeer, idLocal: q.idLocal, upAt: now,
+		expireAt: now.Add(q.life), rekeyAt: r.childRekeyAt(now, q.life)})
 	r.log.Info("ike: child SA up", "peer", p.addr, "esp", q.prop.String(), "mode", c.Mode.String(),
-		"spi_in", spiHex(c.SPIIn), "spi_out", spiHex(c.SPIOut), "lifetime", c.Lifetime, "rekey", c.Rekey)
+		"spi_in", spiHex(c.SPIIn), "spi_out", spiHex(c.SPIOut), "lifetime", c.Lifetime, "rekey", c.Rekey, "by", by)
 	if f := r.cfg.OnChildSA; f != nil {
 		r.later(func() { f(c) })
 	}
@@ -374,25 +413,35 @@ func (r *Responder) sendDeleteChild(p *rpeer, c *rchild) {
 	r.sendInfo(sa, "delete ESP SA "+spiHex(c.c.SPIIn), &Delete{DOI: DOIIPsec, Protocol: ProtoESP, SPISize: 4, SPIs: [][]byte{spi[:]}})
 }
 
-// childTick drops the pairs of p that expired (deleting them at the client).
+// childTick drops the pairs of p that expired and those we replaced whose
+// overlap ended (deleting them at the client), and starts our rekeys that
+// are due.
 func (r *Responder) childTick(p *rpeer, now time.Time, earlier func(time.Time)) {
 	kept := p.children[:0]
 	for _, c := range p.children {
-		if !now.Before(c.expireAt) {
+		switch {
+		case !now.Before(c.expireAt):
 			r.log.Info("ike: child SA expired", "peer", p.addr, "spi_in", spiHex(c.c.SPIIn))
+			r.sendDeleteChild(p, c)
+			r.childGone(c)
+			continue
+		case !c.deleteAt.IsZero() && !now.Before(c.deleteAt):
+			r.log.Debug("ike: deleting the child SA we replaced", "peer", p.addr, "spi_in", spiHex(c.c.SPIIn))
 			r.sendDeleteChild(p, c)
 			r.childGone(c)
 			continue
 		}
 		earlier(c.expireAt)
+		earlier(c.deleteAt)
+		r.rekeyTick(p, c, now, earlier)
 		kept = append(kept, c)
 	}
 	clear(p.children[len(kept):])
 	p.children = kept
 }
 
-// quickModeTick retransmits our QM2s that await QM3 and forgets those the
-// client abandoned.
+// quickModeTick retransmits our QM2s that await QM3 and our QM1s that await
+// QM2, and forgets those the client abandoned or did not answer.
 func (r *Responder) quickModeTick(sa *rSA, now time.Time, earlier func(time.Time)) {
 	for mid, q := range sa.qm {
 		if q.done {
@@ -407,6 +456,13 @@ func (r *Responder) quickModeTick(sa *rSA, now time.Time, earlier func(time.Time
 			continue
 		}
 		if r.retransmit(sa.peer.addr, q.out, now) {
+			if q.initiator {
+				r.rekeyFailed(sa, q, now, "no answer to our quick mode message 1")
+				if c := q.rekeyOf; c != nil {
+					earlier(c.rekeyAt) // the retry
+				}
+				continue
+			}
 			r.log.Info("ike: the client did not finish its quick mode", "peer", sa.peer.addr, "mid", fmt.Sprintf("%#08x", mid))
 			delete(r.spis, q.spiIn)
 			delete(sa.qm, mid)
