@@ -167,7 +167,7 @@ func New(opt Options) (*Server, error) {
 	}
 	if !opt.PSK.IsZero() {
 		r, err := ike.NewResponder(ike.ResponderConfig{PSK: opt.PSK, IKE: opt.IKE, ESP: opt.ESP, Modes: opt.Modes,
-			DPDDelay: opt.DPDDelay, MaxPeers: opt.MaxClients, Logger: log.With("layer", "ike"),
+			DPDDelay: opt.DPDDelay, MaxPeers: opt.MaxClients, Logger: log.With("layer", "ike"), ForceEncap: true,
 			Send: s.sendIKE, OnChildSA: s.childUp, OnChildDeleted: s.childDown, OnPeerGone: s.peerGone})
 		if err != nil {
 			s.closeSockets()
