@@ -443,3 +443,30 @@ func TestServeNAT(t *testing.T) {
 		t.Errorf("ip_forward %q after the server, %q before", fwd, fwdBefore)
 	}
 }
+
+// Issue 14, rekey: with esp-lifetime = "20s" the child SA is replaced
+// before it ends (by the server, or by our client, whichever is first at
+// 85-90 % of it): the client reports a second phase 2 with rekey set, and
+// traffic goes on through the new SA.
+func TestServeRekey(t *testing.T) {
+	serveLab(t)
+	startServe(t, "esp-lifetime = \"20s\"\n")
+	c := serveConnect(t, "alice", password, "--psk-env", "L2V_SERVE_PSK")
+	c.waitEvent("up", 30*time.Second)
+	deadline := time.After(40 * time.Second)
+	for rekeyed := false; !rekeyed; {
+		select {
+		case ev, ok := <-c.events:
+			if !ok {
+				t.Fatalf("client ended (%d) before a rekey", c.wait())
+			}
+			rekeyed = ev.Event == "ike.phase2.up" && ev.Rekey
+		case <-deadline:
+			t.Fatal("no child SA rekey within 40 s of a 20 s lifetime")
+		}
+	}
+	if out, err := inNS(serveClientNS, "ping", "-c", "3", "-W", "3", serveGW); err != nil {
+		t.Errorf("after the rekey: %v\n%s", err, out)
+	}
+	c.disconnect()
+}

@@ -88,7 +88,12 @@ type Config struct {
 	// DPDDelay is the idle time before we probe a client; 0 means we send
 	// no probes (ike.ResponderConfig takes a negative value for that).
 	DPDDelay time.Duration
-	StateDir string // "" = the supervisor's default
+	// IKELifetime and ESPLifetime are the longest phase 1 and child SA
+	// lifetimes we accept (a client asking for more is told ours, and the
+	// server rekeys a child SA itself before its end); 0: the responder's
+	// defaults (8 h and 1 h).
+	IKELifetime, ESPLifetime time.Duration
+	StateDir                 string // "" = the supervisor's default
 }
 
 // NewPool makes the address pool the configuration describes, with our own
@@ -190,7 +195,7 @@ var configKeys = []string{
 	"pool", "server-ip", "dns", "wins", "mtu", "mru",
 	"interface", "nat", "nat-out",
 	"users", "allow-plain-l2tp", "allow-pap-plain", "auth", "l2tp-secret",
-	"host-name", "max-clients", "dpd-delay", "state-dir",
+	"host-name", "max-clients", "dpd-delay", "ike-lifetime", "esp-lifetime", "state-dir",
 }
 
 // ConfigKeys returns the keys the configuration file accepts, in the
@@ -357,6 +362,16 @@ func (l *configLoader) apply(key string, v any) error {
 		c.MaxClients, err = intIn(v, 1, 65535)
 	case "dpd-delay":
 		c.DPDDelay, err = duration(v)
+	case "ike-lifetime", "esp-lifetime":
+		var d time.Duration
+		if d, err = duration(v); err == nil && (d < time.Minute/4 || d > 24*time.Hour) {
+			err = fmt.Errorf("%v is outside 15s..24h", d)
+		}
+		if key == "ike-lifetime" {
+			c.IKELifetime = d
+		} else {
+			c.ESPLifetime = d
+		}
 	}
 	return err
 }

@@ -67,6 +67,8 @@ type Options struct {
 	HostName   string
 	MaxClients int
 	DPDDelay   time.Duration
+	// IKELifetime and ESPLifetime: see Config; 0: the responder's defaults.
+	IKELifetime, ESPLifetime time.Duration
 
 	Logger  *slog.Logger
 	OnEvent func(Event)
@@ -168,6 +170,7 @@ func New(opt Options) (*Server, error) {
 	if !opt.PSK.IsZero() {
 		r, err := ike.NewResponder(ike.ResponderConfig{PSK: opt.PSK, IKE: opt.IKE, ESP: opt.ESP, Modes: opt.Modes,
 			DPDDelay: opt.DPDDelay, MaxPeers: opt.MaxClients, Logger: log.With("layer", "ike"), ForceEncap: true,
+			IKELifetime: opt.IKELifetime, ESPLifetime: opt.ESPLifetime,
 			Send: s.sendIKE, OnChildSA: s.childUp, OnChildDeleted: s.childDown, OnPeerGone: s.peerGone})
 		if err != nil {
 			s.closeSockets()

@@ -230,6 +230,7 @@ func runServe(o *serveOpts, cfg *server.Config, stdout, stderr io.Writer, ready 
 			return u
 		},
 		L2TPSecret: cfg.L2TPSecret, HostName: cfg.HostName, MaxClients: cfg.MaxClients, DPDDelay: dpd,
+		IKELifetime: cfg.IKELifetime, ESPLifetime: cfg.ESPLifetime,
 		Logger: log,
 	}
 	var outMu sync.Mutex
