@@ -217,9 +217,12 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 		return exitHost
 	}
 	defer stopProxy()
+	notify := newNotifier() // notify.go: systemd's Type=notify
+	defer notify.close()
 	user := cfg.OnEvent
 	cfg.OnEvent = func(ev vpn.Event) {
 		srv.progress(ev)
+		notify.event(ev)
 		if user != nil {
 			user(ev)
 		}
@@ -229,6 +232,7 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 	out.stopProgress()
 	if err != nil {
 		code := exitCode(err)
+		notify.send("STATUS=failed: " + err.Error())
 		if vpn.ReasonOf(err) == vpn.ReasonInterrupted {
 			srv.finished(nil) // what a disconnect asked for
 			out.line(interruptedLine(err))
@@ -243,16 +247,22 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 	removeLastFailure(dir, o.name) // up: an earlier failure is over
 	up := out.lastUp()
 	ready(readyMsg{Up: &up})
+	notify.send("READY=1", "STATUS=up: "+up.IP+" via "+up.Interface)
 	if o.netns != nil {
 		return o.netns.whileUp(ctx, stop, cl, srv, out, stderr)
 	}
 	select {
 	case <-ctx.Done():
+		notify.send("STOPPING=1", "STATUS=disconnecting")
 		err = cl.Close()
 	case <-srv.disconnect:
+		notify.send("STOPPING=1", "STATUS=disconnecting")
 		err = cl.Close()
 	case <-cl.Done():
 		err = cl.Wait()
+	}
+	if err != nil {
+		notify.send("STATUS=failed: " + err.Error())
 	}
 	srv.finished(err)
 	if err != nil {
