@@ -39,6 +39,9 @@ type role interface {
 	// lowerDown stops what the role runs above LCP (authentication, CCP)
 	// when LCP leaves Opened.
 	lowerDown()
+	// ipv6cpUp and ipv6cpDown are IPV6CP's This-Layer-Up and -Down.
+	ipv6cpUp()
+	ipv6cpDown()
 	// event reports a change of phase that carries no news of its own
 	// ("lcp.down").
 	event(kind string)

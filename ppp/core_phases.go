@@ -58,6 +58,18 @@ func (c *linkCore) startNCPs() {
 	}
 }
 
+// ipcpOpened records that IPCP is up (the role has stored what it
+// negotiated); the first time it releases WaitUp.
+func (c *linkCore) ipcpOpened() {
+	c.mu.Lock()
+	first := !c.up
+	c.up = true
+	c.mu.Unlock()
+	if first {
+		close(c.upCh)
+	}
+}
+
 func (c *linkCore) ipcpFinished(reason string) {
 	if c.closeIssued || c.pendingClose {
 		return

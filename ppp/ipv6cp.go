@@ -8,15 +8,18 @@ const (
 	ipv6cpCompression = 2 // RFC 5072 4.2
 )
 
-// ipv6cpOptions negotiates distinct non-zero interface identifiers (RFC
+// ipv6cpLayer negotiates distinct non-zero interface identifiers (RFC
 // 5072 4.1), for both roles: ours is the configured one or random, the
 // peer's is the one we want if configured (another value is Nak'd with
 // it), else any non-zero one different from ours (zero or ours is Nak'd
 // with a random one). The client configures neither.
-type ipv6cpOptions struct {
+type ipv6cpLayer struct {
 	c     *linkCore
 	fixed [8]byte // our configured identifier, zero = random
 	want  [8]byte // the peer's configured identifier, zero = any valid one
+	// readd: an identifier the peer suggests in a Nak goes back into our
+	// request even after the peer rejected it (the client does this).
+	readd bool
 
 	id     [8]byte // ours, non-zero once chosen
 	sendID bool
@@ -25,8 +28,12 @@ type ipv6cpOptions struct {
 	havePeer bool
 }
 
+func newIPV6CPLayer(c *linkCore, fixed, want [8]byte, readd bool) *ipv6cpLayer {
+	return &ipv6cpLayer{c: c, fixed: fixed, want: want, readd: readd, sendID: true}
+}
+
 // ourID returns our identifier, choosing it first if need be.
-func (h *ipv6cpOptions) ourID() [8]byte {
+func (h *ipv6cpLayer) ourID() [8]byte {
 	if h.id == ([8]byte{}) {
 		h.id = h.fixed
 		if h.id == ([8]byte{}) {
@@ -36,7 +43,7 @@ func (h *ipv6cpOptions) ourID() [8]byte {
 	return h.id
 }
 
-func (h *ipv6cpOptions) appendRequest(b []byte) []byte {
+func (h *ipv6cpLayer) appendRequest(b []byte) []byte {
 	if !h.sendID {
 		return b
 	}
@@ -44,7 +51,7 @@ func (h *ipv6cpOptions) appendRequest(b []byte) []byte {
 	return Option{Type: ipv6cpInterfaceID, Data: id[:]}.Append(b)
 }
 
-func (h *ipv6cpOptions) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+func (h *ipv6cpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
 	var nak []byte
 	h.havePeer = false
 	ours := h.ourID()
@@ -80,12 +87,12 @@ func (h *ipv6cpOptions) checkRequest(opts []byte, rejectNaks bool, rej []byte) (
 	return verdict(rej, nak)
 }
 
-func (h *ipv6cpOptions) gotAck([]byte) {}
+func (h *ipv6cpLayer) gotAck([]byte) {}
 
-// takeNak takes the identifier the peer suggests (RFC 5072 4.1) unless it
+// gotNak takes the identifier the peer suggests (RFC 5072 4.1) unless it
 // is zero or the peer's own, else chooses again; a configured identifier
-// is kept. It reports whether the Nak named an identifier we may change.
-func (h *ipv6cpOptions) takeNak(opts []byte) (named bool) {
+// is kept.
+func (h *ipv6cpLayer) gotNak(opts []byte) error {
 	for o := range options(opts) {
 		if o.Type != ipv6cpInterfaceID || len(o.Data) != 8 || h.fixed != ([8]byte{}) {
 			continue
@@ -95,12 +102,14 @@ func (h *ipv6cpOptions) takeNak(opts []byte) (named bool) {
 		} else {
 			h.id = h.c.randID()
 		}
-		named = true
+		if h.readd {
+			h.sendID = true
+		}
 	}
-	return named
+	return nil
 }
 
-func (h *ipv6cpOptions) gotReject(opts []byte) error {
+func (h *ipv6cpLayer) gotReject(opts []byte) error {
 	for o := range options(opts) {
 		if o.Type == ipv6cpInterfaceID {
 			h.sendID = false
@@ -109,29 +118,10 @@ func (h *ipv6cpOptions) gotReject(opts []byte) error {
 	return nil
 }
 
-func (h *ipv6cpOptions) started()               {}
-func (h *ipv6cpOptions) finished(reason string) { h.c.ipv6cpFinished(reason) }
-
-// ipv6cpLayer is the client's IPV6CP.
-type ipv6cpLayer struct {
-	ipv6cpOptions
-	l *Link
-}
-
-func newIPV6CPLayer(l *Link) *ipv6cpLayer {
-	return &ipv6cpLayer{ipv6cpOptions: ipv6cpOptions{c: &l.linkCore, sendID: true}, l: l}
-}
-
-// gotNak: an identifier the server suggests goes back into our request.
-func (h *ipv6cpLayer) gotNak(opts []byte) error {
-	if h.takeNak(opts) {
-		h.sendID = true
-	}
-	return nil
-}
-
 func (h *ipv6cpLayer) up() {
 	h.ourID()
-	h.l.ipv6cpUp()
+	h.c.role.ipv6cpUp()
 }
-func (h *ipv6cpLayer) down() { h.l.ipv6cpDown() }
+func (h *ipv6cpLayer) down()                  { h.c.role.ipv6cpDown() }
+func (h *ipv6cpLayer) started()               {}
+func (h *ipv6cpLayer) finished(reason string) { h.c.ipv6cpFinished(reason) }

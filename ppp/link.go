@@ -169,7 +169,7 @@ func NewLink(cfg Config, send func(frame []byte) error) *Link {
 	l.ccp = l.newAutomaton(ProtoCCP, l.ccpL)
 	l.mppeBlock.Store(l.cfg.MPPE == MPPERequire)
 	if l.cfg.IPv6 {
-		l.ipv6cpL = newIPV6CPLayer(l)
+		l.ipv6cpL = newIPV6CPLayer(&l.linkCore, [8]byte{}, [8]byte{}, true)
 		l.ipv6cp = l.newAutomaton(ProtoIPV6CP, l.ipv6cpL)
 	}
 	return l

@@ -83,13 +83,9 @@ func (l *Link) ipcpUp() {
 	l.info.PeerMRU = l.lcpL.peerMRU
 	l.info.LocalMRU = l.lcpL.localMRU
 	l.info.Auth = l.auth.method
-	first := !l.up
-	l.up = true
 	info := l.copyInfo()
 	l.mu.Unlock()
-	if first {
-		close(l.upCh)
-	}
+	l.ipcpOpened()
 	l.log.Info("ppp: ipcp up", "local", info.Local, "peer", info.Peer, "dns", info.DNS, "wins", info.WINS)
 	l.emit(Event{Kind: "ipcp.up", Auth: info.Auth, Info: &info})
 }

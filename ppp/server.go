@@ -187,7 +187,7 @@ type ServerLink struct {
 	// Owned by Run's goroutine.
 	lcpL    *serverLCP
 	ipcpL   *serverIPCP
-	ipv6cpL *serverIPV6CP
+	ipv6cpL *ipv6cpLayer
 	auth    serverAuth
 }
 
@@ -221,7 +221,7 @@ func NewServerLink(cfg ServerConfig, send func(frame []byte) error) *ServerLink 
 	s.ipcpL = &serverIPCP{s: s, sendAddr: cfg.LocalIP.Is4()}
 	s.ipcp = s.newAutomaton(ProtoIPCP, s.ipcpL)
 	if cfg.IPv6 {
-		s.ipv6cpL = newServerIPV6CP(s)
+		s.ipv6cpL = newIPV6CPLayer(&s.linkCore, cfg.LocalID, cfg.PeerID, false)
 		s.ipv6cp = s.newAutomaton(ProtoIPV6CP, s.ipv6cpL)
 	}
 	return s

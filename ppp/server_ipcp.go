@@ -1,8 +1,8 @@
 package ppp
 
-// IPCP (RFC 1332, RFC 1877) and IPV6CP (RFC 5072) on the authenticator's
-// side: we hand out the address, DNS and NBNS servers the supervisor gave
-// us, and interface identifiers.
+// IPCP (RFC 1332, RFC 1877) on the authenticator's side: we hand out the
+// address, DNS and NBNS servers the supervisor gave us. (IPV6CP is shared
+// with the client: ipv6cp.go, with ServerConfig.LocalID and PeerID.)
 
 import (
 	"net/netip"
@@ -124,25 +124,3 @@ func (h *serverIPCP) up() {
 func (h *serverIPCP) down()                  { h.s.ipcpDown() }
 func (h *serverIPCP) started()               {}
 func (h *serverIPCP) finished(reason string) { h.s.ipcpFinished(reason) }
-
-// serverIPV6CP is the authenticator's IPV6CP: ServerConfig.LocalID and
-// PeerID configure the shared options.
-type serverIPV6CP struct {
-	ipv6cpOptions
-	s *ServerLink
-}
-
-func newServerIPV6CP(s *ServerLink) *serverIPV6CP {
-	return &serverIPV6CP{ipv6cpOptions: ipv6cpOptions{c: &s.linkCore, fixed: s.cfg.LocalID, want: s.cfg.PeerID, sendID: true}, s: s}
-}
-
-func (h *serverIPV6CP) gotNak(opts []byte) error {
-	h.takeNak(opts)
-	return nil
-}
-
-func (h *serverIPV6CP) up() {
-	h.ourID()
-	h.s.ipv6cpUp()
-}
-func (h *serverIPV6CP) down() { h.s.ipv6cpDown() }

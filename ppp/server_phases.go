@@ -48,13 +48,9 @@ func (s *ServerLink) ipcpUp() {
 	s.info.Peer = s.cfg.PeerIP
 	s.info.DNS = granted(s.cfg.DNS, h.dns)
 	s.info.WINS = granted(s.cfg.WINS, h.wins)
-	first := !s.up
-	s.up = true
 	info := s.copyInfo()
 	s.mu.Unlock()
-	if first {
-		close(s.upCh)
-	}
+	s.ipcpOpened()
 	s.log.Info("ppp: server: ipcp up", "user", sanitize([]byte(info.User)), "peer", info.Peer, "local", info.Local, "dns", info.DNS)
 	s.emit(ServerEvent{Kind: "ipcp.up", Info: info})
 }
