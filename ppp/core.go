@@ -45,8 +45,8 @@ type role interface {
 	// event reports a change of phase that carries no news of its own
 	// ("lcp.down").
 	event(kind string)
-	// protoRejected handles the peer's Protocol-Reject of a protocol other than
-	// LCP, IPCP and IPV6CP.
+	// protoRejected handles the peer's Protocol-Reject of a protocol
+	// other than LCP, IPCP and IPV6CP.
 	protoRejected(proto Protocol)
 	// terminateError is the failure for the peer's Terminate-Request.
 	terminateError(reason string) error
