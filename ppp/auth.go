@@ -11,13 +11,13 @@ import (
 
 // authState is the authentication phase's state, owned by Run.
 type authState struct {
-	method   AuthMethod
-	active   bool  // in the Authenticate phase, no result yet
-	retx     timer // PAP Authenticate-Request retransmission
-	deadline timer // Config.AuthTimeout
-	wait     timer // AuthWaitNotice after our first request
-	waitArm  bool  // wait was started in this authentication
-	papID    uint8
+	// retx: our PAP Authenticate-Request or CHAP Response; deadline:
+	// Config.AuthTimeout; wait: AuthWaitNotice after our first request.
+	authTimers
+	method  AuthMethod
+	active  bool // in the Authenticate phase, no result yet
+	waitArm bool // wait was started in this authentication
+	papID   uint8
 
 	// CHAP and MS-CHAPv2: the last Challenge and our Response to it, so a
 	// retransmitted Challenge gets the same Response.

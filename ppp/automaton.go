@@ -116,12 +116,27 @@ type layer interface {
 	// gotNak adjusts our next request to the peer's Configure-Nak.
 	gotNak(opts []byte) error
 	// gotReject drops the rejected options (a subset of our request) from
-	// our next request.
+	// our next request. For both, an error wrapping ErrNegotiation means
+	// the negotiation cannot converge and fails the link; any other counts
+	// the packet as malformed.
 	gotReject(opts []byte) error
 	up()                    // This-Layer-Up
 	down()                  // This-Layer-Down
 	started()               // This-Layer-Started
 	finished(reason string) // This-Layer-Finished; reason says why if not a Close
+}
+
+// verdict is checkRequest's answer once the options are classified:
+// Configure-Reject if any was rejected, else Configure-Nak if any was
+// Nak'd, else Configure-Ack (RFC 1661 sections 5.2-5.4).
+func verdict(rej, nak []byte) (Code, []byte, error) {
+	switch {
+	case len(rej) > 0:
+		return CodeConfigureReject, rej, nil
+	case len(nak) > 0:
+		return CodeConfigureNak, nak, nil
+	}
+	return CodeConfigureAck, nil, nil
 }
 
 // lcpExtras handles the codes only LCP has (RFC 1661 sections 5.7-5.9).
@@ -139,7 +154,7 @@ type lcpExtras interface {
 	terminateRequested(p Packet)
 }
 
-// host is what the automaton needs from the Link.
+// host is what the automaton needs from the link (linkCore).
 type host interface {
 	sendPacket(proto Protocol, p Packet)
 	fail(err error)

@@ -3,6 +3,7 @@ package ppp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -152,7 +153,13 @@ func (f *automaton) inputRefusal(p Packet) bool {
 	} else {
 		err = f.layer.gotNak(p.Data)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNegotiation):
+		// The layer finds the negotiation cannot converge (the client
+		// refuses every authentication method a ServerLink allows).
+		f.host.fail(err)
+		return false
+	case err != nil:
 		f.host.malformed(f.proto, err)
 		return false
 	}

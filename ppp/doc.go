@@ -33,6 +33,8 @@
 // bundle, no callback through a tunnel.
 //
 // The authenticator (server) side is [ServerLink] (server.go): the same
-// automaton and codecs, the options asked for the other way round, and the
-// client's credentials checked through a lookup function.
+// automaton and codecs, the same link core (core.go: Run loop, receive
+// dispatch, keepalive, counters; shared LCP and IPV6CP options), the
+// options asked for the other way round, and the client's credentials
+// checked through a lookup function.
 package ppp

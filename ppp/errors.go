@@ -111,15 +111,19 @@ type TerminateError struct {
 	Reason string // the request's data if it was printable text, else ""
 }
 
-func (e *TerminateError) Error() string {
-	if e.Reason == "" {
-		return ErrPeerTerminated.Error()
-	}
-	return fmt.Sprintf("%v: %q", ErrPeerTerminated, e.Reason)
-}
+func (e *TerminateError) Error() string { return terminateText(ErrPeerTerminated, e.Reason) }
 
 // Unwrap returns ErrPeerTerminated.
 func (e *TerminateError) Unwrap() error { return ErrPeerTerminated }
+
+// terminateText is the message of an error for the peer's
+// Terminate-Request: sentinel's, with the peer's reason if it gave one.
+func terminateText(sentinel error, reason string) string {
+	if reason == "" {
+		return sentinel.Error()
+	}
+	return fmt.Sprintf("%v: %q", sentinel, reason)
+}
 
 // NegotiationError reports that a control protocol did not converge.
 type NegotiationError struct {

@@ -85,78 +85,111 @@ func FuzzLinkInput(f *testing.F) {
 }
 
 func runLinkScript(t *testing.T, script []byte) {
-	var mu sync.Mutex
-	last := map[Protocol]Packet{}
-	send := func(fr []byte) error {
-		// Called from Run's goroutine: report with Errorf, never Fatalf.
-		if len(fr) < 2 {
-			t.Errorf("frame %x", fr)
-			return nil
-		}
-		proto, info := Protocol(binary.BigEndian.Uint16(fr)), fr[2:]
-		switch proto {
-		case ProtoLCP, ProtoIPCP, ProtoIPV6CP:
-			p, err := ParsePacket(info)
-			if err != nil || p.Len() != len(info) {
-				t.Errorf("sent a bad %v packet %x: %v", proto, info, err)
-			}
-			if p.Code <= CodeConfigureReject && checkOptions(p.Data) != nil {
-				t.Errorf("sent bad options %x", info)
-			}
-			if p.Code == CodeConfigureRequest {
-				mu.Lock()
-				last[proto] = p
-				mu.Unlock()
-			}
-		case ProtoPAP:
-			if _, err := ParsePAP(info); err != nil {
-				t.Errorf("sent bad PAP %x", info)
-			}
-		case ProtoCHAP:
-			if _, err := ParseCHAP(info); err != nil {
-				t.Errorf("sent bad CHAP %x", info)
-			}
-		default:
-			t.Errorf("sent protocol %v", proto)
-		}
+	k := newFzSink(t)
+	l := NewLink(Config{User: "u", Password: secret.FromString("p"), IPv6: true, Rand: rand.NewChaCha8([32]byte{7})}, k.send)
+	fzPlay(script, fzKinds, k, fzLink{l.Run, l.Input, func() { go l.Close(context.Background()) }}, nil)
+	_ = l.Stats()
+}
+
+// fzSink is the send function of a link under a fuzz script: it checks
+// that every frame is well formed and keeps the last Configure-Request of
+// each of LCP, IPCP and IPV6CP and the last CHAP Challenge.
+type fzSink struct {
+	t         *testing.T
+	mu        sync.Mutex
+	last      map[Protocol]Packet
+	challenge CHAPPacket
+}
+
+func newFzSink(t *testing.T) *fzSink { return &fzSink{t: t, last: map[Protocol]Packet{}} }
+
+func (k *fzSink) send(fr []byte) error {
+	t := k.t
+	// Called from Run's goroutine: report with Errorf, never Fatalf.
+	if len(fr) < 2 {
+		t.Errorf("frame %x", fr)
 		return nil
 	}
-	l := NewLink(Config{User: "u", Password: secret.FromString("p"), IPv6: true, Rand: rand.NewChaCha8([32]byte{7})}, send)
+	proto, info := Protocol(binary.BigEndian.Uint16(fr)), fr[2:]
+	switch proto {
+	case ProtoLCP, ProtoIPCP, ProtoIPV6CP:
+		p, err := ParsePacket(info)
+		if err != nil || p.Len() != len(info) {
+			t.Errorf("sent a bad %v packet %x: %v", proto, info, err)
+		}
+		if p.Code <= CodeConfigureReject && checkOptions(p.Data) != nil {
+			t.Errorf("sent bad options %x", info)
+		}
+		if p.Code == CodeConfigureRequest {
+			k.mu.Lock()
+			k.last[proto] = Packet{Code: p.Code, ID: p.ID, Data: append([]byte(nil), p.Data...)}
+			k.mu.Unlock()
+		}
+	case ProtoPAP:
+		if _, err := ParsePAP(info); err != nil {
+			t.Errorf("sent bad PAP %x", info)
+		}
+	case ProtoCHAP:
+		p, err := ParseCHAP(info)
+		if err != nil {
+			t.Errorf("sent bad CHAP %x", info)
+		}
+		if p.Code == CHAPChallenge {
+			k.mu.Lock()
+			k.challenge = CHAPPacket{Code: p.Code, ID: p.ID, Value: append([]byte(nil), p.Value...)}
+			k.mu.Unlock()
+		}
+	default:
+		t.Errorf("sent protocol %v", proto)
+	}
+	return nil
+}
+
+// fzLink is the link a script plays against.
+type fzLink struct {
+	run   func(context.Context) error
+	input func(Protocol, []byte) bool
+	close func() // from another goroutine
+}
+
+// fzPlay runs the link and plays script against it in a synctest bubble:
+// records of kind modulo kinds; extra plays the kinds from fzKinds on.
+func fzPlay(script []byte, kinds byte, k *fzSink, l fzLink, extra func(kind byte, payload []byte)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
+	go func() { done <- l.run(ctx) }()
 	synctest.Wait()
 	ncps := [3]Protocol{ProtoLCP, ProtoIPCP, ProtoIPV6CP}
 	for records := 0; len(script) >= 2 && records < 100; records++ { // keep each run fast
-		kind, n := script[0], int(script[1])
+		kind, n := script[0]%kinds, int(script[1])
 		script = script[2:]
 		n = min(n, len(script))
 		payload := script[:n]
 		script = script[n:]
-		switch kind % fzKinds {
+		switch kind {
 		case fzFrame:
 			if len(payload) >= 2 {
-				l.Input(Protocol(binary.BigEndian.Uint16(payload)), payload[2:])
+				l.input(Protocol(binary.BigEndian.Uint16(payload)), payload[2:])
 			}
 		case fzAck, fzRefuse:
 			if len(payload) < 1 {
 				break
 			}
 			proto := ncps[int(payload[0])%3]
-			mu.Lock()
-			p, ok := last[proto]
-			mu.Unlock()
+			k.mu.Lock()
+			p, ok := k.last[proto]
+			k.mu.Unlock()
 			if !ok {
 				break
 			}
 			reply := Packet{Code: CodeConfigureAck, ID: p.ID, Data: p.Data}
-			if kind%fzKinds == fzRefuse && len(payload) >= 2 {
+			if kind == fzRefuse && len(payload) >= 2 {
 				reply = Packet{Code: CodeConfigureNak, ID: p.ID, Data: payload[2:]}
 				if payload[1]&1 == 1 {
 					reply.Code = CodeConfigureReject
 				}
 			}
-			l.Input(proto, reply.Append(nil))
+			l.input(proto, reply.Append(nil))
 		case fzSleep:
 			d := time.Second
 			if len(payload) > 0 {
@@ -164,11 +197,12 @@ func runLinkScript(t *testing.T, script []byte) {
 			}
 			time.Sleep(d)
 		case fzClose:
-			go l.Close(context.Background())
+			l.close()
+		default:
+			extra(kind, payload)
 		}
 		synctest.Wait()
 	}
 	cancel()
 	<-done
-	_ = l.Stats()
 }

@@ -28,9 +28,13 @@ const (
 	minMRU     = 128  // smallest MRU we accept from or suggest to the peer
 )
 
-// lcpLayer holds LCP's options: what we ask for and what was negotiated.
-type lcpLayer struct {
-	l *Link
+// lcpOptions are the LCP options both roles negotiate alike: our MRU and
+// Magic-Number, the peer's, and the framing options that mean nothing over
+// L2TP; and LCP's own codes (echo, Protocol-Reject, Code-Reject,
+// Terminate-Request). lcpLayer (client) and serverLCP embed it and add the
+// Authentication-Protocol option, which each role treats its own way.
+type lcpOptions struct {
+	c *linkCore
 
 	mru       uint16 // the MRU we ask for, if sendMRU
 	sendMRU   bool
@@ -38,43 +42,39 @@ type lcpLayer struct {
 	sendMagic bool
 
 	// From the last acked exchange.
-	localMRU  uint16     // what the peer acked for us
-	magicOK   bool       // the peer acked our Magic-Number
-	peerMRU   uint16     // the MRU the peer asked for
-	peerMagic uint32     // 0 if none
-	auth      AuthMethod // what the peer asked us to do, 0 = none
-
-	// The peer's last Authentication-Protocol that we Nak'd, and how many
-	// times in a row it asked for it again: picks the method we suggest.
-	nakedAuth []byte
-	authNaks  int
+	localMRU  uint16 // what the peer acked for us
+	magicOK   bool   // the peer acked our Magic-Number
+	peerMRU   uint16 // the MRU the peer asked for
+	peerMagic uint32 // 0 if none
 }
 
-func newLCPLayer(l *Link) *lcpLayer {
-	h := &lcpLayer{l: l, localMRU: defaultMRU, peerMRU: defaultMRU, sendMagic: true}
-	if m := l.cfg.MRU; m != 0 && m != defaultMRU {
-		h.mru, h.sendMRU = m, true
+// newLCPOptions asks for mru (0 = default, not sent) and a Magic-Number.
+func newLCPOptions(c *linkCore, mru uint16) lcpOptions {
+	h := lcpOptions{c: c, localMRU: defaultMRU, peerMRU: defaultMRU, sendMagic: true}
+	if mru != 0 && mru != defaultMRU {
+		h.mru, h.sendMRU = mru, true
 	}
 	return h
 }
 
 // ourMagic is the Magic-Number field of our Echo packets: zero unless ours
 // was negotiated (RFC 1661 section 5.8).
-func (h *lcpLayer) ourMagic() uint32 {
+func (h *lcpOptions) ourMagic() uint32 {
 	if h.magicOK {
 		return h.magic
 	}
 	return 0
 }
 
-func (h *lcpLayer) appendRequest(b []byte) []byte {
+// appendOwn appends our MRU and Magic-Number options.
+func (h *lcpOptions) appendOwn(b []byte) []byte {
 	if h.sendMRU {
 		b = append(b, lcpMRU, 4)
 		b = binary.BigEndian.AppendUint16(b, h.mru)
 	}
 	if h.sendMagic {
 		if h.magic == 0 {
-			h.magic = h.l.randUint32()
+			h.magic = h.c.randUint32()
 		}
 		b = append(b, lcpMagicNumber, 6)
 		b = binary.BigEndian.AppendUint32(b, h.magic)
@@ -82,12 +82,16 @@ func (h *lcpLayer) appendRequest(b []byte) []byte {
 	return b
 }
 
-func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+// authCheck judges the peer's Authentication-Protocol option for
+// classify: it appends it to rej or nak, or fails the negotiation.
+type authCheck func(o Option, rejectNaks bool, rej, nak []byte) ([]byte, []byte, error)
+
+// classify is checkRequest for both roles, with auth judging the
+// Authentication-Protocol option.
+func (h *lcpOptions) classify(opts []byte, rejectNaks bool, rej []byte, auth authCheck) (Code, []byte, error) {
 	var nak []byte
-	h.peerMRU, h.peerMagic, h.auth = defaultMRU, 0, 0
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b) // the automaton checked the list
+	h.peerMRU, h.peerMagic = defaultMRU, 0
+	for o := range options(opts) {
 		switch o.Type {
 		case lcpMRU:
 			if len(o.Data) != 2 {
@@ -123,20 +127,10 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 				rej = o.Append(rej)
 			}
 		case lcpAuthProtocol:
-			m, name := authOption(o.Data)
-			if m != 0 && containsMethod(h.l.cfg.Auth, m) {
-				h.auth = m
-				h.nakedAuth, h.authNaks = h.nakedAuth[:0], 0
-				break
+			var err error
+			if rej, nak, err = auth(o, rejectNaks, rej, nak); err != nil {
+				return 0, nil, err
 			}
-			if rejectNaks {
-				// Rejecting the option would only make the server give up
-				// later; say now what went wrong.
-				return 0, nil, &NoAuthMethodError{Requested: name, Method: m, Allowed: h.l.cfg.Auth}
-			}
-			suggest := h.suggestAuth(o.Data)
-			h.l.log.Debug("ppp: lcp: server asks for an authentication method we do not allow", "asked", name, "allowed", authList(h.l.cfg.Auth), "suggested", suggest)
-			nak = authMethodOption(suggest).Append(nak)
 		case lcpMagicNumber:
 			if len(o.Data) != 4 {
 				rej = o.Append(rej)
@@ -158,11 +152,11 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 				return 0, nil, &NegotiationError{Protocol: ProtoLCP, Reason: "the link is looped back: our own Magic-Number keeps coming back"}
 			}
 			if v != 0 {
-				h.magic = h.l.randUint32()
+				h.magic = h.c.randUint32()
 			}
-			s := h.l.randUint32()
+			s := h.c.randUint32()
 			for s == h.magic || s == v {
-				s = h.l.randUint32()
+				s = h.c.randUint32()
 			}
 			nak = Option{Type: lcpMagicNumber, Data: binary.BigEndian.AppendUint32(nil, s)}.Append(nak)
 		default:
@@ -173,14 +167,172 @@ func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code,
 			rej = o.Append(rej)
 		}
 	}
-	switch {
-	case len(rej) > 0:
-		return CodeConfigureReject, rej, nil
-	case len(nak) > 0:
-		return CodeConfigureNak, nak, nil
-	}
-	return CodeConfigureAck, nil, nil
+	return verdict(rej, nak)
 }
+
+// takeAck takes the values of our acked request.
+func (h *lcpOptions) takeAck() {
+	h.localMRU = defaultMRU
+	if h.sendMRU {
+		h.localMRU = h.mru
+	}
+	h.magicOK = h.sendMagic
+}
+
+// takeNak adjusts our MRU and Magic-Number to the peer's Nak; auth, if
+// not nil, takes a Nak'd Authentication-Protocol. Other options the peer
+// would like us to ask for: we don't.
+func (h *lcpOptions) takeNak(opts []byte, auth func(o Option) error) error {
+	for o := range options(opts) {
+		switch {
+		case o.Type == lcpAuthProtocol && auth != nil:
+			if err := auth(o); err != nil {
+				return err
+			}
+		case o.Type == lcpMRU && len(o.Data) == 2:
+			if v := binary.BigEndian.Uint16(o.Data); v >= minMRU && v <= defaultMRU {
+				h.mru, h.sendMRU = v, v != defaultMRU
+			} else {
+				h.sendMRU = false // fall back to the default
+			}
+		case o.Type == lcpMagicNumber && len(o.Data) == 4:
+			old := h.magic
+			for h.magic == old {
+				h.magic = h.c.randUint32()
+			}
+			h.sendMagic = true
+		}
+	}
+	return nil
+}
+
+// takeReject drops the rejected MRU or Magic-Number (SoftEther rejects
+// it); authErr, if not nil, is the failure when the peer rejects our
+// Authentication-Protocol.
+func (h *lcpOptions) takeReject(opts []byte, authErr error) error {
+	for o := range options(opts) {
+		switch o.Type {
+		case lcpAuthProtocol:
+			if authErr != nil {
+				return authErr
+			}
+		case lcpMRU:
+			h.sendMRU = false
+		case lcpMagicNumber:
+			h.sendMagic = false
+		}
+	}
+	return nil
+}
+
+func (h *lcpOptions) down()                  { h.c.lcpDown() }
+func (h *lcpOptions) started()               {}
+func (h *lcpOptions) finished(reason string) { h.c.lcpFinished(reason) }
+
+// rxr handles Echo-Request, Echo-Reply and Discard-Request in the Opened
+// state (RFC 1661 section 5.8).
+func (h *lcpOptions) rxr(p Packet) {
+	c := h.c
+	magic := binary.BigEndian.Uint32(p.Data) // input checked the length
+	if h.magicOK && magic == h.magic {
+		c.log.Debug(c.tr.log+"lcp: our own Magic-Number in an echo packet: link looped back?", "code", p.Code)
+		return
+	}
+	switch p.Code {
+	case CodeEchoRequest:
+		data := binary.BigEndian.AppendUint32(make([]byte, 0, len(p.Data)), h.ourMagic())
+		data = append(data, p.Data[4:]...)
+		c.stats.echoAnswered.Add(1)
+		c.sendPacket(ProtoLCP, Packet{Code: CodeEchoReply, ID: p.ID, Data: data})
+	case CodeEchoReply:
+		c.echoReply()
+	}
+	// Discard-Request: nothing.
+}
+
+// protocolRejected handles the peer's Protocol-Reject of proto (RFC 1661
+// section 5.7): catastrophic for LCP itself, the end of an NCP, and the
+// role's business for the other protocols.
+func (h *lcpOptions) protocolRejected(proto Protocol) bool {
+	c := h.c
+	c.log.Debug(c.tr.log+"lcp: the "+c.tr.peer+" rejected a protocol", "proto", proto)
+	var a *automaton
+	switch proto {
+	case ProtoLCP:
+		return true
+	case ProtoIPCP:
+		a = c.ipcp
+	case ProtoIPV6CP:
+		a = c.ipv6cp
+	default:
+		c.role.protoRejected(proto)
+	}
+	if a != nil {
+		a.why = "the " + c.tr.peer + " protocol-rejected " + proto.String()
+		a.step(evRXJMinus)
+	}
+	return false
+}
+
+func (h *lcpOptions) codeRejected(code Code) {
+	c := h.c
+	if code == CodeEchoRequest {
+		c.log.Debug(c.tr.log + "lcp: the " + c.tr.peer + " does not know Echo-Request; keepalive disabled")
+		c.echo.disabled = true
+		c.echo.t.stop()
+	}
+}
+
+func (h *lcpOptions) terminateRequested(p Packet) { h.c.peerTerminated(p) }
+
+// lcpLayer is the client's LCP: the shared options, and the
+// Authentication-Protocol option the server asks for, which we take when
+// it names a method we allow and else Nak with one we suggest.
+type lcpLayer struct {
+	lcpOptions
+	l *Link
+
+	auth AuthMethod // what the peer asked us to do, 0 = none
+
+	// The peer's last Authentication-Protocol that we Nak'd, and how many
+	// times in a row it asked for it again: picks the method we suggest.
+	nakedAuth []byte
+	authNaks  int
+}
+
+func newLCPLayer(l *Link) *lcpLayer {
+	return &lcpLayer{lcpOptions: newLCPOptions(&l.linkCore, l.cfg.MRU), l: l}
+}
+
+func (h *lcpLayer) appendRequest(b []byte) []byte { return h.appendOwn(b) }
+
+func (h *lcpLayer) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
+	h.auth = 0
+	return h.classify(opts, rejectNaks, rej, h.checkAuth)
+}
+
+// checkAuth judges the server's Authentication-Protocol option.
+func (h *lcpLayer) checkAuth(o Option, rejectNaks bool, rej, nak []byte) ([]byte, []byte, error) {
+	m, name := authOption(o.Data)
+	if m != 0 && containsMethod(h.l.cfg.Auth, m) {
+		h.auth = m
+		h.nakedAuth, h.authNaks = h.nakedAuth[:0], 0
+		return rej, nak, nil
+	}
+	if rejectNaks {
+		// Rejecting the option would only make the server give up
+		// later; say now what went wrong.
+		return nil, nil, &NoAuthMethodError{Requested: name, Method: m, Allowed: h.l.cfg.Auth}
+	}
+	suggest := h.suggestAuth(o.Data)
+	h.l.log.Debug("ppp: lcp: server asks for an authentication method we do not allow", "asked", name, "allowed", authList(h.l.cfg.Auth), "suggested", suggest)
+	return rej, authMethodOption(suggest).Append(nak), nil
+}
+
+func (h *lcpLayer) gotAck([]byte)               { h.takeAck() }
+func (h *lcpLayer) gotNak(opts []byte) error    { return h.takeNak(opts, nil) }
+func (h *lcpLayer) gotReject(opts []byte) error { return h.takeReject(opts, nil) }
+func (h *lcpLayer) up()                         { h.l.lcpUp() }
 
 // authOption decodes the data of an Authentication-Protocol option: the
 // method if it is one we know, and a name for messages.
@@ -238,110 +390,3 @@ func authMethodOption(m AuthMethod) Option {
 	}
 	return Option{Type: lcpAuthProtocol, Data: []byte{0xc2, 0x23, m.chapAlgorithm()}}
 }
-
-func (h *lcpLayer) gotAck([]byte) {
-	h.localMRU = defaultMRU
-	if h.sendMRU {
-		h.localMRU = h.mru
-	}
-	h.magicOK = h.sendMagic
-}
-
-func (h *lcpLayer) gotNak(opts []byte) error {
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
-		switch {
-		case o.Type == lcpMRU && len(o.Data) == 2:
-			if v := binary.BigEndian.Uint16(o.Data); v >= minMRU && v <= defaultMRU {
-				h.mru, h.sendMRU = v, v != defaultMRU
-			} else {
-				h.sendMRU = false // fall back to the default
-			}
-		case o.Type == lcpMagicNumber && len(o.Data) == 4:
-			old := h.magic
-			for h.magic == old {
-				h.magic = h.l.randUint32()
-			}
-			h.sendMagic = true
-		}
-		// Other options the peer would like us to ask for: we don't.
-	}
-	return nil
-}
-
-func (h *lcpLayer) gotReject(opts []byte) error {
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
-		switch o.Type {
-		case lcpMRU:
-			h.sendMRU = false
-		case lcpMagicNumber:
-			h.sendMagic = false // SoftEther rejects it
-		}
-	}
-	return nil
-}
-
-func (h *lcpLayer) up()                    { h.l.lcpUp() }
-func (h *lcpLayer) down()                  { h.l.lcpDown() }
-func (h *lcpLayer) started()               {}
-func (h *lcpLayer) finished(reason string) { h.l.lcpFinished(reason) }
-
-// rxr handles Echo-Request, Echo-Reply and Discard-Request in the Opened
-// state (RFC 1661 section 5.8).
-func (h *lcpLayer) rxr(p Packet) {
-	magic := binary.BigEndian.Uint32(p.Data) // input checked the length
-	if h.magicOK && magic == h.magic {
-		h.l.log.Debug("ppp: lcp: our own Magic-Number in an echo packet: link looped back?", "code", p.Code)
-		return
-	}
-	switch p.Code {
-	case CodeEchoRequest:
-		data := binary.BigEndian.AppendUint32(make([]byte, 0, len(p.Data)), h.ourMagic())
-		data = append(data, p.Data[4:]...)
-		h.l.stats.echoAnswered.Add(1)
-		h.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoReply, ID: p.ID, Data: data})
-	case CodeEchoReply:
-		h.l.echoReply()
-	}
-	// Discard-Request: nothing.
-}
-
-func (h *lcpLayer) protocolRejected(proto Protocol) bool {
-	l := h.l
-	l.log.Debug("ppp: lcp: the server rejected a protocol", "proto", proto)
-	switch proto {
-	case ProtoLCP:
-		return true
-	case ProtoIPCP:
-		l.ipcp.why = "the server protocol-rejected IPCP"
-		l.ipcp.step(evRXJMinus)
-	case ProtoCCP:
-		if l.ccpStarted {
-			l.ccp.why = "the server protocol-rejected CCP"
-			l.ccp.step(evRXJMinus)
-		}
-	case ProtoIPV6CP:
-		if l.ipv6cp != nil {
-			l.ipv6cp.why = "the server protocol-rejected IPV6CP"
-			l.ipv6cp.step(evRXJMinus)
-		}
-	case ProtoPAP, ProtoCHAP:
-		if l.auth.active {
-			l.authFailed(&NegotiationError{Protocol: ProtoLCP, Reason: "the server protocol-rejected " + proto.String() + ", which it asked for"})
-		}
-	}
-	return false
-}
-
-func (h *lcpLayer) codeRejected(c Code) {
-	if c == CodeEchoRequest {
-		h.l.log.Debug("ppp: lcp: the server does not know Echo-Request; keepalive disabled")
-		h.l.echo.disabled = true
-		h.l.echo.t.stop()
-	}
-}
-
-func (h *lcpLayer) terminateRequested(p Packet) { h.l.peerTerminated(p) }

@@ -3,11 +3,9 @@ package ppp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,121 +121,58 @@ type counters struct {
 	echoSent, echoReceived, echoAnswered, sendErrors atomic.Uint64
 }
 
-// inputQueueLen bounds the queue between Input and Run.
-const inputQueueLen = 64
-
-type frame struct {
-	proto Protocol
-	info  []byte
-	sync  chan struct{} // non-nil: a Sync marker, closed when reached
-}
-
-// phase is a PPP link phase (RFC 1661 section 3.2).
-type phase uint8
-
-const (
-	phaseDead phase = iota
-	phaseEstablish
-	phaseAuthenticate
-	phaseNetwork
-	phaseTerminate
-)
-
-func (p phase) String() string {
-	return [...]string{"Dead", "Establish", "Authenticate", "Network", "Terminate"}[p]
-}
-
 // Link is the client side of one PPP link. Create it with NewLink, run it
 // with Run, feed it with Input.
 type Link struct {
-	cfg  Config
-	send func(frame []byte) error
-	log  *slog.Logger
+	linkCore
+	cfg Config
 
-	in        chan frame
-	closeReq  chan struct{}
-	closeOnce sync.Once
-	done      chan struct{} // closed when Run returns
-	upCh      chan struct{} // closed when IPCP opens for the first time
-	failCh    chan struct{} // closed when the first failure is recorded
-	stats     counters
-	rxSeen    atomic.Uint64 // frames from the peer: Input, and batches via DataReceived
-
-	mu         sync.Mutex // guards the fields below
-	running    bool
-	closeEarly bool // Close before Run
-	info       IPInfo
-	up         bool
-	err        error // first failure
-	runErr     error // Run's result
+	info IPInfo // guarded by mu
 
 	mppe      atomic.Pointer[MPPE] // set while CCP is open with MPPE
 	mppeBlock atomic.Bool          // no IP in the clear (see MPPEBlocked)
 
 	// Owned by the Run goroutine.
-	phase        phase
-	lcp          *automaton
-	ipcp         *automaton
-	ipv6cp       *automaton // nil unless cfg.IPv6
 	lcpL         *lcpLayer
 	ipcpL        *ipcpLayer
 	ipv6cpL      *ipv6cpLayer
-	ccp          *automaton
 	ccpL         *ccpLayer
 	ccpStarted   bool // CCP was opened (Open and Up)
 	ccpResetting bool // ccpReset is stepping CCP down
 	ipcpWaiting  bool // IPCP is Opened, its Up waits for CCP
 	auth         authState
-	echo         echoState
-	pendingClose bool // a failure or Close asks for LCP Close
-	closeIssued  bool // LCP Close was issued
-	finished     bool // Run must return
-	randFallback uint16
+}
+
+// clientTraits are the Link's words and defaults.
+var clientTraits = traits{
+	peer: "server", log: "ppp: ", closeText: "User request", echoNote: true,
+	termReasons: []termReason{
+		{ErrAuthFailed, "Authentication failed"}, {ErrAuthTimeout, "Authentication failed"},
+		{ErrNoAuthMethod, "Authentication failed"}, {ErrServerAuthInvalid, "Server authentication failed"},
+		{ErrNegotiation, "Negotiation failed"},
+	},
 }
 
 // NewLink returns a Link that sends its control frames (2-byte protocol +
 // information field, without FF 03) through send. send is called only from
 // Run's goroutine; each frame is a fresh slice the callee may keep.
 func NewLink(cfg Config, send func(frame []byte) error) *Link {
-	cfg = cfg.withDefaults()
-	l := &Link{
-		cfg:      cfg,
-		send:     send,
-		log:      cfg.Logger,
-		in:       make(chan frame, inputQueueLen),
-		closeReq: make(chan struct{}),
-		done:     make(chan struct{}),
-		upCh:     make(chan struct{}),
-		failCh:   make(chan struct{}),
-	}
+	l := &Link{cfg: cfg.withDefaults()}
+	l.init(l, &clientTraits, &l.cfg, &l.auth.authTimers, send)
 	l.lcpL = newLCPLayer(l)
-	l.lcp = newAutomaton(ProtoLCP, l.lcpL, l, &l.cfg, l.log)
+	l.lcpOpts = &l.lcpL.lcpOptions
+	l.lcp = l.newAutomaton(ProtoLCP, l.lcpL)
 	l.lcp.extras = l.lcpL
 	l.ipcpL = newIPCPLayer(l)
-	l.ipcp = newAutomaton(ProtoIPCP, l.ipcpL, l, &l.cfg, l.log)
+	l.ipcp = l.newAutomaton(ProtoIPCP, l.ipcpL)
 	l.ccpL = newCCPLayer(l)
-	l.ccp = newAutomaton(ProtoCCP, l.ccpL, l, &l.cfg, l.log)
-	l.mppeBlock.Store(cfg.MPPE == MPPERequire)
-	if cfg.IPv6 {
-		l.ipv6cpL = newIPV6CPLayer(l)
-		l.ipv6cp = newAutomaton(ProtoIPV6CP, l.ipv6cpL, l, &l.cfg, l.log)
+	l.ccp = l.newAutomaton(ProtoCCP, l.ccpL)
+	l.mppeBlock.Store(l.cfg.MPPE == MPPERequire)
+	if l.cfg.IPv6 {
+		l.ipv6cpL = newIPV6CPLayer(&l.linkCore, [8]byte{}, [8]byte{}, true)
+		l.ipv6cp = l.newAutomaton(ProtoIPV6CP, l.ipv6cpL)
 	}
 	return l
-}
-
-// Input hands over one received control frame: its protocol and
-// information field (as returned by ParseFrame). It copies info and never
-// blocks; it returns false when the queue is full and the frame is dropped.
-func (l *Link) Input(proto Protocol, info []byte) bool {
-	l.rxSeen.Add(1)
-	f := frame{proto: proto, info: append([]byte(nil), info...)}
-	select {
-	case l.in <- f:
-		return true
-	default:
-		l.stats.dropped.Add(1)
-		return false
-	}
 }
 
 // Sync waits until the Run loop has handled every frame handed to Input
@@ -264,62 +199,15 @@ func (l *Link) Sync(ctx context.Context) error {
 	}
 }
 
-// Err returns the failure recorded so far (the error Run will return), or
-// nil while the link has not failed.
-func (l *Link) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err != nil {
-		return l.err
-	}
-	return l.runErr
-}
-
-// Stats returns the link's counters.
-func (l *Link) Stats() Stats {
-	s := &l.stats
-	return Stats{
-		Malformed: s.malformed.Load(), Dropped: s.dropped.Load(),
-		ProtocolRejects: s.protocolRejects.Load(), CodeRejects: s.codeRejects.Load(),
-		EchoSent: s.echoSent.Load(), EchoReceived: s.echoReceived.Load(),
-		EchoAnswered: s.echoAnswered.Load(), SendErrors: s.sendErrors.Load(),
-	}
-}
-
 // WaitUp blocks until IPCP is Opened and returns its IPInfo, or until the
 // link failed (Run's error), or until ctx is done.
 func (l *Link) WaitUp(ctx context.Context) (IPInfo, error) {
-	select {
-	case <-l.upCh:
-		return l.ipInfo(), nil
-	default:
-	}
-	select {
-	case <-l.upCh:
-		return l.ipInfo(), nil
-	case <-l.failCh:
-	case <-l.done:
-	case <-ctx.Done():
-		return IPInfo{}, ctx.Err()
+	if err := l.waitUp(ctx); err != nil {
+		return IPInfo{}, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.up {
-		return l.copyInfo(), nil
-	}
-	if l.err != nil {
-		return IPInfo{}, l.err
-	}
-	if l.runErr != nil {
-		return IPInfo{}, l.runErr
-	}
-	return IPInfo{}, ErrClosed
-}
-
-func (l *Link) ipInfo() IPInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.copyInfo()
+	return l.copyInfo(), nil
 }
 
 // copyInfo returns l.info with its own DNS slice; l.mu must be held.
@@ -335,22 +223,7 @@ func (l *Link) copyInfo() IPInfo {
 // give-up. It waits for Run to return (Run then returns nil) or for ctx. It
 // is safe to call more than once and from any goroutine; before Run it makes
 // Run return nil at once.
-func (l *Link) Close(ctx context.Context) error {
-	l.closeOnce.Do(func() { close(l.closeReq) })
-	l.mu.Lock()
-	if !l.running {
-		l.closeEarly = true
-		l.mu.Unlock()
-		return nil
-	}
-	l.mu.Unlock()
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (l *Link) Close(ctx context.Context) error { return l.closeWith(ctx, "") }
 
 // Run starts LCP (the Open and Up events of RFC 1661) and runs the link
 // until it goes down. It returns nil after a Close that completed, else the
@@ -358,135 +231,13 @@ func (l *Link) Close(ctx context.Context) error {
 // *EchoTimeoutError, *TerminateError or an error wrapping ErrAuthTimeout or
 // ErrServerAuthInvalid. When ctx is cancelled Run returns ctx.Err() at once
 // without sending anything.
-func (l *Link) Run(ctx context.Context) (err error) {
-	l.mu.Lock()
-	if l.running {
-		l.mu.Unlock()
-		return errors.New("ppp: Run called twice")
-	}
-	l.running = true
-	early := l.closeEarly
-	l.mu.Unlock()
-	defer func() { l.stop(err) }()
-	if early {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	l.log.Info("ppp: starting LCP")
-	l.phase = phaseEstablish
-	l.lcp.step(evOpen)
-	l.lcp.step(evUp)
-	l.settle()
-	closeReq := l.closeReq
-	for !l.finished {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case f := <-l.in:
-			l.receive(f)
-		case <-closeReq:
-			closeReq = nil
-			l.lcp.termData = []byte("User request")
-			l.pendingClose = true
-		case <-l.lcp.timer.C():
-			l.lcp.timeout()
-		case <-l.ipcp.timer.C():
-			l.ipcp.timeout()
-		case <-l.ipv6cpTimer():
-			l.ipv6cp.timeout()
-		case <-l.ccp.timer.C():
-			l.ccp.timeout()
-		case <-l.mppeResetC():
-			l.sendResetRequest()
-		case <-l.auth.retx.C():
-			l.auth.retx.fired()
-			l.authRetransmit()
-		case <-l.auth.deadline.C():
-			l.auth.deadline.fired()
-			l.authTimedOut()
-		case <-l.auth.wait.C():
-			l.auth.wait.fired()
-			l.authWaiting()
-		case <-l.echo.t.C():
-			l.echo.t.fired()
-			l.echoTick()
-		}
-		l.settle()
-	}
-	l.mu.Lock()
-	err = l.err
-	l.mu.Unlock()
-	return err
-}
+func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 
-func (l *Link) ipv6cpTimer() <-chan time.Time {
-	if l.ipv6cp == nil {
-		return nil
-	}
-	return l.ipv6cp.timer.C()
-}
-
-// settle runs what must not happen inside an automaton step: closing LCP
-// after a failure or Close, and noticing that the link is finished.
-func (l *Link) settle() {
-	if l.pendingClose && !l.closeIssued {
-		l.closeIssued = true
-		l.phase = phaseTerminate
-		if l.lcp.termData == nil {
-			l.lcp.termData = []byte(l.termReason())
-		}
-		l.lcp.step(evClose)
-	}
-	if l.closeIssued && (l.lcp.state == stateInitial || l.lcp.state == stateClosed) {
-		l.finished = true
-	}
-}
-
-// stop runs when Run returns.
-func (l *Link) stop(err error) {
-	for _, t := range []*timer{&l.lcp.timer, &l.ipcp.timer, &l.ccp.timer, &l.auth.retx, &l.auth.deadline, &l.auth.wait, &l.echo.t} {
-		t.stop()
-	}
-	if l.ipv6cp != nil {
-		l.ipv6cp.timer.stop()
-	}
-	l.phase = phaseDead
-	l.mu.Lock()
-	l.runErr = err
-	if err != nil && l.err == nil {
-		l.err = err
-		close(l.failCh)
-	}
-	l.mu.Unlock()
+func (l *Link) ended(err error) {
 	if err != nil {
 		l.log.Info("ppp: link down", "err", err)
 	} else {
 		l.log.Info("ppp: link closed")
-	}
-	close(l.done)
-}
-
-// fail records err (the first failure wins) and closes LCP gracefully.
-func (l *Link) fail(err error) {
-	l.setErr(err)
-	l.pendingClose = true
-}
-
-// failNow records err and ends Run without sending anything more.
-func (l *Link) failNow(err error) {
-	l.setErr(err)
-	l.finished = true
-}
-
-func (l *Link) setErr(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err == nil {
-		l.err = err
-		close(l.failCh)
-		l.log.Debug("ppp: failure", "err", err)
 	}
 }
 
@@ -496,18 +247,6 @@ func (l *Link) emit(ev Event) {
 	}
 }
 
-// termReason is the text of our Terminate-Request after a failure.
-func (l *Link) termReason() string {
-	l.mu.Lock()
-	err := l.err
-	l.mu.Unlock()
-	switch {
-	case errors.Is(err, ErrAuthFailed), errors.Is(err, ErrAuthTimeout), errors.Is(err, ErrNoAuthMethod):
-		return "Authentication failed"
-	case errors.Is(err, ErrServerAuthInvalid):
-		return "Server authentication failed"
-	case errors.Is(err, ErrNegotiation):
-		return "Negotiation failed"
-	}
-	return "Link failed"
-}
+func (l *Link) event(kind string) { l.emit(Event{Kind: kind}) }
+
+func (l *Link) terminateError(reason string) error { return &TerminateError{Reason: reason} }

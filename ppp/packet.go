@@ -3,6 +3,7 @@ package ppp
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 )
 
 // Code is the Code field of an LCP, IPCP or IPV6CP packet (RFC 1661
@@ -139,6 +140,21 @@ func checkOptions(b []byte) error {
 		b = rest
 	}
 	return nil
+}
+
+// options iterates over the option list b, stopping at the first malformed
+// option (the layers get lists the automaton has checked). The options
+// alias b.
+func options(b []byte) iter.Seq[Option] {
+	return func(yield func(Option) bool) {
+		for len(b) > 0 {
+			o, rest, err := NextOption(b)
+			if err != nil || !yield(o) {
+				return
+			}
+			b = rest
+		}
+	}
 }
 
 // AppendOptions appends the encoded options to b.

@@ -1,14 +1,10 @@
 package ppp
 
-// The link phases (RFC 1661 section 3.2) as driven by the This-Layer-*
-// actions of LCP and the NCPs.
+// The client's link phases (RFC 1661 section 3.2) as driven by the
+// This-Layer-* actions of LCP and the NCPs; what both roles share is in
+// core_phases.go.
 
-import (
-	"encoding/binary"
-	"errors"
-	"io"
-	"net/netip"
-)
+import "net/netip"
 
 // lcpUp: LCP reached Opened; authenticate or go to the Network phase.
 func (l *Link) lcpUp() {
@@ -25,52 +21,43 @@ func (l *Link) lcpUp() {
 	l.authStart(h.auth)
 }
 
-// lcpDown: LCP left Opened; everything above it goes down.
-func (l *Link) lcpDown() {
-	l.echoStop()
+// lowerDown: LCP left Opened; authentication and CCP stop.
+func (l *Link) lowerDown() {
 	l.authStop()
-	l.ipcp.step(evDown)
-	if l.ipv6cp != nil {
-		l.ipv6cp.step(evDown)
-	}
 	l.ccpReset()
-	if l.phase != phaseTerminate {
-		l.phase = phaseEstablish
-	}
-	l.log.Info("ppp: lcp down")
-	l.emit(Event{Kind: "lcp.down"})
 }
 
-// lcpFinished: LCP is done with the link; Run returns.
-func (l *Link) lcpFinished(reason string) {
-	if !l.closeIssued {
-		if reason == "" {
-			reason = "LCP finished"
+// protoRejected: the server Protocol-Rejected CCP, or the authentication
+// protocol it asked for.
+func (l *Link) protoRejected(proto Protocol) {
+	switch proto {
+	case ProtoCCP:
+		if l.ccpStarted {
+			l.ccp.why = "the server protocol-rejected CCP"
+			l.ccp.step(evRXJMinus)
 		}
-		l.setErr(&NegotiationError{Protocol: ProtoLCP, Reason: reason})
+	case ProtoPAP, ProtoCHAP:
+		if l.auth.active {
+			l.authFailed(&NegotiationError{Protocol: ProtoLCP, Reason: "the server protocol-rejected " + proto.String() + ", which it asked for"})
+		}
 	}
-	l.finished = true
 }
 
-// peerTerminated: the peer sent a Terminate-Request, which the automaton
-// acked. Unless we are closing ourselves, Run returns at once.
-func (l *Link) peerTerminated(p Packet) {
-	if l.closeIssued || l.pendingClose {
-		return
-	}
-	l.failNow(&TerminateError{Reason: printable(p.Data)})
-}
-
-// enterNetwork starts the NCPs (RFC 1661 section 3.5).
+// enterNetwork starts the NCPs (RFC 1661 section 3.5), and CCP when MPPE
+// is required.
 func (l *Link) enterNetwork() {
-	l.phase = phaseNetwork
-	l.ipcp.step(evOpen)
-	l.ipcp.step(evUp)
-	if l.ipv6cp != nil {
-		l.ipv6cp.step(evOpen)
-		l.ipv6cp.step(evUp)
-	}
+	l.startNCPs()
 	l.ccpNetwork()
+}
+
+// beforeNCP: a Configure-Request of an NCP while we wait for the server's
+// verdict means our authentication succeeded (see impliedSuccess).
+func (l *Link) beforeNCP(p Packet) {
+	if l.phase == phaseAuthenticate && p.Code == CodeConfigureRequest && l.auth.impliedSuccess() {
+		l.log.Info("ppp: the server started its network protocols without our seeing its Success (lost): taking it as authenticated",
+			"method", l.auth.method)
+		l.authSucceeded()
+	}
 }
 
 func (l *Link) ipcpUp() {
@@ -96,13 +83,9 @@ func (l *Link) ipcpUp() {
 	l.info.PeerMRU = l.lcpL.peerMRU
 	l.info.LocalMRU = l.lcpL.localMRU
 	l.info.Auth = l.auth.method
-	first := !l.up
-	l.up = true
 	info := l.copyInfo()
 	l.mu.Unlock()
-	if first {
-		close(l.upCh)
-	}
+	l.ipcpOpened()
 	l.log.Info("ppp: ipcp up", "local", info.Local, "peer", info.Peer, "dns", info.DNS, "wins", info.WINS)
 	l.emit(Event{Kind: "ipcp.up", Auth: info.Auth, Info: &info})
 }
@@ -116,16 +99,6 @@ func (l *Link) ipcpDown() {
 	l.emit(Event{Kind: "ipcp.down"})
 }
 
-func (l *Link) ipcpFinished(reason string) {
-	if l.closeIssued || l.pendingClose {
-		return
-	}
-	if reason == "" {
-		reason = "IPCP finished"
-	}
-	l.fail(&NegotiationError{Protocol: ProtoIPCP, Reason: reason})
-}
-
 func (l *Link) ipv6cpUp() {
 	h := l.ipv6cpL
 	l.mu.Lock()
@@ -133,7 +106,7 @@ func (l *Link) ipv6cpUp() {
 	l.info.IPv6Peer = h.peer
 	info := l.copyInfo()
 	l.mu.Unlock()
-	l.log.Info("ppp: ipv6cp up", "local_id", netip.AddrFrom16(linkLocal(h.id)), "peer_id", netip.AddrFrom16(linkLocal(h.peer)))
+	l.logIPV6CPUp(h.id, h.peer)
 	l.emit(Event{Kind: "ipv6cp.up", Auth: info.Auth, Info: &info})
 }
 
@@ -143,51 +116,4 @@ func (l *Link) ipv6cpDown() {
 	l.mu.Unlock()
 	l.log.Info("ppp: ipv6cp down")
 	l.emit(Event{Kind: "ipv6cp.down"})
-}
-
-func (l *Link) ipv6cpFinished(reason string) {
-	if reason != "" && !l.closeIssued {
-		l.log.Info("ppp: ipv6cp not available", "reason", reason)
-	}
-}
-
-func linkLocal(id [8]byte) [16]byte {
-	var b [16]byte
-	b[0], b[1] = 0xfe, 0x80
-	copy(b[8:], id[:])
-	return b
-}
-
-// randBytes fills b from the configured random source. A failing source is
-// a fatal error for the link.
-func (l *Link) randBytes(b []byte) {
-	if _, err := io.ReadFull(l.cfg.Rand, b); err != nil {
-		l.fail(errors.New("ppp: random source failed: " + err.Error()))
-	}
-}
-
-// randUint32 returns a random non-zero number (Magic-Number).
-func (l *Link) randUint32() uint32 {
-	var b [4]byte
-	for range 8 {
-		l.randBytes(b[:])
-		if v := binary.BigEndian.Uint32(b[:]); v != 0 {
-			return v
-		}
-	}
-	l.randFallback++ // a broken source: still never zero, never repeating
-	return 0x5eed0000 | uint32(l.randFallback)
-}
-
-// randID returns a random non-zero 8-byte interface identifier.
-func (l *Link) randID() [8]byte {
-	var b [8]byte
-	for range 8 {
-		l.randBytes(b[:])
-		if b != ([8]byte{}) {
-			return b
-		}
-	}
-	binary.BigEndian.PutUint32(b[4:], l.randUint32())
-	return b
 }

@@ -34,12 +34,9 @@ package ppp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/secret"
@@ -181,43 +178,26 @@ type ServerEvent struct {
 // ServerLink is the authenticator side of one PPP link. Create it with
 // NewServerLink, run it with Run, feed it with Input.
 type ServerLink struct {
+	linkCore
 	cfg  ServerConfig
-	acfg Config // the automata's timers and counters
-	send func(frame []byte) error
-	log  *slog.Logger
+	acfg Config // what both roles configure alike: the automata's timers and counters, echo, logger, random source
 
-	in        chan frame
-	closeReq  chan struct{}
-	closeOnce sync.Once
-	done      chan struct{}
-	upCh      chan struct{}
-	failCh    chan struct{}
-	stats     counters
-	rxSeen    atomic.Uint64
-
-	mu          sync.Mutex // guards the fields below
-	running     bool
-	closeEarly  bool
-	closeReason string
-	info        ServerInfo
-	up          bool
-	err         error
-	runErr      error
+	info ServerInfo // guarded by mu
 
 	// Owned by Run's goroutine.
-	phase        phase
-	lcp          *automaton
-	ipcp         *automaton
-	ipv6cp       *automaton // nil unless cfg.IPv6
-	lcpL         *serverLCP
-	ipcpL        *serverIPCP
-	ipv6cpL      *serverIPV6CP
-	auth         serverAuth
-	echo         echoState
-	pendingClose bool
-	closeIssued  bool
-	finished     bool
-	randFallback uint16
+	lcpL    *serverLCP
+	ipcpL   *serverIPCP
+	ipv6cpL *ipv6cpLayer
+	auth    serverAuth
+}
+
+// serverTraits are the ServerLink's words and defaults.
+var serverTraits = traits{
+	peer: "client", log: "ppp: server: ", closeText: "Administrative close",
+	termReasons: []termReason{
+		{ErrAuthFailed, "Authentication failed"}, {ErrAuthTimeout, "Authentication timed out"},
+		{ErrNegotiation, "Negotiation failed"},
+	},
 }
 
 // NewServerLink returns a ServerLink that sends its control frames (2-byte
@@ -227,74 +207,24 @@ type ServerLink struct {
 func NewServerLink(cfg ServerConfig, send func(frame []byte) error) *ServerLink {
 	cfg = cfg.withDefaults()
 	s := &ServerLink{
-		cfg:  cfg,
-		send: send,
-		log:  cfg.Logger,
+		cfg: cfg,
 		acfg: Config{RestartTimer: cfg.RestartTimer, MaxConfigure: cfg.MaxConfigure,
-			MaxTerminate: cfg.MaxTerminate, MaxFailure: cfg.MaxFailure}.withDefaults(),
-		in:       make(chan frame, inputQueueLen),
-		closeReq: make(chan struct{}),
-		done:     make(chan struct{}),
-		upCh:     make(chan struct{}),
-		failCh:   make(chan struct{}),
+			MaxTerminate: cfg.MaxTerminate, MaxFailure: cfg.MaxFailure,
+			EchoInterval: cfg.EchoInterval, EchoFailures: cfg.EchoFailures,
+			Logger: cfg.Logger, Rand: cfg.Rand}.withDefaults(),
 	}
+	s.init(s, &serverTraits, &s.acfg, &s.auth.authTimers, send)
 	s.lcpL = newServerLCP(s)
+	s.lcpOpts = &s.lcpL.lcpOptions
 	s.lcp = s.newAutomaton(ProtoLCP, s.lcpL)
 	s.lcp.extras = s.lcpL
 	s.ipcpL = &serverIPCP{s: s, sendAddr: cfg.LocalIP.Is4()}
 	s.ipcp = s.newAutomaton(ProtoIPCP, s.ipcpL)
 	if cfg.IPv6 {
-		s.ipv6cpL = &serverIPV6CP{s: s, sendID: true}
+		s.ipv6cpL = newIPV6CPLayer(&s.linkCore, cfg.LocalID, cfg.PeerID, false)
 		s.ipv6cp = s.newAutomaton(ProtoIPV6CP, s.ipv6cpL)
 	}
 	return s
-}
-
-func (s *ServerLink) newAutomaton(proto Protocol, l layer) *automaton {
-	a := newAutomaton(proto, l, s, &s.acfg, s.log)
-	a.peer = "client"
-	return a
-}
-
-// Input hands over one received control frame: its protocol and
-// information field (as returned by ParseFrame). It copies info and never
-// blocks; it returns false when the queue is full and the frame is dropped.
-func (s *ServerLink) Input(proto Protocol, info []byte) bool {
-	s.rxSeen.Add(1)
-	f := frame{proto: proto, info: append([]byte(nil), info...)}
-	select {
-	case s.in <- f:
-		return true
-	default:
-		s.stats.dropped.Add(1)
-		return false
-	}
-}
-
-// DataReceived tells the link that data frames from the client arrived,
-// which keeps the keepalive from declaring a busy link dead. One atomic
-// add: call it once per received batch, from any goroutine.
-func (s *ServerLink) DataReceived() { s.rxSeen.Add(1) }
-
-// Stats returns the link's counters.
-func (s *ServerLink) Stats() Stats {
-	c := &s.stats
-	return Stats{
-		Malformed: c.malformed.Load(), Dropped: c.dropped.Load(),
-		ProtocolRejects: c.protocolRejects.Load(), CodeRejects: c.codeRejects.Load(),
-		EchoSent: c.echoSent.Load(), EchoReceived: c.echoReceived.Load(),
-		EchoAnswered: c.echoAnswered.Load(), SendErrors: c.sendErrors.Load(),
-	}
-}
-
-// Err returns the failure recorded so far (what Run will return), or nil.
-func (s *ServerLink) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	return s.runErr
 }
 
 // Info returns what has been negotiated so far.
@@ -314,25 +244,10 @@ func (s *ServerLink) copyInfo() ServerInfo {
 // WaitUp blocks until IPCP is Opened and returns the ServerInfo, or until
 // the link failed (Run's error), or until ctx is done.
 func (s *ServerLink) WaitUp(ctx context.Context) (ServerInfo, error) {
-	select {
-	case <-s.upCh:
-		return s.Info(), nil
-	case <-s.failCh:
-	case <-s.done:
-	case <-ctx.Done():
-		return ServerInfo{}, ctx.Err()
+	if err := s.waitUp(ctx); err != nil {
+		return ServerInfo{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.up:
-		return s.copyInfo(), nil
-	case s.err != nil:
-		return ServerInfo{}, s.err
-	case s.runErr != nil:
-		return ServerInfo{}, s.runErr
-	}
-	return ServerInfo{}, ErrClosed
+	return s.Info(), nil
 }
 
 // Close terminates the link with an LCP Terminate-Request carrying reason
@@ -342,25 +257,7 @@ func (s *ServerLink) WaitUp(ctx context.Context) (ServerInfo, error) {
 // goroutine; the first reason wins. Before Run it makes Run return nil at
 // once without sending anything.
 func (s *ServerLink) Close(ctx context.Context, reason string) error {
-	s.mu.Lock()
-	if s.closeReason == "" {
-		s.closeReason = reason
-	}
-	s.mu.Unlock()
-	s.closeOnce.Do(func() { close(s.closeReq) })
-	s.mu.Lock()
-	if !s.running {
-		s.closeEarly = true
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.closeWith(ctx, reason)
 }
 
 // Run opens LCP (the Open and Up events of RFC 1661; we send the first
@@ -369,135 +266,16 @@ func (s *ServerLink) Close(ctx context.Context, reason string) error {
 // ErrAuthFailed), an error wrapping ErrAuthTimeout, *ClientTerminateError,
 // *NegotiationError or *EchoTimeoutError. When ctx is cancelled Run
 // returns ctx.Err() at once without sending anything.
-func (s *ServerLink) Run(ctx context.Context) (err error) {
-	s.mu.Lock()
-	if s.running {
-		s.mu.Unlock()
-		return errors.New("ppp: Run called twice")
-	}
-	s.running = true
-	early := s.closeEarly
-	s.mu.Unlock()
-	defer func() { s.stop(err) }()
-	if early {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.log.Info("ppp: server: starting LCP")
-	s.phase = phaseEstablish
-	s.lcp.step(evOpen)
-	s.lcp.step(evUp)
-	s.settle()
-	closeReq := s.closeReq
-	for !s.finished {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case f := <-s.in:
-			s.receive(f)
-		case <-closeReq:
-			closeReq = nil
-			s.mu.Lock()
-			reason := s.closeReason
-			s.mu.Unlock()
-			if reason == "" {
-				reason = "Administrative close"
-			}
-			s.lcp.termData = []byte(reason)
-			s.pendingClose = true
-		case <-s.lcp.timer.C():
-			s.lcp.timeout()
-		case <-s.ipcp.timer.C():
-			s.ipcp.timeout()
-		case <-s.ipv6cpTimer():
-			s.ipv6cp.timeout()
-		case <-s.auth.retx.C():
-			s.auth.retx.fired()
-			s.authRetransmit()
-		case <-s.auth.deadline.C():
-			s.auth.deadline.fired()
-			s.authTimedOut()
-		case <-s.echo.t.C():
-			s.echo.t.fired()
-			s.echoTick()
-		}
-		s.settle()
-	}
-	s.mu.Lock()
-	err = s.err
-	s.mu.Unlock()
-	return err
-}
+func (s *ServerLink) Run(ctx context.Context) error { return s.run(ctx) }
 
-func (s *ServerLink) ipv6cpTimer() <-chan time.Time {
-	if s.ipv6cp == nil {
-		return nil
-	}
-	return s.ipv6cp.timer.C()
-}
-
-// settle closes LCP after a failure or Close, outside any automaton step,
-// and notices that the link is finished.
-func (s *ServerLink) settle() {
-	if s.pendingClose && !s.closeIssued {
-		s.closeIssued = true
-		s.phase = phaseTerminate
-		if s.lcp.termData == nil {
-			s.lcp.termData = []byte(s.termReason())
-		}
-		s.lcp.step(evClose)
-	}
-	if s.closeIssued && (s.lcp.state == stateInitial || s.lcp.state == stateClosed) {
-		s.finished = true
-	}
-}
-
-func (s *ServerLink) stop(err error) {
-	for _, t := range []*timer{&s.lcp.timer, &s.ipcp.timer, &s.auth.retx, &s.auth.deadline, &s.echo.t} {
-		t.stop()
-	}
-	if s.ipv6cp != nil {
-		s.ipv6cp.timer.stop()
-	}
-	s.phase = phaseDead
-	s.mu.Lock()
-	s.runErr = err
-	if err != nil && s.err == nil {
-		s.err = err
-		close(s.failCh)
-	}
-	info := s.copyInfo()
-	s.mu.Unlock()
+func (s *ServerLink) ended(err error) {
+	info := s.Info()
 	if err != nil {
 		s.log.Info("ppp: server: link down", "user", sanitize([]byte(info.User)), "err", err)
 	} else {
 		s.log.Info("ppp: server: link closed", "user", sanitize([]byte(info.User)))
 	}
 	s.emit(ServerEvent{Kind: "down", Info: info, Err: err})
-	close(s.done)
-}
-
-// fail records err (the first failure wins) and closes LCP gracefully.
-func (s *ServerLink) fail(err error) {
-	s.setErr(err)
-	s.pendingClose = true
-}
-
-func (s *ServerLink) failNow(err error) {
-	s.setErr(err)
-	s.finished = true
-}
-
-func (s *ServerLink) setErr(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		s.err = err
-		close(s.failCh)
-		s.log.Debug("ppp: server: failure", "err", err)
-	}
 }
 
 func (s *ServerLink) emit(ev ServerEvent) {
@@ -511,17 +289,8 @@ func (s *ServerLink) emitInfo(kind string, err error) {
 	s.emit(ServerEvent{Kind: kind, Info: s.Info(), Err: err})
 }
 
-func (s *ServerLink) termReason() string {
-	s.mu.Lock()
-	err := s.err
-	s.mu.Unlock()
-	switch {
-	case errors.Is(err, ErrAuthFailed):
-		return "Authentication failed"
-	case errors.Is(err, ErrAuthTimeout):
-		return "Authentication timed out"
-	case errors.Is(err, ErrNegotiation):
-		return "Negotiation failed"
-	}
-	return "Link failed"
+func (s *ServerLink) event(kind string) { s.emitInfo(kind, nil) }
+
+func (s *ServerLink) terminateError(reason string) error {
+	return &ClientTerminateError{Reason: reason}
 }

@@ -14,14 +14,14 @@ import (
 
 // serverAuth is the authentication phase's state, owned by Run.
 type serverAuth struct {
+	// retx: Challenge retransmission; deadline: ServerConfig.AuthTimeout.
+	authTimers
 	method   AuthMethod
 	active   bool // in the Authenticate phase, no verdict yet
 	done     bool // the client authenticated
 	failures int
 	user     string // the authenticated name
-	retx     timer  // Challenge retransmission
 	retxLeft int
-	deadline timer // ServerConfig.AuthTimeout
 
 	// CHAP and MS-CHAPv2: the current Challenge.
 	chapID    uint8
@@ -45,7 +45,7 @@ func (s *ServerLink) authStart(m AuthMethod) {
 	a := &s.auth
 	// Failures count across renegotiations: a client cannot buy more
 	// attempts by restarting LCP.
-	*a = serverAuth{retx: a.retx, deadline: a.deadline, failures: a.failures}
+	*a = serverAuth{authTimers: a.authTimers, failures: a.failures}
 	a.method, a.active = m, true
 	a.deadline.start(s.cfg.AuthTimeout)
 	s.log.Info("ppp: server: authenticating the client", "method", m)
@@ -123,7 +123,7 @@ func (s *ServerLink) authSucceeded(user string) {
 		}
 		s.cfg.PeerIP = addr
 	}
-	s.enterNetwork()
+	s.startNCPs()
 }
 
 // rejected records a failed attempt. It reports whether the client may try

@@ -31,10 +31,7 @@ type ClientTerminateError struct {
 }
 
 func (e *ClientTerminateError) Error() string {
-	if e.Reason == "" {
-		return ErrClientTerminated.Error()
-	}
-	return fmt.Sprintf("%v: %q", ErrClientTerminated, e.Reason)
+	return terminateText(ErrClientTerminated, e.Reason)
 }
 
 // Unwrap returns ErrClientTerminated.

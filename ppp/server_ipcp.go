@@ -1,8 +1,8 @@
 package ppp
 
-// IPCP (RFC 1332, RFC 1877) and IPV6CP (RFC 5072) on the authenticator's
-// side: we hand out the address, DNS and NBNS servers the supervisor gave
-// us, and interface identifiers.
+// IPCP (RFC 1332, RFC 1877) on the authenticator's side: we hand out the
+// address, DNS and NBNS servers the supervisor gave us. (IPV6CP is shared
+// with the client: ipv6cp.go, with ServerConfig.LocalID and PeerID.)
 
 import (
 	"net/netip"
@@ -60,9 +60,7 @@ func (h *serverIPCP) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Cod
 	var nak []byte
 	h.dns, h.wins = [2]bool{}, [2]bool{}
 	sawAddr := false
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b) // the automaton checked the list
+	for o := range options(opts) {
 		want, ok := h.assigned(o.Type)
 		if !ok || len(o.Data) != 4 {
 			rej = o.Append(rej)
@@ -97,13 +95,7 @@ func (h *serverIPCP) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Cod
 			nak = Option{Type: ipcpIPAddress, Data: v[:]}.Append(nak)
 		}
 	}
-	switch {
-	case len(rej) > 0:
-		return CodeConfigureReject, rej, nil
-	case len(nak) > 0:
-		return CodeConfigureNak, nak, nil
-	}
-	return CodeConfigureAck, nil, nil
+	return verdict(rej, nak)
 }
 
 func (h *serverIPCP) gotAck([]byte) {}
@@ -114,9 +106,7 @@ func (h *serverIPCP) gotAck([]byte) {}
 func (h *serverIPCP) gotNak([]byte) error { return nil }
 
 func (h *serverIPCP) gotReject(opts []byte) error {
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
+	for o := range options(opts) {
 		if o.Type == ipcpIPAddress {
 			h.sendAddr = false
 		}
@@ -134,117 +124,3 @@ func (h *serverIPCP) up() {
 func (h *serverIPCP) down()                  { h.s.ipcpDown() }
 func (h *serverIPCP) started()               {}
 func (h *serverIPCP) finished(reason string) { h.s.ipcpFinished(reason) }
-
-// serverIPV6CP negotiates interface identifiers (RFC 5072 4.1): ours is
-// LocalID or random; the client's is PeerID if configured (another value
-// is Nak'd with it), else any non-zero one different from ours (zero or
-// ours is Nak'd with a random one).
-type serverIPV6CP struct {
-	s *ServerLink
-
-	id     [8]byte
-	sendID bool
-
-	peer     [8]byte
-	havePeer bool
-}
-
-func (h *serverIPV6CP) ourID() [8]byte {
-	if h.id == ([8]byte{}) {
-		h.id = h.s.cfg.LocalID
-		if h.id == ([8]byte{}) {
-			h.id = h.s.randID()
-		}
-	}
-	return h.id
-}
-
-func (h *serverIPV6CP) appendRequest(b []byte) []byte {
-	if !h.sendID {
-		return b
-	}
-	id := h.ourID()
-	return Option{Type: ipv6cpInterfaceID, Data: id[:]}.Append(b)
-}
-
-func (h *serverIPV6CP) checkRequest(opts []byte, rejectNaks bool, rej []byte) (Code, []byte, error) {
-	var nak []byte
-	h.havePeer = false
-	ours := h.ourID()
-	want := h.s.cfg.PeerID
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
-		if o.Type != ipv6cpInterfaceID || len(o.Data) != 8 {
-			rej = o.Append(rej) // IPv6-Compression-Protocol and anything unknown
-			continue
-		}
-		v := [8]byte(o.Data)
-		good := v != ([8]byte{}) && v != ours
-		if want != ([8]byte{}) && want != ours {
-			good = v == want
-		}
-		if good {
-			h.peer, h.havePeer = v, true
-			continue
-		}
-		if rejectNaks {
-			rej = o.Append(rej)
-			continue
-		}
-		s := want
-		if s == ([8]byte{}) || s == ours {
-			s = h.s.randID()
-			for s == ours {
-				s = h.s.randID()
-			}
-		}
-		nak = Option{Type: ipv6cpInterfaceID, Data: s[:]}.Append(nak)
-	}
-	switch {
-	case len(rej) > 0:
-		return CodeConfigureReject, rej, nil
-	case len(nak) > 0:
-		return CodeConfigureNak, nak, nil
-	}
-	return CodeConfigureAck, nil, nil
-}
-
-func (h *serverIPV6CP) gotAck([]byte) {}
-
-// gotNak: RFC 5072 4.1: take the client's suggestion unless it is zero or
-// its own identifier; a configured LocalID is kept.
-func (h *serverIPV6CP) gotNak(opts []byte) error {
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
-		if o.Type != ipv6cpInterfaceID || len(o.Data) != 8 || h.s.cfg.LocalID != ([8]byte{}) {
-			continue
-		}
-		if v := [8]byte(o.Data); v != ([8]byte{}) && !(h.havePeer && v == h.peer) {
-			h.id = v
-		} else {
-			h.id = h.s.randID()
-		}
-	}
-	return nil
-}
-
-func (h *serverIPV6CP) gotReject(opts []byte) error {
-	for b := opts; len(b) > 0; {
-		var o Option
-		o, b, _ = NextOption(b)
-		if o.Type == ipv6cpInterfaceID {
-			h.sendID = false
-		}
-	}
-	return nil
-}
-
-func (h *serverIPV6CP) up() {
-	h.ourID()
-	h.s.ipv6cpUp()
-}
-func (h *serverIPV6CP) down()                  { h.s.ipv6cpDown() }
-func (h *serverIPV6CP) started()               {}
-func (h *serverIPV6CP) finished(reason string) { h.s.ipv6cpFinished(reason) }

@@ -32,8 +32,6 @@ type linkPair struct {
 	sevents []ServerEvent
 	c2s     []string // what the client sent, described
 	s2c     []string
-	// s2cHook may rewrite or drop (return nil) a server frame on the way.
-	s2cHook func(frame []byte) []byte
 }
 
 // testUsers is the test user database.
@@ -64,45 +62,41 @@ func testClientConfig() Config {
 
 func startPair(t *testing.T, scfg ServerConfig, ccfg Config, hook func([]byte) []byte) *linkPair {
 	t.Helper()
-	p := &linkPair{t: t, cerr: make(chan error, 1), serr: make(chan error, 1), s2cHook: hook}
+	p := &linkPair{t: t, cerr: make(chan error, 1), serr: make(chan error, 1)}
 	scfg.OnEvent = func(e ServerEvent) {
 		p.mu.Lock()
 		p.sevents = append(p.sevents, e)
 		p.mu.Unlock()
 	}
-	p.client = NewLink(ccfg, func(fr []byte) error {
-		proto, info, err := ParseFrame(fr)
-		if err != nil {
-			t.Errorf("client sent an undecodable frame %x: %v", fr, err)
-			return nil
-		}
-		p.mu.Lock()
-		p.c2s = append(p.c2s, describe(proto, info))
-		p.mu.Unlock()
-		p.server.Input(proto, info)
-		return nil
-	})
-	p.server = NewServerLink(scfg, func(fr []byte) error {
-		if p.s2cHook != nil {
-			if fr = p.s2cHook(fr); fr == nil {
+	p.client = NewLink(ccfg, p.forward("client", nil, &p.c2s, func(proto Protocol, info []byte) { p.server.Input(proto, info) }))
+	p.server = NewServerLink(scfg, p.forward("server", hook, &p.s2c, func(proto Protocol, info []byte) { p.client.Input(proto, info) }))
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	go func() { p.serr <- p.server.Run(p.ctx) }()
+	go func() { p.cerr <- p.client.Run(p.ctx) }()
+	return p
+}
+
+// forward is the send function of one side (from): hook may rewrite or
+// drop (return nil) each frame, which is then decoded, described in sent
+// and handed to the other side through input.
+func (p *linkPair) forward(from string, hook func([]byte) []byte, sent *[]string, input func(Protocol, []byte)) func([]byte) error {
+	return func(fr []byte) error {
+		if hook != nil {
+			if fr = hook(fr); fr == nil {
 				return nil
 			}
 		}
 		proto, info, err := ParseFrame(fr)
 		if err != nil {
-			t.Errorf("server sent an undecodable frame %x: %v", fr, err)
+			p.t.Errorf("%s sent an undecodable frame %x: %v", from, fr, err)
 			return nil
 		}
 		p.mu.Lock()
-		p.s2c = append(p.s2c, describe(proto, info))
+		*sent = append(*sent, describe(proto, info))
 		p.mu.Unlock()
-		p.client.Input(proto, info)
+		input(proto, info)
 		return nil
-	})
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	go func() { p.serr <- p.server.Run(p.ctx) }()
-	go func() { p.cerr <- p.client.Run(p.ctx) }()
-	return p
+	}
 }
 
 // waitBoth waits for both Runs to return.
