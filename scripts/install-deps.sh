@@ -14,6 +14,7 @@ readonly PKGS=(
 	xl2tpd tshark iperf3 iproute2 nftables
 	iputils-ping # the integration tests and the demo ping through the tunnel
 	dnsmasq-base # integration: the lab DNS server of TestSurviveHostNameRestart
+	zsh fish     # unit tests: the completion scripts are checked with zsh -n and fish -n
 )
 # The services these packages ship (init script / unit name -> daemon binary).
 declare -rA SERVICES=(

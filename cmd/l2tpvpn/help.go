@@ -32,6 +32,7 @@ Usage:
   l2tpvpn list [--json]            profiles found, and which connections are up
   l2tpvpn presets [--json]         server-type and proposal presets and their sources
   l2tpvpn serve CONFIG [flags]     run an L2TP/IPsec server; see 'l2tpvpn help serve'
+  l2tpvpn completion bash|zsh|fish shell completion script (commands, flags, profiles)
   l2tpvpn up ..., l2tpvpn down ... the same as connect and disconnect
   l2tpvpn version                  print the version
   l2tpvpn help [command]           show help (of one command)
@@ -74,7 +75,7 @@ const exitCodeTable = `Exit codes:
 `
 
 // commands are the command names and aliases run accepts.
-var commands = []string{"connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve", "version", "help"}
+var commands = []string{"connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve", "completion", "version", "help"}
 
 // helpFor writes the help of command (or the overview for "") to w and
 // returns the exit code: 0, or 2 for a command that does not exist.
@@ -83,7 +84,7 @@ func helpFor(command string, stdout, stderr io.Writer) int {
 	case "":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve":
+	case "connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve", "completion":
 		return run([]string{command, "--help"}, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "Usage: l2tpvpn version\n\nPrints the version.")

@@ -66,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return execCommand(args[1:], stdout, stderr)
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "completion":
+		return completion(args[1:], stdout, stderr)
+	case completeCommand:
+		return completeNames(args[1:], stdout)
 	case netnsCommand:
 		return netnsHolder(args[1:], stderr)
 	case "version", "--version":
