@@ -13,7 +13,7 @@ FUZZTIME_LONG ?= 120s
 FUZZPAR ?= 1
 FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn ./proxy
 
-.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench
+.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench man
 
 all: build
 
@@ -96,6 +96,12 @@ integration: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./esp/
+
+# The man pages, from the help texts and flags (TestManPagesCurrent checks
+# that man/ is current).
+man:
+	$(GO) run ./cmd/l2tpvpn __man 1 > man/l2tpvpn.1
+	$(GO) run ./cmd/l2tpvpn __man 5 > man/l2tpvpn.toml.5
 
 lab-up:
 	scripts/lab.sh up se

@@ -15,6 +15,7 @@ readonly PKGS=(
 	iputils-ping # the integration tests and the demo ping through the tunnel
 	dnsmasq-base # integration: the lab DNS server of TestSurviveHostNameRestart
 	zsh fish     # unit tests: the completion scripts are checked with zsh -n and fish -n
+	groff-base   # unit tests: the man pages are formatted with groff
 )
 # The services these packages ship (init script / unit name -> daemon binary).
 declare -rA SERVICES=(

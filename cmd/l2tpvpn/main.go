@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return completion(args[1:], stdout, stderr)
 	case completeCommand:
 		return completeNames(args[1:], stdout)
+	case manCommand:
+		return manPage(args[1:], stdout, stderr)
 	case netnsCommand:
 		return netnsHolder(args[1:], stderr)
 	case "version", "--version":
