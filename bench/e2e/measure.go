@@ -79,19 +79,24 @@ func cpuTicks(pid int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s := string(b)
+	return statTicks(string(b))
+}
+
+// statTicks reads utime+stime from a /proc/PID/stat line; the command name
+// in parentheses may itself hold spaces and parentheses.
+func statTicks(s string) (int64, error) {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+		return 0, fmt.Errorf("stat: no ')'")
 	}
 	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+		return 0, fmt.Errorf("stat: %d fields", len(f))
 	}
 	u, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+		return 0, fmt.Errorf("stat: bad utime/stime")
 	}
 	return u + st, nil
 }
