@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -227,7 +228,11 @@ func measure(t *tunnel, spec testSpec, d time.Duration) runResult {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	args := append([]string{"netns", "exec", nsClient, "iperf3", "-c", innerServer, "-p", "5201", "-J", "--connect-timeout", "5000"}, spec.Args...)
-	out, err := exec.CommandContext(ctx, "ip", args...).Output()
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	track(cmd, true)
+	out, err := cmd.Output()
+	track(cmd, false)
 	cancel()
 	wall := time.Since(start).Seconds()
 	close(stop)

@@ -102,7 +102,23 @@ type proc struct {
 // still stops them all.
 var running struct {
 	sync.Mutex
-	procs []*proc
+	procs   []*proc
+	clients map[*exec.Cmd]bool // iperf3 clients in flight
+}
+
+// track records a short-lived command (its own process group) while it
+// runs, so that stopAll can end it too.
+func track(cmd *exec.Cmd, on bool) {
+	running.Lock()
+	defer running.Unlock()
+	if running.clients == nil {
+		running.clients = map[*exec.Cmd]bool{}
+	}
+	if on {
+		running.clients[cmd] = true
+	} else {
+		delete(running.clients, cmd)
+	}
 }
 
 func startIn(ns, name string, env []string, args ...string) (*proc, error) {
@@ -213,6 +229,11 @@ func stopAll() {
 	running.Lock()
 	procs := running.procs
 	running.procs = nil
+	for c := range running.clients {
+		if c.Process != nil {
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	}
 	running.Unlock()
 	for _, p := range procs {
 		p.stop(syscall.SIGTERM, 3*time.Second)
