@@ -13,7 +13,7 @@ FUZZTIME_LONG ?= 120s
 FUZZPAR ?= 1
 FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn ./proxy
 
-.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench man
+.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench man bench-e2e
 
 all: build
 
@@ -102,6 +102,15 @@ bench:
 man:
 	$(GO) run ./cmd/l2tpvpn __man 1 > man/l2tpvpn.1
 	$(GO) run ./cmd/l2tpvpn __man 5 > man/l2tpvpn.toml.5
+
+# bench-e2e: the end-to-end speed campaign of issue 15 (root; not part of `make test`):
+# wireguard-go, l2tpvpn connect <-> l2tpvpn serve (GCM, CBC, plain) and OpenVPN through
+# iperf3, in network namespaces l2v-bench-* of its own (never the lab's). Writes
+# bench/results/e2e-DATE.json, or BENCH_E2E_OUT; BENCH_E2E_FLAGS e.g. "-rounds 3 -rate 300M".
+bench-e2e:
+	@command -v wg >/dev/null && command -v iperf3 >/dev/null || { echo "bench-e2e needs wg and iperf3: apt-get install wireguard-tools iperf3 (and openvpn for the OpenVPN row)"; exit 1; }
+	$(GO) build -o bin/bench-e2e ./bench/e2e
+	bin/bench-e2e $(if $(BENCH_E2E_OUT),-out $(BENCH_E2E_OUT)) $(BENCH_E2E_FLAGS)
 
 lab-up:
 	scripts/lab.sh up se
