@@ -58,11 +58,17 @@ func (s *Server) sessionUp(sess *l2tp.LNSSession) {
 	}, c.sendPPP)
 	s.mu.Lock()
 	s.bySess[sess] = c
+	early := s.takeEarly(sess)
 	s.mu.Unlock()
 	go func() {
 		err := c.link.Run(s.ctx)
 		c.down(err)
 	}()
+	for _, d := range early { // the link queues them for Run
+		buf := make([]byte, rxHeadroom+len(d))
+		copy(buf[rxHeadroom:], d)
+		s.receiveL2TP(buf, buf[rxHeadroom:], pk, c.t)
+	}
 }
 
 // withoutPAP drops PAP: over plain L2TP it would send the password in the

@@ -98,14 +98,15 @@ type Server struct {
 	lns   *l2tp.LNS
 	socks []*sock
 
-	mu      sync.RWMutex
-	bySPI   map[uint32]*inSA      // inbound SAs
-	trans   map[uint64]*transport // IPsec peers by id
-	byPeer  map[netip.AddrPort]*transport
-	bySess  map[*l2tp.LNSSession]*client
-	byAddr  map[netip.Addr]*client
-	via     map[netip.AddrPort]*sock // the socket a client's datagrams arrive on: its replies leave from there
-	nextTID uint64
+	mu        sync.RWMutex
+	bySPI     map[uint32]*inSA      // inbound SAs
+	trans     map[uint64]*transport // IPsec peers by id
+	byPeer    map[netip.AddrPort]*transport
+	bySess    map[*l2tp.LNSSession]*client
+	byAddr    map[netip.Addr]*client
+	via       map[netip.AddrPort]*sock // the socket a client's datagrams arrive on: its replies leave from there
+	earlyData []earlyFrame             // data before its session was ready (transport.go)
+	nextTID   uint64
 
 	tunWrite sync.Mutex // one writer at a time on the TUN device
 	stats    counters

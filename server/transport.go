@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
@@ -304,18 +305,81 @@ func (s *Server) receiveL2TP(buf, d []byte, pk l2tp.PeerKey, t *transport) {
 		return
 	}
 	sess, frame := s.lns.Data(pk, d)
-	if sess == nil {
-		s.stats.rxNoSession.Add(1)
-		return
+	var c *client
+	if sess != nil {
+		s.mu.RLock()
+		c = s.bySess[sess]
+		s.mu.RUnlock()
 	}
-	s.mu.RLock()
-	c := s.bySess[sess]
-	s.mu.RUnlock()
 	if c == nil {
-		s.stats.rxNoSession.Add(1)
+		s.early(pk, d)
 		return
 	}
 	c.receive(buf, frame)
+}
+
+// Early data: the client's first LCP Configure-Request follows its ICCN at
+// once, and may be read before the LNS's loop has made the session (or
+// before sessionUp has its client). It is kept, a few per peer, until
+// sessionUp replays it; without that the client would wait out its PPP
+// restart timer (3 s). Rare, so the copy is fine.
+const (
+	maxEarlyPerPeer = 4
+	maxEarly        = 1024
+)
+
+type earlyFrame struct {
+	pk l2tp.PeerKey
+	d  []byte
+	at time.Time
+}
+
+// earlyTTL is how long early data waits for its session.
+const earlyTTL = 10 * time.Second
+
+// early keeps d for sessionUp, or counts it as a drop; s.mu makes it
+// atomic with sessionUp's registration.
+func (s *Server) early(pk l2tp.PeerKey, d []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	n := 0
+	fresh := s.earlyData[:0]
+	for _, e := range s.earlyData {
+		if now.Sub(e.at) > earlyTTL {
+			s.stats.rxNoSession.Add(1)
+			continue
+		}
+		fresh = append(fresh, e)
+		if e.pk == pk {
+			n++
+		}
+	}
+	clear(s.earlyData[len(fresh):])
+	s.earlyData = fresh
+	if n >= maxEarlyPerPeer || len(s.earlyData) >= maxEarly {
+		s.stats.rxNoSession.Add(1)
+		return
+	}
+	s.earlyData = append(s.earlyData, earlyFrame{pk: pk, d: bytes.Clone(d), at: now})
+}
+
+// takeEarly removes and returns the early data of session sess; s.mu is
+// held.
+func (s *Server) takeEarly(sess *l2tp.LNSSession) [][]byte {
+	var out [][]byte
+	keep := s.earlyData[:0]
+	for _, e := range s.earlyData {
+		h, _, err := l2tp.ParseHeader(e.d)
+		if err == nil && e.pk == sess.Peer() && h.TunnelID == sess.TunnelID && h.SessionID == sess.SessionID {
+			out = append(out, e.d)
+			continue
+		}
+		keep = append(keep, e)
+	}
+	clear(s.earlyData[len(keep):])
+	s.earlyData = keep
+	return out
 }
 
 // sendIKE is ike.Responder's Send.
