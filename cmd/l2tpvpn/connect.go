@@ -196,6 +196,13 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 		return exitHost
 	}
 	defer srv.close()
+	stopMetrics, err := o.startMetrics(&cfg, srv.status) // metrics.go
+	if err != nil {
+		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
+		ready(readyMsg{Exit: exitHost, Error: err.Error()})
+		return exitHost
+	}
+	defer stopMetrics()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

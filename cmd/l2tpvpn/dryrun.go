@@ -107,6 +107,9 @@ func effectiveSettings(o *connectOpts, cfg vpn.Config) []setting {
 	if cfg.HookFailureDisconnect {
 		add("hook-failure", "disconnect")
 	}
+	if m := o.metricsSettingsLine(); m != "" {
+		add("metrics-listen", m) // metrics.go
+	}
 	return out
 }
 

@@ -78,6 +78,7 @@ type connectOpts struct {
 	fromPreset                  []string  // keys the server type filled in
 	dhcpX                       dhcpOpts  // dhcpopts.go
 	proxyX                      proxyOpts // proxyopts.go
+	metricsListen               string    // metrics.go
 }
 
 func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
@@ -141,6 +142,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.upHook, "up", "", "shell command run after the tunnel is up (environment: see README)")
 	fs.StringVar(&o.downHook, "down", "", "shell command run before the tunnel is torn down")
 	fs.StringVar(&o.hookFailure, "hook-failure", "warn", "when the up hook fails: warn (the connection stays) or disconnect (it ends, exit 8)")
+	metricsFlags(fs, &o.metricsListen)
 	// Command line only.
 	fs.StringVar(&o.name, "name", "", "connection name for status/disconnect (default: the profile name, else the server's host)")
 	fs.BoolVar(&o.background, "background", false, "detach once traffic can flow (exit 0), or exit with the failure's code; log in the state directory (/run/l2tpvpn, or $XDG_RUNTIME_DIR/l2tpvpn for another user than root)/NAME.log")
@@ -165,6 +167,7 @@ func connectFlags(o *connectOpts, stderr io.Writer) *pflag.FlagSet {
 			"reconnect", "reconnect-attempts", "reconnect-delay", "reconnect-max-delay"},
 		"Hooks":                                  {"up", "down", "hook-failure"},
 		"Proxy mode (no root)":                   proxyOptNames,
+		"Monitoring":                             metricsOptNames,
 		"Output and running (command line only)": {"name", "background", "dry-run", "json", "verbose", "wireshark-keys"},
 	} {
 		for _, n := range names {
@@ -368,6 +371,9 @@ func (o *connectOpts) config(stderr io.Writer, onEvent func(vpn.Event), secrets 
 		return cfg, o.keyErrf("hook-failure", "%q is not warn or disconnect", o.hookFailure)
 	}
 	if err := o.proxyConfig(&cfg); err != nil {
+		return cfg, err
+	}
+	if _, err := o.metricsAddr(); err != nil { // metrics.go
 		return cfg, err
 	}
 	level := slog.LevelInfo

@@ -147,6 +147,7 @@ var helpGroups = []string{
 	"Proxy mode (no root)",
 	"Timers and reconnect",
 	"Hooks",
+	"Monitoring",
 	"Output and running (command line only)",
 }
 
