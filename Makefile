@@ -13,18 +13,82 @@ FUZZTIME_LONG ?= 120s
 FUZZPAR ?= 1
 FUZZ_PKGS := ./dhcp ./l2tp ./ppp ./esp ./ike ./ike/vici ./tun ./vpn ./cmd/l2tpvpn ./proxy
 
-.PHONY: all build install build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench man bench-e2e
+.PHONY: all build install uninstall stage deb deb-test build-all dist deps test test-qemu unit hostroot fuzz-smoke fuzz integration lab-up lab-down demo vet clean bench man bench-e2e
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/l2tpvpn ./cmd/l2tpvpn
 
-# install copies the binary to $(DESTDIR)$(PREFIX)/bin (default /usr/local/bin).
+# stage writes what the package and `make install` ship besides the binary into
+# build/stage: the man pages gzipped, the completion scripts from the binary.
+STAGE := build/stage
+stage: build
+	rm -rf $(STAGE)/man $(STAGE)/completion
+	install -d $(STAGE)/man $(STAGE)/completion
+	gzip -9n <man/l2tpvpn.1 >$(STAGE)/man/l2tpvpn.1.gz
+	gzip -9n <man/l2tpvpn.toml.5 >$(STAGE)/man/l2tpvpn.toml.5.gz
+	bin/l2tpvpn completion bash >$(STAGE)/completion/l2tpvpn.bash
+	bin/l2tpvpn completion zsh >$(STAGE)/completion/_l2tpvpn
+	bin/l2tpvpn completion fish >$(STAGE)/completion/l2tpvpn.fish
+
+# install puts the package's files under $(DESTDIR)$(PREFIX) (default /usr/local):
+# bin/l2tpvpn, share/man, share/bash-completion, zsh (vendor-completions for
+# /usr, else site-functions) and fish completions, share/doc/l2tpvpn/examples,
+# and /etc/l2tpvpn (0700) unless it exists. The systemd unit goes to
+# $(SYSTEMD_DIR), set by default only for PREFIX=/usr (/lib/systemd/system); for
+# another prefix pass SYSTEMD_DIR=/etc/systemd/system, and ExecStart is
+# rewritten to $(PREFIX)/bin/l2tpvpn. uninstall removes the same files, not /etc/l2tpvpn's contents.
 PREFIX ?= /usr/local
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SYSTEMD_DIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system)
+ZSH_COMPDIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
+INSTALL_FILES = bin/l2tpvpn share/man/man1/l2tpvpn.1.gz share/man/man5/l2tpvpn.toml.5.gz \
+	share/bash-completion/completions/l2tpvpn share/fish/vendor_completions.d/l2tpvpn.fish \
+	share/doc/l2tpvpn/README.md $(addprefix share/doc/l2tpvpn/,$(wildcard examples/*.toml))
+install: stage
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(ZSH_COMPDIR) \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d $(DESTDIR)$(PREFIX)/share/doc/l2tpvpn/examples
 	install -m 0755 bin/l2tpvpn $(DESTDIR)$(PREFIX)/bin/l2tpvpn
+	install -m 0644 $(STAGE)/man/l2tpvpn.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(STAGE)/man/l2tpvpn.toml.5.gz $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(STAGE)/completion/l2tpvpn.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/l2tpvpn
+	install -m 0644 $(STAGE)/completion/_l2tpvpn $(DESTDIR)$(ZSH_COMPDIR)/_l2tpvpn
+	install -m 0644 $(STAGE)/completion/l2tpvpn.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/l2tpvpn/
+	install -m 0644 examples/*.toml $(DESTDIR)$(PREFIX)/share/doc/l2tpvpn/examples/
+	[ -d $(DESTDIR)$(SYSCONFDIR)/l2tpvpn ] || install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/l2tpvpn
+	$(if $(SYSTEMD_DIR),install -d $(DESTDIR)$(SYSTEMD_DIR) && sed 's|^ExecStart=/usr/bin/l2tpvpn |ExecStart=$(PREFIX)/bin/l2tpvpn |' \
+		contrib/systemd/l2tpvpn@.service >$(DESTDIR)$(SYSTEMD_DIR)/l2tpvpn@.service && chmod 0644 $(DESTDIR)$(SYSTEMD_DIR)/l2tpvpn@.service)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES)) $(DESTDIR)$(ZSH_COMPDIR)/_l2tpvpn
+	$(if $(SYSTEMD_DIR),rm -f $(DESTDIR)$(SYSTEMD_DIR)/l2tpvpn@.service)
+	rmdir $(DESTDIR)$(PREFIX)/share/doc/l2tpvpn/examples $(DESTDIR)$(PREFIX)/share/doc/l2tpvpn $(DESTDIR)$(SYSCONFDIR)/l2tpvpn 2>/dev/null || true
+
+# deb builds dist/l2tpvpn_VERSION_ARCH.deb with nfpm (a Go tool dependency, see
+# packaging/nfpm.yaml) for DEB_GOARCH (default: this machine's). The Debian version
+# comes from VERSION (scripts/deb-version.sh): 0.0.0~gitDATE.SHA before the first tag.
+DEB_GOARCH ?= $(shell $(GO) env GOARCH)
+DEB_ARCH = $(or $(patsubst $(DEB_GOARCH):%,%,$(filter $(DEB_GOARCH):%,386:i386 arm:armhf mipsle:mipsel ppc64le:ppc64el)),$(DEB_GOARCH))
+DEB_VERSION ?= $(shell scripts/deb-version.sh '$(VERSION)')
+DEB_MAINTAINER ?= l2tpvpn maintainers <maintainers@l2tpvpn.invalid>
+DEB_FILE = dist/l2tpvpn_$(DEB_VERSION)_$(DEB_ARCH).deb
+deb: stage
+	@[ -n "$(DEB_VERSION)" ] || { echo "make deb: no Debian version for VERSION=$(VERSION)" >&2; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_GOARCH) GOARM=7 GOMIPS=softfloat \
+		$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(STAGE)/$(DEB_GOARCH)/l2tpvpn ./cmd/l2tpvpn
+	install -d dist
+	rm -f dist/l2tpvpn_*_$(DEB_ARCH).deb
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' DEB_GOARCH='$(DEB_GOARCH)' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
+		SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		$(GO) tool nfpm package --config packaging/nfpm.yaml --packager deb --target $(DEB_FILE)
+
+# deb-test (root; part of `make test`) installs the package on this machine with
+# apt-get, checks the binary, man pages, completions and /etc/l2tpvpn, and purges it.
+deb-test: deb
+	DEB='$(DEB_FILE)' VERSION='$(VERSION)' DEB_VERSION='$(DEB_VERSION)' scripts/deb-test.sh
 
 # build-all cross-compiles for every linux target we ship (routers and Raspberry Pi OS are
 # 32-bit: arm and mips) and vets the tree for each, since struct layouts differ there.
@@ -70,7 +134,7 @@ vet:
 
 # test: everything, as CI runs it. Integration needs root and fails loudly without it.
 test: deps
-	$(MAKE) --no-print-directory vet build-all unit hostroot fuzz-smoke integration
+	$(MAKE) --no-print-directory vet build-all unit deb-test hostroot fuzz-smoke integration
 
 # hostroot: root-only unit tests against the kernel, each in a namespace of its own.
 hostroot:
@@ -124,4 +188,4 @@ demo: deps
 	scripts/demo.sh
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist build

@@ -16,6 +16,7 @@ readonly PKGS=(
 	dnsmasq-base # integration: the lab DNS server of TestSurviveHostNameRestart
 	zsh fish     # unit tests: the completion scripts are checked with zsh -n and fish -n
 	groff-base   # unit tests: the man pages are formatted with groff
+	man-db bash-completion # deb-test: man -w and the bash-completion loader find the package's files
 )
 # The services these packages ship (init script / unit name -> daemon binary).
 declare -rA SERVICES=(
