@@ -18,13 +18,15 @@ if [[ $v == *-dirty ]]; then
 	dirty=.dirty
 	v=${v%-dirty}
 fi
-if [[ $v =~ ^([0-9][0-9A-Za-z.~+-]*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
+# A commit name without a tag (git describe --always) may be all digits:
+# it is recognised as a commit before it could pass for a version.
+if [[ $v =~ ^[0-9a-f]{7,40}$ ]] && when=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S "$v" 2>/dev/null); then
+	out="0.0.0~git$when.$v$dirty"
+elif [[ $v =~ ^([0-9][0-9A-Za-z.~+-]*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
 	out="${BASH_REMATCH[1]//-/\~}+git${BASH_REMATCH[2]}.${BASH_REMATCH[3]}$dirty"
 elif [[ $v =~ ^[0-9] ]]; then
 	out="${v//-/\~}"
 	[ -z "$dirty" ] || out+="+dirty"
-elif [[ $v =~ ^[0-9a-f]{7,40}$ ]] && when=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S "$v" 2>/dev/null); then
-	out="0.0.0~git$when.$v$dirty"
 else
 	out="0.0.0~dev"
 fi
