@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/ike"
@@ -53,6 +54,23 @@ func dialPeer(addr netip.AddrPort, input func([]byte)) (*udpPeer, error) {
 	return p, nil
 }
 
+// write sends b. A connected UDP socket reports an earlier ICMP error
+// (port or host unreachable) on the next call: that only says the port does
+// not answer, so the write is tried once more and such an error is then
+// ignored.
+func (p *udpPeer) write(b []byte) error {
+	var err error
+	for range 2 {
+		if _, err = p.conn.Write(b); err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EHOSTUNREACH) && !errors.Is(err, syscall.ENETUNREACH) {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *udpPeer) close() {
 	p.conn.Close()
 	<-p.done
@@ -78,7 +96,7 @@ func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeR
 		return nil, err
 	}
 	defer c500.close()
-	p500.Send = func(b []byte) error { _, err := c500.conn.Write(b); return err }
+	p500.Send = c500.write
 	if la, ok := c500.conn.LocalAddr().(*net.UDPAddr); ok {
 		rep.LocalAddr = la.AddrPort().Addr().Unmap().String()
 	}
@@ -102,8 +120,7 @@ func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeR
 	}
 	defer c4500.close()
 	p4500.Send = func(b []byte) error {
-		_, err := c4500.conn.Write(append(make([]byte, 4, 4+len(b)), b...))
-		return err
+		return c4500.write(append(make([]byte, 4, 4+len(b)), b...))
 	}
 	hello4500, ok4500, err := p4500.Hello(ctx, 2)
 	if err != nil {
@@ -200,8 +217,8 @@ func probeL2TP(ctx context.Context, addr netip.AddrPort, st probeSettings, rep *
 		if try > 0 {
 			time.Sleep(gap)
 		}
-		if _, err := c.conn.Write(l2tp.ProbeSCCRQ(localID, "l2tpvpn-probe")); err != nil {
-			return nil // nothing can be sent there: it does not answer
+		if err := c.write(l2tp.ProbeSCCRQ(localID, "l2tpvpn-probe")); err != nil {
+			return err
 		}
 		rep.Sent++
 		t := time.NewTimer(st.Timeout)
@@ -217,7 +234,7 @@ func probeL2TP(ctx context.Context, addr netip.AddrPort, st probeSettings, rep *
 			}
 			if r.Type == l2tp.SCCRP && r.PeerID != 0 {
 				time.Sleep(gap)
-				if _, err := c.conn.Write(l2tp.ProbeStopCCN(localID, r)); err == nil {
+				if err := c.write(l2tp.ProbeStopCCN(localID, r)); err == nil {
 					rep.Sent++
 				}
 			}
