@@ -28,6 +28,7 @@ var commandFlags = map[string][]string{
 	"down":       {"--all", "--cleanup", "--timeout", "--client"},
 	"list":       {"--json"},
 	"presets":    {"--json"},
+	"probe":      {"--json", "--timeout", "--rate"},
 	"serve":      {"--background", "--json", "--verbose", "-v", "--client"},
 	"completion": nil,
 	"version":    nil,

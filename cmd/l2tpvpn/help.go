@@ -31,6 +31,8 @@ Usage:
                                    that was killed
   l2tpvpn list [--json]            profiles found, and which connections are up
   l2tpvpn presets [--json]         server-type and proposal presets and their sources
+  l2tpvpn probe SERVER [--json]    what a server accepts (no password needed), and a
+                                   profile that would work
   l2tpvpn serve CONFIG [flags]     run an L2TP/IPsec server; see 'l2tpvpn help serve'
   l2tpvpn completion bash|zsh|fish shell completion script (commands, flags, profiles)
   l2tpvpn up ..., l2tpvpn down ... the same as connect and disconnect
@@ -72,10 +74,13 @@ const exitCodeTable = `Exit codes:
       expired, or names another host; or its ID is not remote-id)
   17  a ready-check did not pass through the new tunnel before it was
       announced up
+  18  probe: nothing answers (UDP 500, 4500 and 1701 silent, or the name does not resolve)
+  19  probe: the server answers but accepts none of our IKE proposals (or refuses plain
+      L2TP)
 `
 
 // commands are the command names and aliases run accepts.
-var commands = []string{"connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve", "completion", "version", "help"}
+var commands = []string{"connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "probe", "serve", "completion", "version", "help"}
 
 // helpFor writes the help of command (or the overview for "") to w and
 // returns the exit code: 0, or 2 for a command that does not exist.
@@ -84,7 +89,7 @@ func helpFor(command string, stdout, stderr io.Writer) int {
 	case "":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "serve", "completion":
+	case "connect", "up", "exec", "status", "disconnect", "down", "list", "presets", "probe", "serve", "completion":
 		return run([]string{command, "--help"}, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "Usage: l2tpvpn version\n\nPrints the version.")

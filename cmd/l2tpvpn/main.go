@@ -37,6 +37,8 @@ const (
 	exitPermission  = 15 // not allowed: TUN without root/CAP_NET_ADMIN, a state directory we may not read
 	exitIKEServerID = 16 // IKE: the server's certificate or identity did not verify
 	exitReadyCheck  = 17 // a ready-check failed through the new tunnel
+	exitProbeSilent = 18 // probe: nothing answers on UDP 500, 4500 or 1701
+	exitProbeDenied = 19 // probe: the server answers but accepts none of our proposals
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return list(args[1:], stdout, stderr)
 	case "presets":
 		return presets(args[1:], stdout, stderr)
+	case "probe":
+		return probe(args[1:], stdout, stderr)
 	case "exec":
 		return execCommand(args[1:], stdout, stderr)
 	case "serve":

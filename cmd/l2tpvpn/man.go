@@ -84,7 +84,7 @@ func manSection1() string {
 		"and moves IP packets to a TUN device, or without root to an in-process network stack behind SOCKS5 and HTTP " +
 		"proxies. The same binary serves (l2tpvpn serve).\n")
 	b.WriteString(".SH COMMANDS\n")
-	for _, c := range []string{"connect", "exec", "status", "disconnect", "list", "presets", "serve", "completion"} {
+	for _, c := range []string{"connect", "exec", "status", "disconnect", "list", "presets", "probe", "serve", "completion"} {
 		var help bytes.Buffer
 		helpFor(c, &help, io.Discard)
 		b.WriteString(".SS " + c + "\n" + verbatim(help.String()))

@@ -1,0 +1,183 @@
+//go:build integration
+
+package integration
+
+// l2tpvpn probe against the real servers: strongSwan with a narrowed
+// proposal list, SoftEther, l2tpns (plain L2TP) and an address where
+// nothing listens. The accepted sets, the families, the exit codes, the
+// rate limit (counted in a capture) and the suggested profile, fed back to
+// connect.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+type probeJSON struct {
+	UDP500      bool     `json:"udp_500"`
+	UDP4500     bool     `json:"udp_4500"`
+	UDP1701     bool     `json:"udp_1701"`
+	IKEProbed   int      `json:"ike_probed"`
+	IKEAccepted []string `json:"ike_accepted"`
+	Family      string   `json:"family"`
+	NATT        string   `json:"nat_t"`
+	L2TP        *struct {
+		Answer   string   `json:"answer"`
+		HostName string   `json:"host_name"`
+		Vendor   string   `json:"vendor"`
+		AVPs     []string `json:"avps"`
+	} `json:"l2tp"`
+	Sent    int    `json:"packets_sent"`
+	Verdict string `json:"verdict"`
+	Profile string `json:"profile"`
+}
+
+// runProbe runs l2tpvpn probe --json in ns against server and returns the
+// report, its exit code and how long it took.
+func runProbe(t *testing.T, ns, server string, args ...string) (probeJSON, int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "probe", "--json", server}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	took := time.Since(start)
+	code := exitCodeOf(t, err)
+	var rep probeJSON
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		t.Fatalf("probe %s: exit %d, not JSON (%v):\n%s\n%s", server, code, jerr, out, stderr.String())
+	}
+	t.Logf("probe %s: exit %d in %v, %d packets, verdict %s, accepted %v, family %q",
+		server, code, took.Round(time.Millisecond), rep.Sent, rep.Verdict, rep.IKEAccepted, rep.Family)
+	return rep, code, took
+}
+
+// checkRate counts the probe's packets to the server in a capture: never
+// more than rate in any one second.
+func checkRate(t *testing.T, capt *capture, server string, rate int) {
+	t.Helper()
+	capt.stop(t)
+	out := tshark(t, t.TempDir(), "-r", capt.file, "-Y", "ip.dst == "+server+" && (udp.dstport == 500 || udp.dstport == 4500 || udp.dstport == 1701)",
+		"-T", "fields", "-e", "frame.time_epoch")
+	var times []float64
+	for _, l := range strings.Fields(out) {
+		if f, err := strconv.ParseFloat(l, 64); err == nil {
+			times = append(times, f)
+		}
+	}
+	if len(times) == 0 {
+		t.Fatal("the capture holds no probe packets")
+	}
+	for i := range times {
+		n := 0
+		for j := i; j < len(times) && times[j]-times[i] < 1.0; j++ {
+			n++
+		}
+		if n > rate {
+			t.Errorf("%d packets to %s within one second (limit %d)", n, server, rate)
+			return
+		}
+	}
+	t.Logf("%d probe packets captured, never more than %d per second", len(times), rate)
+}
+
+// connectWithProfile feeds the suggested profile back to connect.
+func connectWithProfile(t *testing.T, l lab, profile string, extra ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "probed.toml")
+	if err := os.WriteFile(path, []byte(profile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"netns", "exec", l.clientNS, bin, "connect", path, "--json", "--user", user,
+		"--password-env", "L2V_TEST_PASSWORD", "--psk-env", "L2V_TEST_PSK", "--interface", "l2v-tun0",
+		"--route", l.service + "/32"}, extra...)
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append(os.Environ(), "L2V_TEST_PASSWORD="+password, "L2V_TEST_PSK="+psk)
+	c := runClient(t, cmd)
+	c.waitEvent("up", 60*time.Second)
+	if out, err := inNS(l.clientNS, "ping", "-c", "1", "-W", "5", l.service); err != nil {
+		t.Errorf("ping through the probed profile: %v\n%s", err, out)
+	}
+	c.disconnect()
+}
+
+// strongSwan with one IKE and one ESP proposal: exactly that IKE proposal
+// is accepted, and the profile connects.
+func TestProbeStrongSwanNarrow(t *testing.T) {
+	labSW.up(t)
+	script(t, nil, "swconf", "aes256-sha256-modp2048", "aes128gcm16")
+	t.Cleanup(func() { script(t, nil, "swconf", "", "") })
+	capt := startCapture(t, labSW.clientNS, "l2v-sw-c0")
+	rep, code, _ := runProbe(t, labSW.clientNS, labSW.server)
+	checkRate(t, capt, labSW.server, 5)
+	if code != 0 || rep.Verdict != "works" || !rep.UDP500 {
+		t.Fatalf("exit %d, %+v", code, rep)
+	}
+	if !slices.Equal(rep.IKEAccepted, []string{"aes256-sha256-modp2048"}) || rep.IKEProbed != 140 {
+		t.Errorf("accepted %v of %d, want exactly aes256-sha256-modp2048", rep.IKEAccepted, rep.IKEProbed)
+	}
+	if rep.NATT == "" {
+		t.Errorf("charon announced no NAT-T")
+	}
+	if !strings.Contains(rep.Profile, `ike = ["aes256-sha256-modp2048"]`) {
+		t.Errorf("profile:\n%s", rep.Profile)
+	}
+	// Phase 2 is not probed yet: the lab's tunnel mode is given here.
+	connectWithProfile(t, labSW, rep.Profile, "--esp-mode", "tunnel", "--auth", "pap")
+}
+
+// SoftEther: IKE and raw L2TP answer, the family is SoftEther (its L2TP
+// vendor name, or its vendor ID set), and the profile connects.
+func TestProbeSoftEther(t *testing.T) {
+	labSE.up(t)
+	capt := startCapture(t, labSE.clientNS, "l2v-se-c0")
+	rep, code, _ := runProbe(t, labSE.clientNS, labSE.server)
+	checkRate(t, capt, labSE.server, 5)
+	if code != 0 || rep.Verdict != "works" || !rep.UDP500 || len(rep.IKEAccepted) == 0 {
+		t.Fatalf("exit %d, %+v", code, rep)
+	}
+	if rep.Family != "softether" || !strings.Contains(rep.Profile, `server-type = "softether"`) {
+		t.Errorf("family %q, profile:\n%s", rep.Family, rep.Profile)
+	}
+	if rep.L2TP != nil && !strings.Contains(strings.ToLower(rep.L2TP.Vendor), "softether") {
+		t.Errorf("SCCRP vendor %q", rep.L2TP.Vendor)
+	}
+	connectWithProfile(t, labSE, rep.Profile)
+}
+
+// l2tpns: no IKE, L2TP answers with an SCCRP; the profile is plain L2TP
+// and connects.
+func TestProbeL2TPNS(t *testing.T) {
+	labL2TPNS.up(t)
+	capt := startCapture(t, labL2TPNS.clientNS, "l2v-ns-c0")
+	rep, code, _ := runProbe(t, labL2TPNS.clientNS, labL2TPNS.server, "--timeout", "1s")
+	checkRate(t, capt, labL2TPNS.server, 5)
+	if code != 0 || rep.UDP500 || rep.UDP4500 || !rep.UDP1701 || rep.L2TP == nil || rep.L2TP.Answer != "SCCRP" {
+		t.Fatalf("exit %d, %+v", code, rep)
+	}
+	if !strings.Contains(rep.Profile, `ipsec = "off"`) {
+		t.Errorf("profile:\n%s", rep.Profile)
+	}
+	connectWithProfile(t, labL2TPNS, rep.Profile)
+}
+
+// An address in the l2tpns lab's subnet where nothing listens: exit 18,
+// and the probe gives up after its hellos (no sweep).
+func TestProbeSilent(t *testing.T) {
+	labL2TPNS.up(t)
+	rep, code, took := runProbe(t, labL2TPNS.clientNS, "192.0.2.29", "--timeout", "1s")
+	if code != 18 || rep.Verdict != "no-answer" || rep.IKEProbed != 0 {
+		t.Errorf("exit %d, %+v", code, rep)
+	}
+	// Two hellos on 500 and 4500 and two SCCRQs, 1 s each, plus pacing.
+	if took > 15*time.Second || rep.Sent != 6 {
+		t.Errorf("took %v, %d packets", took, rep.Sent)
+	}
+}
