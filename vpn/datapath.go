@@ -151,23 +151,31 @@ func (c *Conn) rxLoop() {
 			continue
 		}
 		rxErr.ok()
-		out = out[:0]
-		for i := 0; i < n; i++ {
-			if p := c.receive(views[i], sizes[i], from[i]); p != nil {
-				off := cap(bufs[i]) - cap(p)
-				out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
-			}
+		c.rxBatch(bufs, views, sizes, from, n, out)
+	}
+}
+
+// rxBatch handles the n datagrams a receive put into views[:n] (each
+// views[i] is bufs[i] after rxHeadroom bytes) and writes the IP packets
+// among them to the TUN device in one batch. out is scratch space with room
+// for n slices.
+func (c *Conn) rxBatch(bufs, views [][]byte, sizes []int, from []netip.AddrPort, n int, out [][]byte) {
+	out = out[:0]
+	for i := 0; i < n; i++ {
+		if p := c.receive(views[i], sizes[i], from[i]); p != nil {
+			off := cap(bufs[i]) - cap(p)
+			out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
 		}
-		if len(out) > 0 {
-			c.tunnel.DataReceived() // data keeps the HELLO keepalive quiet
-			if c.link != nil {
-				c.link.DataReceived() // and answers for a server that ignores LCP echo
-			}
-			if dev := c.dev.Load(); dev != nil {
-				if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
-					c.stats.txErrors.Add(1)
-					c.log.Debug("tun write failed", "err", err)
-				}
+	}
+	if len(out) > 0 {
+		c.tunnel.DataReceived() // data keeps the HELLO keepalive quiet
+		if c.link != nil {
+			c.link.DataReceived() // and answers for a server that ignores LCP echo
+		}
+		if dev := c.dev.Load(); dev != nil {
+			if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
+				c.stats.txErrors.Add(1)
+				c.log.Debug("tun write failed", "err", err)
 			}
 		}
 	}
