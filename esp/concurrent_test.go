@@ -218,3 +218,39 @@ func TestConcurrentSeqExhausted(t *testing.T) {
 		})
 	}
 }
+
+// The scratch pool: a single caller reuses one scratch; with every slot
+// held, a call gets a fresh scratch that goes back to no slot; a released
+// slot is reused without building another.
+func TestScratchPool(t *testing.T) {
+	built := 0
+	var p scratchPool
+	p.init(func() *scratch { built++; return new(scratch) })
+	a, sa := p.get()
+	p.put(sa)
+	if b, sb := p.get(); b != a || sb != sa || built != 1 {
+		t.Fatalf("a single caller got another scratch (built %d)", built)
+	} else {
+		p.put(sb)
+	}
+	held := make([]*scratchSlot, len(p.slots))
+	seen := map[*scratch]bool{}
+	for i := range held {
+		var s *scratch
+		s, held[i] = p.get()
+		if held[i] == nil || seen[s] {
+			t.Fatalf("slot %d of %d: shared or no slot", i, len(held))
+		}
+		seen[s] = true
+	}
+	extra, sl := p.get()
+	if sl != nil || seen[extra] {
+		t.Fatal("a call with every slot held shared a scratch")
+	}
+	p.put(sl) // a no-op
+	p.put(held[3%len(held)])
+	n := built
+	if s, sl := p.get(); sl != held[3%len(held)] || !seen[s] || built != n {
+		t.Fatal("a released slot was not reused")
+	}
+}
