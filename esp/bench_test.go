@@ -39,19 +39,28 @@ func BenchmarkSeal(b *testing.B) {
 	}
 }
 
-// BenchmarkOpen opens the same sealed packet again and again; each round
-// copies it back (the decryption is in place) and clears the replay window.
+// BenchmarkOpen opens packets from a ring of openRing sealed ones (the
+// decryption is in place: each is copied first), clearing the replay window
+// after each round.
 func BenchmarkOpen(b *testing.B) {
 	for _, tt := range benchTransforms() {
 		b.Run(tt.String(), func(b *testing.B) {
 			out, in := newPair(b, tt, Transport)
-			pkt := seal(b, out, make([]byte, benchSize), 17)
-			work := make([]byte, len(pkt))
+			ring := make([][]byte, openRing)
+			for i := range ring {
+				ring[i] = seal(b, out, make([]byte, benchSize), 17)
+			}
+			work := make([]byte, len(ring[0]))
 			b.SetBytes(benchSize)
 			b.ReportAllocs()
+			k := 0
 			for b.Loop() {
-				copy(work, pkt)
-				in.resetReplay()
+				if k == openRing {
+					in.resetReplay()
+					k = 0
+				}
+				copy(work, ring[k])
+				k++
 				if _, _, err := in.Open(work); err != nil {
 					b.Fatal(err)
 				}
@@ -59,6 +68,10 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+// openRing is how many sealed packets the Open benchmarks cycle through:
+// within the replay window.
+const openRing = 1024
 
 // parallelTransforms are what the parallel benchmarks run: the AEAD and the
 // most common CBC + HMAC.
@@ -99,8 +112,8 @@ func BenchmarkSealParallel(b *testing.B) {
 // its packet is refused as a replay and counted (replays/op), not failed.
 func BenchmarkOpenParallel(b *testing.B) {
 	const (
-		openRing = 1024 // within the replay window
-		openSAs  = 16
+		openSAs   = 16
+		openChunk = 64 // divides openRing
 	)
 	for _, tt := range parallelTransforms() {
 		b.Run(tt.String(), func(b *testing.B) {
@@ -123,9 +136,14 @@ func BenchmarkOpenParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				work := make([]byte, len(ring[0]))
+				var j, end uint64 // this goroutine's share of the packets
 				for pb.Next() {
-					j := next.Add(1) - 1
+					if j == end { // take openChunk packets at a time, not one shared add per packet
+						end = next.Add(openChunk)
+						j = end - openChunk
+					}
 					round, k := j/openRing, j%openRing
+					j++
 					in := &ins[round%openSAs]
 					if in.round.Load() != round {
 						in.mu.Lock()
@@ -154,7 +172,6 @@ func BenchmarkOpenParallel(b *testing.B) {
 // resetReplay forgets every sequence number received (benchmarks only).
 func (s *SA) resetReplay() {
 	s.mu.Lock()
-	s.window = replayWindow{}
-	s.seq.Store(0)
+	s.window.reset()
 	s.mu.Unlock()
 }

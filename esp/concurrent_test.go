@@ -254,3 +254,61 @@ func TestScratchPool(t *testing.T) {
 		t.Fatal("a released slot was not reused")
 	}
 }
+
+// The lock-free check racing with accept never refuses a number that was
+// never accepted and is within the window. The writer accepts numbers
+// 0 mod 4 in even laps of the ring (replayBits numbers) and 2 mod 4 in odd
+// laps, sometimes jumping ahead; readers check numbers 0 mod 4 in odd laps,
+// never accepted, each in the ring position of a number accepted one lap
+// before: a bit not cleared in time refuses it. A refusal is right only if
+// the top had moved far enough by then to make the number too old.
+func TestReplayWindowConcurrentCheck(t *testing.T) {
+	var w replayWindow
+	steps := 200000
+	if testing.Short() {
+		steps = 20000
+	}
+	oddLap := func(n uint64) bool { return n/replayBits%2 == 1 }
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(done)
+		seq := uint64(0)
+		for i := range steps {
+			seq += 2
+			if i%1000 == 999 {
+				seq += []uint64{64, ReplayWindow, replayBits, 3 * replayBits}[i/1000%4]
+			}
+			if seq%4 == 0 != oddLap(seq) {
+				w.accept(seq)
+			}
+		}
+	})
+	for g := range max(runtime.GOMAXPROCS(0)-1, 1) {
+		wg.Go(func() {
+			for i := uint64(g); ; i += 7 {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				top := w.top.Load()
+				back := i % ReplayWindow
+				if top < back+4 {
+					continue
+				}
+				n := (top - back) &^ 3
+				if !oddLap(n) || n == 0 {
+					continue
+				}
+				if !w.check(n) {
+					if now := w.top.Load(); now-n < ReplayWindow {
+						t.Errorf("%d refused with top %d: never accepted, within the window", n, now)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -52,20 +52,29 @@ type SA struct {
 	align  int // payload+trailer is padded to a multiple of this
 	icvLen int
 
-	// seq is, for an outbound SA, the number of sequence numbers taken
-	// (the last one sent while at most maxSeq; Seal's atomic add carries
-	// it past maxSeq once they are used up, and it never wraps), and for an
-	// inbound SA the highest authenticated sequence number received.
-	seq atomic.Uint64
-
 	// Read-only after NewSA, shared by concurrent calls.
 	aead  cipher.AEAD  // AES-GCM; its Seal and Open only read the key schedule
 	ivGen cipher.Block // CBC: AES under a random key: IV = E(seq), unpredictable and unique
 	work  scratchPool  // per-call state
 
-	mu     sync.Mutex // guards window
+	// seq is written by every packet: a cache line of its own, so that
+	// the read-only fields above stay in every processor's cache.
+	_ [cacheLine]byte
+	// seq is, for an outbound SA, the number of sequence numbers taken
+	// (the last one sent while at most maxSeq; Seal's atomic add carries
+	// it past maxSeq once they are used up, and it never wraps).
+	seq atomic.Uint64
+	_   [cacheLine - 8]byte
+
+	// window is read without a lock (replayWindow.check) and updated under
+	// mu; its top is an inbound SA's highest authenticated sequence number.
+	mu     sync.Mutex
 	window replayWindow
 }
+
+// cacheLine is the cache line size of common processors (x86-64, most
+// arm64), for padding.
+const cacheLine = 64
 
 // NewSA creates one direction of an SA with the given SPI and transform.
 // keymat is the encryption key followed by the integrity key, as IKEv1 KEYMAT
@@ -180,7 +189,10 @@ func (s *SA) Mode() Mode { return s.mode }
 // Seq returns, for an outbound SA, the last sequence number Seal took (0
 // before the first Seal; at most 2^32-1), and for an inbound SA the highest
 // sequence number received and authenticated.
-func (s *SA) Seq() uint64 { return min(s.seq.Load(), maxSeq) }
+func (s *SA) Seq() uint64 {
+	// An SA works in one direction: the other one's value is 0.
+	return max(min(s.seq.Load(), maxSeq), s.window.top.Load())
+}
 
 // Headroom returns the bytes Seal writes before the payload: the ESP header
 // and the IV.
@@ -279,15 +291,12 @@ func (s *SA) Open(pkt []byte) (payload []byte, nextHeader byte, err error) {
 	ctStart := headerLen + s.ivLen
 	ctEnd := len(pkt) - s.icvLen
 
-	// RFC 4303 section 3.4.3: reject duplicates cheaply before the ICV, but
-	// move the window only after the ICV verified. Between the two, the
-	// window is not locked: a copy of this packet opened at the same time
-	// may pass the first check too, and the second check, which records the
-	// number in the same critical section, lets exactly one of them through.
-	s.mu.Lock()
-	fresh := s.window.check(seq)
-	s.mu.Unlock()
-	if !fresh {
+	// RFC 4303 section 3.4.3: reject duplicates cheaply before the ICV
+	// (without the lock: see replayWindow), but move the window only after
+	// the ICV verified. A copy of this packet opened at the same time may
+	// pass the first check too; the second check, in the critical section
+	// that records the number, lets exactly one of them through.
+	if !s.window.check(seq) {
 		return nil, 0, ErrReplay
 	}
 	if s.aead == nil && (ctEnd-ctStart)%s.align != 0 {
@@ -302,10 +311,9 @@ func (s *SA) Open(pkt []byte) (payload []byte, nextHeader byte, err error) {
 	}
 
 	s.mu.Lock()
-	fresh = s.window.check(seq)
+	fresh := s.window.check(seq)
 	if fresh {
 		s.window.accept(seq)
-		s.seq.Store(s.window.top)
 	}
 	s.mu.Unlock()
 	if !fresh {
