@@ -134,6 +134,7 @@ func BenchmarkOpenParallel(b *testing.B) {
 			var next, replays atomic.Uint64
 			b.SetBytes(benchSize)
 			b.ReportAllocs()
+			b.ResetTimer() // not the ring and the SAs
 			b.RunParallel(func(pb *testing.PB) {
 				work := make([]byte, len(ring[0]))
 				var j, end uint64 // this goroutine's share of the packets
