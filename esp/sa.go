@@ -39,8 +39,8 @@ var errNoSetIV = errors.New("cbc mode without SetIV")
 // an inbound SA opens; use each SA for one of the two only. Its methods are
 // safe for concurrent use and run in parallel: Seal takes its sequence
 // number with one atomic add, the cipher work of Seal and Open uses
-// per-call scratch (scratch.go) and no lock, and only Open's anti-replay
-// check and update lock the window. The mode is recorded for the caller
+// per-call scratch (scratch.go) and no lock, and only Open's final
+// anti-replay check and window update, after the ICV, take a lock. The mode is recorded for the caller
 // (Mode) and does not change the processing: the caller passes the
 // matching next header.
 type SA struct {
