@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	cryptorand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -32,11 +33,16 @@ type cbcMode interface {
 	SetIV([]byte)
 }
 
+var errNoSetIV = errors.New("cbc mode without SetIV")
+
 // SA is one direction of an ESP security association: an outbound SA seals,
 // an inbound SA opens; use each SA for one of the two only. Its methods are
-// safe for concurrent use; per-packet crypto state is serialised by an
-// internal mutex. The mode is recorded for the caller (Mode) and does not
-// change the processing: the caller passes the matching next header.
+// safe for concurrent use and run in parallel: Seal takes its sequence
+// number with one atomic add, the cipher work of Seal and Open uses
+// per-call scratch (scratch.go) and no lock, and only Open's final
+// anti-replay check and window update, after the ICV, take a lock. The mode is recorded for the caller
+// (Mode) and does not change the processing: the caller passes the
+// matching next header.
 type SA struct {
 	spi  uint32
 	t    Transform
@@ -46,26 +52,29 @@ type SA struct {
 	align  int // payload+trailer is padded to a multiple of this
 	icvLen int
 
-	// seq is, for an outbound SA, the last sequence number sent, and for an
-	// inbound SA the highest authenticated sequence number received.
+	// Read-only after NewSA, shared by concurrent calls.
+	aead  cipher.AEAD  // AES-GCM; its Seal and Open only read the key schedule
+	ivGen cipher.Block // CBC: AES under a random key: IV = E(seq), unpredictable and unique
+	work  scratchPool  // per-call state
+
+	// seq is written by every packet: a cache line of its own, so that
+	// the read-only fields above stay in every processor's cache.
+	_ [cacheLine]byte
+	// seq is, for an outbound SA, the number of sequence numbers taken
+	// (the last one sent while at most maxSeq; Seal's atomic add carries
+	// it past maxSeq once they are used up, and it never wraps).
 	seq atomic.Uint64
+	_   [cacheLine - 8]byte
 
-	mu sync.Mutex // guards everything below
-
-	// AES-GCM
-	aead  cipher.AEAD
-	nonce [12]byte // salt || explicit IV
-
-	// CBC + HMAC
-	enc, dec cbcMode
-	ivGen    cipher.Block // AES under a random key: IV = E(seq), unpredictable and unique
-	ivIn     [aes.BlockSize]byte
-	ivOut    [aes.BlockSize]byte
-	mac      hash.Hash
-	macSum   [64]byte
-
+	// window is read without a lock (replayWindow.check) and updated under
+	// mu; its top is an inbound SA's highest authenticated sequence number.
+	mu     sync.Mutex
 	window replayWindow
 }
+
+// cacheLine is the cache line size of common processors (x86-64, most
+// arm64), for padding.
+const cacheLine = 64
 
 // NewSA creates one direction of an SA with the given SPI and transform.
 // keymat is the encryption key followed by the integrity key, as IKEv1 KEYMAT
@@ -101,7 +110,13 @@ func NewSA(spi uint32, t Transform, keymat []byte, mode Mode, rand io.Reader) (*
 		if err != nil {
 			return nil, fmt.Errorf("esp: %v: %w", t, err)
 		}
-		copy(s.nonce[:gcmSaltLen], keymat[keyLen:])
+		var salt [gcmSaltLen]byte
+		copy(salt[:], keymat[keyLen:])
+		s.work.init(func() *scratch {
+			w := new(scratch)
+			copy(w.nonce[:gcmSaltLen], salt[:])
+			return w
+		})
 		s.ivLen, s.align, s.icvLen = gcmIVLen, 4, gcmICVLen
 		return s, nil
 	}
@@ -118,14 +133,25 @@ func NewSA(spi uint32, t Transform, keymat []byte, mode Mode, rand io.Reader) (*
 	if err != nil {
 		return nil, fmt.Errorf("esp: %v: %w", t, err)
 	}
-	bs := block.BlockSize()
-	zeroIV := make([]byte, bs)
-	var ok1, ok2 bool
-	s.enc, ok1 = cipher.NewCBCEncrypter(block, zeroIV).(cbcMode)
-	s.dec, ok2 = cipher.NewCBCDecrypter(block, zeroIV).(cbcMode)
-	if !ok1 || !ok2 {
-		return nil, &TransformError{Transform: t, Reason: "cbc mode without SetIV"}
+	// The keyed HMAC state that every call's copy starts from; Reset
+	// precomputes the padded keys' hash state, which the copies share.
+	mac, ok := hmac.New(newHash, keymat[len(encKey):]).(hash.Cloner)
+	if !ok {
+		return nil, &TransformError{Transform: t, Reason: "hmac state cannot be copied"}
 	}
+	mac.Reset()
+	first, err := newCBCScratch(block, mac)
+	if err != nil {
+		return nil, &TransformError{Transform: t, Reason: err.Error()}
+	}
+	s.work.init(func() *scratch {
+		w, err := newCBCScratch(block, mac)
+		if err != nil { // NewSA built one from the same values
+			panic("esp: " + err.Error())
+		}
+		return w
+	})
+	s.work.slots[0].s = first
 	var ivKey [16]byte
 	if _, err := io.ReadFull(rand, ivKey[:]); err != nil {
 		return nil, fmt.Errorf("esp: reading random iv secret: %w", err)
@@ -134,7 +160,7 @@ func NewSA(spi uint32, t Transform, keymat []byte, mode Mode, rand io.Reader) (*
 	if err != nil {
 		return nil, fmt.Errorf("esp: %w", err)
 	}
-	s.mac = hmac.New(newHash, keymat[len(encKey):])
+	bs := block.BlockSize()
 	s.ivLen, s.align, s.icvLen = bs, bs, icvLen
 	return s, nil
 }
@@ -160,10 +186,13 @@ func (s *SA) Transform() Transform { return s.t }
 // Mode returns the SA's mode.
 func (s *SA) Mode() Mode { return s.mode }
 
-// Seq returns, for an outbound SA, the last sequence number sent (0 before
-// the first Seal), and for an inbound SA the highest sequence number
-// received and authenticated.
-func (s *SA) Seq() uint64 { return s.seq.Load() }
+// Seq returns, for an outbound SA, the last sequence number Seal took (0
+// before the first Seal; at most 2^32-1), and for an inbound SA the highest
+// sequence number received and authenticated.
+func (s *SA) Seq() uint64 {
+	// An SA works in one direction: the other one's value is 0.
+	return max(min(s.seq.Load(), maxSeq), s.window.top.Load())
+}
 
 // Headroom returns the bytes Seal writes before the payload: the ESP header
 // and the IV.
@@ -194,13 +223,13 @@ func (s *SA) Seal(buf []byte, off, n int, nextHeader byte) ([]byte, error) {
 	}
 	start := off - hr
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seq := s.seq.Load() + 1
+	// Each call takes its own number; once 2^32-1 is used, every later
+	// call fails (the counter goes on past maxSeq, 2^64 calls from
+	// wrapping).
+	seq := s.seq.Add(1)
 	if seq > maxSeq {
 		return nil, ErrSeqExhausted
 	}
-	s.seq.Store(seq)
 
 	// RFC 4303 section 2.4: padding bytes are 1, 2, 3, ...
 	pad := buf[off+n : off+n+padLen]
@@ -211,31 +240,39 @@ func (s *SA) Seal(buf []byte, off, n int, nextHeader byte) ([]byte, error) {
 	buf[end-1] = nextHeader
 	binary.BigEndian.PutUint32(buf[start:], s.spi)
 	binary.BigEndian.PutUint32(buf[start+4:], uint32(seq))
-	iv := buf[start+headerLen : off]
 
+	w, slot := s.work.get()
+	s.encrypt(w, buf, start, off, end, seq)
+	s.work.put(slot)
+	return buf[start : end+s.icvLen], nil
+}
+
+// encrypt encrypts buf[off:end] in place and writes the IV before it and
+// the ICV after it; buf[start:off] holds the ESP header.
+func (s *SA) encrypt(w *scratch, buf []byte, start, off, end int, seq uint64) {
+	iv := buf[start+headerLen : off]
 	if s.aead != nil {
 		// RFC 4106 section 3.1: the IV must be unique for the key; the
 		// sequence number is (it never wraps).
 		binary.BigEndian.PutUint64(iv, seq)
-		copy(s.nonce[gcmSaltLen:], iv)
+		copy(w.nonce[gcmSaltLen:], iv)
 		// AAD is SPI || sequence number (RFC 4106 section 5, no ESN).
-		s.aead.Seal(buf[off:off], s.nonce[:], buf[off:end], buf[start:start+headerLen])
-		return buf[start : end+s.icvLen], nil
+		s.aead.Seal(buf[off:off], w.nonce[:], buf[off:end], buf[start:start+headerLen])
+		return
 	}
 
 	// CBC IV (RFC 3602 section 2.3: unpredictable): encrypt the sequence
 	// number under a random key known only to this SA.
-	binary.BigEndian.PutUint64(s.ivIn[:], seq)
-	s.ivGen.Encrypt(s.ivOut[:], s.ivIn[:])
-	copy(iv, s.ivOut[:])
-	s.enc.SetIV(iv)
-	s.enc.CryptBlocks(buf[off:end], buf[off:end])
+	binary.BigEndian.PutUint64(w.ivIn[:], seq)
+	s.ivGen.Encrypt(w.ivOut[:], w.ivIn[:])
+	copy(iv, w.ivOut[:])
+	w.enc.SetIV(iv)
+	w.enc.CryptBlocks(buf[off:end], buf[off:end])
 
-	s.mac.Reset()
-	s.mac.Write(buf[start:end])
-	sum := s.mac.Sum(s.macSum[:0])
+	w.mac.Reset()
+	w.mac.Write(buf[start:end])
+	sum := w.mac.Sum(w.macSum[:0])
 	copy(buf[end:end+s.icvLen], sum)
-	return buf[start : end+s.icvLen], nil
 }
 
 // Open authenticates and decrypts an ESP packet (starting at the SPI) in
@@ -254,37 +291,34 @@ func (s *SA) Open(pkt []byte) (payload []byte, nextHeader byte, err error) {
 	ctStart := headerLen + s.ivLen
 	ctEnd := len(pkt) - s.icvLen
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// RFC 4303 section 3.4.3: reject duplicates cheaply before the ICV, but
-	// move the window only after the ICV verified.
+	// RFC 4303 section 3.4.3: reject duplicates cheaply before the ICV
+	// (without the lock: see replayWindow), but move the window only after
+	// the ICV verified. A copy of this packet opened at the same time may
+	// pass the first check too; the second check, in the critical section
+	// that records the number, lets exactly one of them through.
 	if !s.window.check(seq) {
 		return nil, 0, ErrReplay
 	}
-
-	var pt []byte
-	if s.aead != nil {
-		copy(s.nonce[gcmSaltLen:], pkt[headerLen:ctStart])
-		pt, err = s.aead.Open(pkt[ctStart:ctStart], s.nonce[:], pkt[ctStart:], pkt[:headerLen])
-		if err != nil {
-			return nil, 0, ErrAuth
-		}
-	} else {
-		if (ctEnd-ctStart)%s.align != 0 {
-			return nil, 0, ErrMalformed
-		}
-		s.mac.Reset()
-		s.mac.Write(pkt[:ctEnd])
-		sum := s.mac.Sum(s.macSum[:0])
-		if !hmac.Equal(sum[:s.icvLen], pkt[ctEnd:]) {
-			return nil, 0, ErrAuth
-		}
-		pt = pkt[ctStart:ctEnd]
-		s.dec.SetIV(pkt[headerLen:ctStart])
-		s.dec.CryptBlocks(pt, pt)
+	if s.aead == nil && (ctEnd-ctStart)%s.align != 0 {
+		return nil, 0, ErrMalformed
 	}
-	s.window.accept(seq)
-	s.seq.Store(s.window.top)
+
+	w, slot := s.work.get()
+	pt, ok := s.decrypt(w, pkt, ctStart, ctEnd)
+	s.work.put(slot)
+	if !ok {
+		return nil, 0, ErrAuth
+	}
+
+	s.mu.Lock()
+	fresh := s.window.check(seq)
+	if fresh {
+		s.window.accept(seq)
+	}
+	s.mu.Unlock()
+	if !fresh {
+		return nil, 0, ErrReplay
+	}
 
 	if len(pt) < trailerLen {
 		return nil, 0, ErrMalformed
@@ -301,4 +335,25 @@ func (s *SA) Open(pkt []byte) (payload []byte, nextHeader byte, err error) {
 		}
 	}
 	return pt[:payloadEnd], nextHeader, nil
+}
+
+// decrypt verifies the ICV of pkt and decrypts pkt[ctStart:ctEnd] in place
+// (for AES-GCM, both at once). It returns the plaintext, or false if the
+// ICV did not verify.
+func (s *SA) decrypt(w *scratch, pkt []byte, ctStart, ctEnd int) ([]byte, bool) {
+	if s.aead != nil {
+		copy(w.nonce[gcmSaltLen:], pkt[headerLen:ctStart])
+		pt, err := s.aead.Open(pkt[ctStart:ctStart], w.nonce[:], pkt[ctStart:], pkt[:headerLen])
+		return pt, err == nil
+	}
+	w.mac.Reset()
+	w.mac.Write(pkt[:ctEnd])
+	sum := w.mac.Sum(w.macSum[:0])
+	if !hmac.Equal(sum[:s.icvLen], pkt[ctEnd:]) {
+		return nil, false
+	}
+	pt := pkt[ctStart:ctEnd]
+	w.dec.SetIV(pkt[headerLen:ctStart])
+	w.dec.CryptBlocks(pt, pt)
+	return pt, true
 }

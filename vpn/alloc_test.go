@@ -17,6 +17,7 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/secret"
+	"github.com/l2tpvpn/l2tpvpn/tun"
 )
 
 const allocRuns = 200
@@ -139,6 +140,15 @@ func newUDPSink(t *testing.T, keep bool) *udpSink {
 // whose receive opens what we send.
 func ipsecPair(t *testing.T, mode esp.Mode, tr esp.Transform, sink netip.AddrPort) (c, srv *Conn, f *fakeTUN) {
 	t.Helper()
+	f = newFakeTUN(t)
+	c, srv = ipsecConns(t, mode, tr, sink, f.dev)
+	return c, srv, f
+}
+
+// ipsecConns is ipsecPair with the TUN device given (benchmarks use one
+// that allocates nothing).
+func ipsecConns(t testing.TB, mode esp.Mode, tr esp.Transform, sink netip.AddrPort, dev *tun.Device) (c, srv *Conn) {
+	t.Helper()
 	keys := tr.KeyLens()
 	if keys == nil {
 		t.Fatalf("%v: no key length", tr)
@@ -152,7 +162,6 @@ func ipsecPair(t *testing.T, mode esp.Mode, tr esp.Transform, sink netip.AddrPor
 		return s
 	}
 	local, server := netip.MustParseAddr("127.0.0.1"), sink.Addr()
-	f = newFakeTUN(t)
 	build := func(local, server netip.Addr, in, out *esp.SA, sendTo netip.AddrPort, ids [4]uint16) *Conn {
 		session, err := ike.NewSession(ike.Config{PSK: secret.FromString("unused"), IKE: ike.DefaultIKEProposals(),
 			ESP: ike.DefaultESPProposals(), Local: local, Remote: server, Send: func([]byte, bool) error { return nil }})
@@ -180,13 +189,13 @@ func ipsecPair(t *testing.T, mode esp.Mode, tr esp.Transform, sink netip.AddrPor
 		c.localSession.Store16(ids[1])
 		c.peerTunnel.Store16(ids[2])
 		c.peerSession.Store16(ids[3])
-		c.dev.Store(f.dev)
+		c.dev.Store(dev)
 		return c
 	}
 	// SPI 0x1001 carries server → client, 0x2002 client → server.
 	c = build(local, server, sa(0x1001, 1), sa(0x2002, 2), sink, [4]uint16{11, 12, 21, 22})
 	srv = build(server, local, sa(0x2002, 2), sa(0x1001, 1), netip.AddrPortFrom(local, 1), [4]uint16{21, 22, 11, 12})
-	return c, srv, f
+	return c, srv
 }
 
 // IPsec, transport and tunnel mode, AEAD and CBC+HMAC: the SAs are built

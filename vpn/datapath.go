@@ -151,31 +151,59 @@ func (c *Conn) rxLoop() {
 			continue
 		}
 		rxErr.ok()
-		out = out[:0]
-		for i := 0; i < n; i++ {
-			if p := c.receive(views[i], sizes[i], from[i]); p != nil {
-				off := cap(bufs[i]) - cap(p)
-				out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
-			}
+		c.rxBatch(bufs, views, sizes, from, n, out)
+	}
+}
+
+// rxBatch handles the n datagrams a receive put into views[:n] (each
+// views[i] is bufs[i] after rxHeadroom bytes) and writes the IP packets
+// among them to the TUN device in one batch. out is scratch space with room
+// for n slices. The batch's counters are added once, before the write.
+func (c *Conn) rxBatch(bufs, views [][]byte, sizes []int, from []netip.AddrPort, n int, out [][]byte) {
+	out = out[:0]
+	var t rxTally
+	for i := 0; i < n; i++ {
+		if p := c.receiveBatched(&t, views[i], sizes[i], from[i]); p != nil {
+			off := cap(bufs[i]) - cap(p)
+			out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
 		}
-		if len(out) > 0 {
-			c.tunnel.DataReceived() // data keeps the HELLO keepalive quiet
-			if c.link != nil {
-				c.link.DataReceived() // and answers for a server that ignores LCP echo
-			}
-			if dev := c.dev.Load(); dev != nil {
-				if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
-					c.stats.txErrors.Add(1)
-					c.log.Debug("tun write failed", "err", err)
-				}
+	}
+	c.flushRx(&t)
+	if len(out) > 0 {
+		c.tunnel.DataReceived() // data keeps the HELLO keepalive quiet
+		if c.link != nil {
+			c.link.DataReceived() // and answers for a server that ignores LCP echo
+		}
+		if dev := c.dev.Load(); dev != nil {
+			if _, err := dev.Write(out, tun.WriteHeadroom); err != nil && !c.closing.Load() {
+				c.stats.txErrors.Add(1)
+				c.log.Debug("tun write failed", "err", err)
 			}
 		}
 	}
 }
 
-// receive handles one datagram and returns the IP packet to write to the
-// TUN device, or nil.
+// flushRx adds a batch's tally to the counters and, if ESP from the server
+// verified, tells the IPsec layer once.
+func (c *Conn) flushRx(t *rxTally) {
+	c.stats.addRx(t)
+	if t.espVerified {
+		c.ipsec.verified()
+	}
+}
+
+// receive handles one datagram on its own and returns the IP packet to
+// write to the TUN device, or nil.
 func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
+	var t rxTally
+	p := c.receiveBatched(&t, view, size, from)
+	c.flushRx(&t)
+	return p
+}
+
+// receiveBatched is receive for one datagram of a batch: the counters it
+// moves for every packet go to t.
+func (c *Conn) receiveBatched(t *rxTally, view []byte, size int, from netip.AddrPort) []byte {
 	st := &c.stats
 	if size < 0 {
 		st.drop(&st.rxMalformed)
@@ -198,7 +226,7 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 			return nil
 		}
 		var sport uint16
-		if d, sport = c.decap(d); d == nil {
+		if d, sport = c.decapBatched(t, d); d == nil {
 			return nil
 		}
 		// From here on the datagram is what the server's L2TP sent.
@@ -245,8 +273,8 @@ func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 			st.drop(&st.rxMPPE)
 			return nil
 		}
-		st.rxPackets.Add(1)
-		st.rxBytes.Add(uint64(len(payload)))
+		t.packets++
+		t.bytes += uint64(len(payload))
 		c.clamp(payload)
 		return payload
 	case rxPPP:
@@ -298,7 +326,7 @@ func isSCCRP(d []byte) bool {
 // out is scratch space with room for n slices.
 func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 	if c.closing.Load() {
-		c.stats.txErrors.Add(uint64(n))
+		c.stats.addTx(0, 0, uint64(n), 0)
 		return
 	}
 	peerTunnel, peerSession := c.peerTunnel.Load16(), c.peerSession.Load16()
@@ -307,12 +335,12 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 		dest = c.ipsec.nattAddr
 	}
 	out = out[:0]
-	var bytes uint64
+	var bytes, errs, mppeBlocked uint64 // added to the counters once
 	mppe, blocked := c.txCipher()
 	for i := 0; i < n; i++ {
 		if blocked { // MPPE required or being negotiated: nothing in the clear
-			c.stats.txMPPEBlocked.Add(1)
-			c.stats.txErrors.Add(1)
+			mppeBlocked++
+			errs++
 			continue
 		}
 		c.clamp(bufs[i][txHeadroom : txHeadroom+sizes[i]])
@@ -321,28 +349,28 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 			d, ok = encapMPPE(bufs[i], txHeadroom, sizes[i], peerTunnel, peerSession, &c.seq, mppe)
 		}
 		if !ok {
-			c.stats.txErrors.Add(1)
+			errs++
 			continue
 		}
 		if c.ipsec != nil {
 			var err error
 			if d, err = c.seal(bufs[i], cap(bufs[i])-cap(d), len(d)); err != nil {
-				c.stats.txErrors.Add(1)
+				errs++
 				continue
 			}
 		}
 		bytes += uint64(sizes[i])
 		out = append(out, d)
 	}
-	if len(out) == 0 {
-		return
+	sent := 0
+	if len(out) > 0 {
+		var err error
+		sent, err = c.sock.writeBatch(out, dest)
+		if err != nil {
+			errs += uint64(len(out) - sent)
+		}
 	}
-	sent, err := c.sock.writeBatch(out, dest)
-	c.stats.txPackets.Add(uint64(sent))
-	c.stats.txBytes.Add(bytes)
-	if err != nil {
-		c.stats.txErrors.Add(uint64(len(out) - sent))
-	}
+	c.stats.addTx(uint64(sent), bytes, errs, mppeBlocked)
 }
 
 // txLoop moves packets from the TUN device into the current connection

@@ -257,6 +257,24 @@ func (p *ipsecPath) publish() {
 // datagram inside (aliasing d) and its inner source port, or nil when the
 // datagram was something else (IKE, keepalive) or was dropped.
 func (c *Conn) decap(d []byte) ([]byte, uint16) {
+	var t rxTally
+	l2tpMsg, sport := c.decapBatched(&t, d)
+	c.flushRx(&t)
+	return l2tpMsg, sport
+}
+
+// verified records, once per received batch, that ESP from the server
+// passed its ICV: the server is alive (DPD) and has our keys.
+func (p *ipsecPath) verified() {
+	p.session.Alive()
+	if !p.opened.Load() {
+		p.opened.Store(true)
+	}
+}
+
+// decapBatched is decap for one datagram of a batch: that an ESP packet
+// verified goes to t.
+func (c *Conn) decapBatched(t *rxTally, d []byte) ([]byte, uint16) {
 	p := c.ipsec
 	kind, spi := esp.Classify(d)
 	switch kind {
@@ -297,10 +315,7 @@ func (c *Conn) decap(d []byte) ([]byte, uint16) {
 		c.stats.rxDropped.Add(1)
 		return nil, 0
 	}
-	p.session.Alive()
-	if !p.opened.Load() {
-		p.opened.Store(true)
-	}
+	t.espVerified = true
 	if sa.Mode() == esp.Tunnel {
 		var inner []byte
 		ok := false

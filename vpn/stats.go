@@ -21,6 +21,39 @@ type connStats struct {
 	txMPPEBlocked                atomic.Uint64 // IP not sent: MPPE required but not up yet
 }
 
+// rxTally counts, in locals, what one batch of received datagrams adds to
+// the per-packet counters; (*Conn).flushRx adds it to connStats once per
+// batch. Drops, rare by nature, are counted where they happen.
+type rxTally struct {
+	packets, bytes uint64
+	espVerified    bool // an ESP packet from the server passed its ICV
+}
+
+// addRx adds a batch's received packets: one atomic add per counter.
+func (s *connStats) addRx(t *rxTally) {
+	if t.packets > 0 {
+		s.rxPackets.Add(t.packets)
+		s.rxBytes.Add(t.bytes)
+	}
+}
+
+// addTx adds a batch's transmit counts: one atomic add per counter that
+// moved.
+func (s *connStats) addTx(packets, bytes, errs, mppeBlocked uint64) {
+	if packets > 0 {
+		s.txPackets.Add(packets)
+	}
+	if bytes > 0 {
+		s.txBytes.Add(bytes)
+	}
+	if errs > 0 {
+		s.txErrors.Add(errs)
+	}
+	if mppeBlocked > 0 {
+		s.txMPPEBlocked.Add(mppeBlocked)
+	}
+}
+
 // drop counts one discarded datagram under reason.
 func (s *connStats) drop(reason *atomic.Uint64) {
 	reason.Add(1)
