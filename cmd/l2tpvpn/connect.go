@@ -334,31 +334,10 @@ func detach(o *connectOpts, dir string, args []string, s *resolvedSecrets, out *
 	writeSecrets(secW, s)
 	secW.Close()
 	pid := cmd.Process.Pid
-	// The child is in a session of its own (no terminal's Ctrl-C reaches
-	// it): pass ours on until it has answered.
-	var interrupted atomic.Bool
-	answered := make(chan struct{})
-	forwarded := make(chan struct{})
-	go func() {
-		defer close(forwarded)
-		for {
-			select {
-			case sig := <-sigs:
-				interrupted.Store(true)
-				cmd.Process.Signal(sig)
-			case <-answered:
-				return
-			}
-		}
-	}()
-
-	line, err := bufio.NewReader(readyR).ReadBytes('\n')
+	line, interrupted, err := awaitReady(cmd, readyR, sigs)
 	readyR.Close()
-	close(answered)
-	<-forwarded
-	cmd.Process.Release()
 	var m readyMsg
-	if err != nil && interrupted.Load() {
+	if err != nil && interrupted {
 		// Killed by the signal before it could handle it: it had not
 		// started connecting.
 		out.line("interrupted before the background process connected")
@@ -424,4 +403,30 @@ func readSecretsFD() (*resolvedSecrets, error) {
 	clear(w.PSK)
 	clear(w.L2TPSecret)
 	return s, nil
+}
+
+// awaitReady reads the detached child's ready line from r. The child is in
+// a session of its own (no terminal's Ctrl-C reaches it): signals from sigs
+// are passed on until it has answered (interrupted says one was). Then the
+// child is released. Both --background halves (connect, serve) use it.
+func awaitReady(cmd *exec.Cmd, r io.Reader, sigs <-chan os.Signal) (line []byte, interrupted bool, err error) {
+	var sent atomic.Bool
+	answered, forwarded := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case sig := <-sigs:
+				sent.Store(true)
+				cmd.Process.Signal(sig)
+			case <-answered:
+				return
+			}
+		}
+	}()
+	line, err = bufio.NewReader(r).ReadBytes('\n')
+	close(answered)
+	<-forwarded
+	cmd.Process.Release()
+	return line, sent.Load(), err
 }

@@ -17,7 +17,6 @@ package main
 // only.
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +26,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/l2tpvpn/l2tpvpn/server"
@@ -181,25 +179,8 @@ func serveDetach(o *serveOpts, dir string, env *envCapture, stdout, stderr io.Wr
 	env.clear()
 	pid := cmd.Process.Pid
 
-	var interrupted atomic.Bool
-	answered, forwarded := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(forwarded)
-		for {
-			select {
-			case sig := <-sigs:
-				interrupted.Store(true)
-				cmd.Process.Signal(sig)
-			case <-answered:
-				return
-			}
-		}
-	}()
-	line, err := bufio.NewReader(readyR).ReadBytes('\n')
-	close(answered)
-	<-forwarded
-	cmd.Process.Release()
-	return serveReadyResult(line, err, interrupted.Load(), pid, logPath, o.json, stdout, stderr)
+	line, interrupted, err := awaitReady(cmd, readyR, sigs)
+	return serveReadyResult(line, err, interrupted, pid, logPath, o.json, stdout, stderr)
 }
 
 // serveReadyResult reports the child's ready line (or readErr, when it
