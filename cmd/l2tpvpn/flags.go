@@ -478,6 +478,11 @@ func (o *connectOpts) resolveSecrets(stderr io.Writer, ipsec bool) (*resolvedSec
 		{"proxy-password", o.proxyX.password, "", "", &s.ProxyPassword, false},
 	} {
 		spec := x.v.Spec()
+		if (x.env != "" || x.file != "") && o.profile.Has(x.key) {
+			// The profile's value; --KEY-env and --KEY-file are command
+			// line only, and the command line wins over the profile.
+			spec = ""
+		}
 		n := 0
 		for _, alt := range []string{spec, x.env, x.file} {
 			if alt != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -416,5 +417,34 @@ func TestExampleProfiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A defect found by the probe's suggested profiles: a profile's psk (here
+// "prompt") and --psk-env on the command line were "exclusive"; the
+// command line wins over the profile, as for every other key.
+func TestProfileSecretOverriddenByFlag(t *testing.T) {
+	p := writeProfile(t, "probed.toml", "server = \"192.0.2.1\"\nuser = \"alice\"\npassword = \"env:L2V_UNIT_PW\"\npsk = \"prompt\"\n", 0o600)
+	t.Setenv("L2TPVPN_STATE_DIR", t.TempDir())
+	t.Setenv("L2V_UNIT_PW", "pw-value")
+	t.Setenv("L2V_UNIT_PSK", "psk-from-env")
+	o, err := parseConnect([]string{p, "--psk-env", "L2V_UNIT_PSK"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(&bytes.Buffer{}, nil, nil)
+	if err != nil {
+		t.Fatalf("profile psk = \"prompt\" with --psk-env: %v", err)
+	}
+	if got := string(cfg.PSK.Bytes()); got != "psk-from-env" {
+		t.Errorf("psk %q, want the command line's", got)
+	}
+	// Both on the command line are still a mistake.
+	t.Setenv("L2V_UNIT_PW", "pw-value") // read once: the first config took it
+	t.Setenv("L2V_UNIT_PSK", "psk-from-env")
+	if o, err := parseConnect([]string{p, "--psk", "env:L2V_UNIT_PSK", "--psk-env", "L2V_UNIT_PSK"}, &bytes.Buffer{}); err == nil {
+		if _, err := o.config(&bytes.Buffer{}, nil, nil); err == nil || !strings.Contains(err.Error(), "exclusive") {
+			t.Errorf("--psk and --psk-env together: %v", err)
+		}
 	}
 }
