@@ -335,25 +335,29 @@ func (p *Phase1Probe) exchange(ctx context.Context, cky [8]byte, msg []byte) ([]
 }
 
 // pace waits for this message's slot: messages leave at least 1/Rate
-// apart, whichever goroutine sends them.
+// apart, whichever goroutine sends them. A slot is claimed when it is
+// reached, not when it was planned, so a late wake-up never lets the next
+// message follow closer; the spacing has 2 % to spare for the time between
+// the claim and the send.
 func (p *Phase1Probe) pace(ctx context.Context) error {
-	gap := time.Duration(float64(time.Second) / p.Rate)
+	gap := time.Duration(float64(time.Second) / p.Rate * 1.02)
 	p.mu.Lock()
-	now := time.Now()
-	at := p.next
-	if at.Before(now) {
-		at = now
-	}
-	p.next = at.Add(gap)
-	p.mu.Unlock()
-	if wait := time.Until(at); wait > 0 {
+	for {
+		now := time.Now()
+		if !now.Before(p.next) {
+			p.next = now.Add(gap)
+			p.mu.Unlock()
+			return nil
+		}
+		wait := p.next.Sub(now)
+		p.mu.Unlock()
 		t := time.NewTimer(wait)
-		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		}
+		p.mu.Lock()
 	}
-	return nil
 }

@@ -79,7 +79,7 @@ func (p *udpPeer) close() {
 // netProbe probes server over the network.
 func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeReport, error) {
 	rep := &probeReport{Server: server.String(), Rate: st.Rate}
-	gap := time.Duration(float64(time.Second) / st.Rate)
+	gap := time.Duration(float64(time.Second) / st.Rate * 1.02) // as ike.Phase1Probe paces
 	pause := func() {
 		t := time.NewTimer(gap)
 		defer t.Stop()
@@ -212,7 +212,7 @@ func probeL2TP(ctx context.Context, addr netip.AddrPort, st probeSettings, rep *
 		return err
 	}
 	defer c.close()
-	gap := time.Duration(float64(time.Second) / st.Rate)
+	gap := time.Duration(float64(time.Second) / st.Rate * 1.02)
 	for try := range 2 {
 		if try > 0 {
 			time.Sleep(gap)
