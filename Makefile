@@ -155,8 +155,19 @@ fuzz:
 		done; \
 	done
 
+# The serve tests run our own server in namespaces of their own (l2v-sv-*),
+# sharing no lab, so they run beside the lab tests in a second test process
+# with its own binaries and client state directory; its output follows.
+SERVE_TESTS := ^TestServe(OwnClient|ManyClients|TwoBehindOneNAT|Background|NAT|Rekey|ConnectTime)$$
 integration: build
-	$(GO) test -tags integration -count=1 -v -timeout 20m ./integration/
+	@mkdir -p build; \
+	L2V_BIN_DIR=$(CURDIR)/build/serve-bin L2TPVPN_STATE_DIR=/run/l2tpvpn-serve-tests \
+	  $(GO) test -tags integration -count=1 -v -timeout 30m -run '$(SERVE_TESTS)' ./integration/ > build/integration-serve.log 2>&1 & sp=$$!; \
+	$(GO) test -tags integration -count=1 -v -timeout 40m -skip '$(SERVE_TESTS)' ./integration/; rc=$$?; \
+	wait $$sp; src=$$?; \
+	echo "== the serve tests (run beside the others):"; cat build/integration-serve.log; \
+	rm -rf /run/l2tpvpn-serve-tests; \
+	test $$rc -eq 0 && test $$src -eq 0
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./esp/

@@ -39,8 +39,14 @@ func TestMain(m *testing.M) {
 	// integration run is also a race test of the real connection code.
 	// A report goes to raceDir (the client may run detached), and any
 	// report fails the run.
-	bin = filepath.Join(root, "bin", "l2tpvpn-race")
-	labtool = filepath.Join(root, "bin", "labtool")
+	// L2V_BIN_DIR: a second test process running beside this one (make
+	// integration) builds its binaries elsewhere.
+	binDir := filepath.Join(root, "bin")
+	if d := os.Getenv("L2V_BIN_DIR"); d != "" {
+		binDir = d
+	}
+	bin = filepath.Join(binDir, "l2tpvpn-race")
+	labtool = filepath.Join(binDir, "labtool")
 	for _, b := range [][3]string{{bin, "./cmd/l2tpvpn", "race"}, {labtool, "./integration/labtool", ""}} {
 		args := []string{"build", "-o", b[0]}
 		env := append(os.Environ(), "CGO_ENABLED=0")
