@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
+	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
@@ -204,7 +206,15 @@ func TestDataPathAllocs(t *testing.T) {
 			}
 
 			// ESP: sealed by the client's SA, in through the 4500 path,
-			// its SA found among thousands.
+			// its SA found among thousands, with a responder to tell that
+			// the client is alive (at most once a second, off the
+			// per-packet path).
+			r, err := ike.NewResponder(ike.ResponderConfig{PSK: secret.FromString("unused"),
+				Send: func(netip.AddrPort, bool, []byte) error { return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.ike = r
 			for spi := uint32(0x10000); spi < 0x10000+5000; spi++ {
 				s.bySPI[spi] = &inSA{t: ts.ipsec.t}
 			}

@@ -169,6 +169,23 @@ type transport struct {
 	mode  esp.Mode
 	inner netip.Addr // tunnel mode: the client's inner address
 	alg   string
+	sock  *sock        // the 4500 socket the client's IKE came in on (nil: the first)
+	seen  atomic.Int64 // unix ns of the last Alive told to the responder
+}
+
+// aliveEvery bounds how often the data path tells the responder a client
+// is alive: once a second is plenty for DPD (30 s by default), and the
+// responder's mutex stays off the per-packet path.
+const aliveEvery = int64(time.Second)
+
+// alive tells r that an authenticated ESP packet came from t, at most once
+// per aliveEvery.
+func (t *transport) alive(r *ike.Responder) {
+	now := time.Now().UnixNano()
+	if last := t.seen.Load(); now-last < aliveEvery || !t.seen.CompareAndSwap(last, now) {
+		return
+	}
+	r.Alive(t.peer)
 }
 
 // inSA is one inbound SA and its transport.
@@ -191,13 +208,18 @@ func (s *Server) childUp(c ike.ResponderChild) {
 	s.mu.Lock()
 	t := s.byPeer[c.Peer]
 	if t == nil {
+		// Fixed from here on: the data path reads them without the lock.
+		// A rekey only brings a new outbound SA (the client's address,
+		// ours and the mode stay).
 		s.nextTID++
-		t = &transport{id: s.nextTID, peer: c.Peer}
+		t = &transport{id: s.nextTID, peer: c.Peer, local: c.Local.Addr(), mode: c.Mode, alg: c.Proposal.String()}
+		if k := s.via[c.Peer]; k != nil && k.port == portNATT {
+			t.sock = k
+		}
+		if c.Mode == esp.Tunnel {
+			t.inner = c.PeerTS.Prefix.Addr()
+		}
 		s.byPeer[c.Peer], s.trans[t.id] = t, t
-	}
-	t.local, t.mode, t.alg = c.Local.Addr(), c.Mode, c.Proposal.String()
-	if c.Mode == esp.Tunnel {
-		t.inner = c.PeerTS.Prefix.Addr()
 	}
 	t.out.Store(out)
 	s.bySPI[c.SPIIn] = &inSA{sa: in, t: t}
@@ -272,7 +294,7 @@ func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []
 		return
 	}
 	if s.ike != nil {
-		s.ike.Alive(in.t.peer)
+		in.t.alive(s.ike)
 	}
 	if in.sa.Mode() == esp.Tunnel {
 		inner, ok := esp.ParseIPv4UDP(payload, in.t.inner)
@@ -441,6 +463,10 @@ func (s *Server) sendOver(pk l2tp.PeerKey, buf []byte, off, n int) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.sockFor(portNATT, t.peer).conn.WriteToUDPAddrPort(pkt, t.peer)
+	k := t.sock
+	if k == nil {
+		k = s.sockFor(portNATT, t.peer)
+	}
+	_, err = k.conn.WriteToUDPAddrPort(pkt, t.peer)
 	return err
 }
