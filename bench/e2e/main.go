@@ -35,6 +35,7 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "length of each iperf3 run (whole seconds)")
 	rate := flag.String("rate", "200M", "the fixed iperf3 -b rate of the tcp-rate and udp-rate tests")
 	only := flag.String("systems", "", "comma-separated system ids (default: all)")
+	flag.StringVar(&profileDir, "profile", "", "write CPU profiles of l2tpvpn serve and connect to DIR/SYSTEM-{serve,client}.PID.pprof (L2TPVPN_CPUPROFILE)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fatal("bench-e2e: needs root (network namespaces, TUN devices)")

@@ -131,6 +131,21 @@ const (
 	benchPSK  = "l2v-bench-psk"
 )
 
+// profileDir, when set (-profile), receives CPU profiles of our processes.
+var profileDir string
+
+// profileEnv asks an l2tpvpn process for a CPU profile named after the
+// system and its role, when -profile is set.
+func profileEnv(esp, role string) []string {
+	if profileDir == "" {
+		return nil
+	}
+	if esp == "" {
+		esp = "plain"
+	}
+	return []string{"L2TPVPN_CPUPROFILE=" + filepath.Join(profileDir, esp+"-"+role)}
+}
+
 // l2tpvpnStarter returns the start of `l2tpvpn serve` and our client with
 // one ESP proposal, or plain L2TP when esp is empty.
 func l2tpvpnStarter(esp string) func(e *env) (*tunnel, error) {
@@ -165,7 +180,7 @@ users = "users.toml"
 		if err := writePrivate(filepath.Join(dir, "users.toml"), users); err != nil {
 			return t, err
 		}
-		t.server, err = startIn(nsServer, "l2tpvpn serve", []string{"L2VB_PSK=" + benchPSK, "L2TPVPN_STATE_DIR=" + filepath.Join(dir, "sstate")},
+		t.server, err = startIn(nsServer, "l2tpvpn serve", append([]string{"L2VB_PSK=" + benchPSK, "L2TPVPN_STATE_DIR=" + filepath.Join(dir, "sstate")}, profileEnv(esp, "serve")...),
 			e.l2tpvpn, "serve", filepath.Join(dir, "serve.toml"), "--json")
 		if err != nil {
 			return t, err
@@ -180,8 +195,8 @@ users = "users.toml"
 		} else {
 			args = append(args, "--ipsec=off")
 		}
-		t.client, err = startIn(nsClient, "l2tpvpn connect", []string{"L2VB_PSK=" + benchPSK, "L2VB_PASSWORD=" + benchPW,
-			"L2TPVPN_STATE_DIR=" + filepath.Join(dir, "cstate")}, args...)
+		t.client, err = startIn(nsClient, "l2tpvpn connect", append([]string{"L2VB_PSK=" + benchPSK, "L2VB_PASSWORD=" + benchPW,
+			"L2TPVPN_STATE_DIR=" + filepath.Join(dir, "cstate")}, profileEnv(esp, "client")...), args...)
 		if err != nil {
 			return t, err
 		}
