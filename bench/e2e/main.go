@@ -165,7 +165,7 @@ func runSystem(e *env, s system, st *systemState, tests []testSpec, round int, d
 	defer srv.stop(syscall.SIGTERM, 3*time.Second)
 	var runs []runResult
 	for _, spec := range tests {
-		r := measure(t, spec, d)
+		r := measureRetry(t, spec, d)
 		r.System, r.Round = s.ID, round
 		runs = append(runs, r)
 		st.ClientLoad = max(st.ClientLoad, r.ClientRSSKB)
