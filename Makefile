@@ -155,19 +155,26 @@ fuzz:
 		done; \
 	done
 
-# The serve tests run our own server in namespaces of their own (l2v-sv-*),
-# sharing no lab, so they run beside the lab tests in a second test process
-# with its own binaries and client state directory; its output follows.
+# The integration tests run in three test processes at once, each with its
+# own binaries (L2V_BIN_DIR) and client state directory: the serve tests
+# (our own server in namespaces of their own, l2v-sv-*), the tests of the
+# strongSwan lab (sw, whose namespaces no other test touches; most of their
+# time is spent waiting for rekeys) and all the others. lab.sh serialises
+# bringing labs up and down. The side processes' output follows the main one.
 SERVE_TESTS := ^TestServe(OwnClient|ManyClients|TwoBehindOneNAT|Background|NAT|Rekey|ConnectTime)$$
+SW_TESTS := ^(TestStrongSwan.*|TestIPv6StrongSwan.*|TestProbeStrongSwanNarrow|TestServeStrongSwanInitiator|TestSurviveRekeysUnderLoad)$$
 integration: build
 	@mkdir -p build; \
 	L2V_BIN_DIR=$(CURDIR)/build/serve-bin L2TPVPN_STATE_DIR=/run/l2tpvpn-serve-tests \
 	  $(GO) test -tags integration -count=1 -v -timeout 30m -run '$(SERVE_TESTS)' ./integration/ > build/integration-serve.log 2>&1 & sp=$$!; \
-	$(GO) test -tags integration -count=1 -v -timeout 40m -skip '$(SERVE_TESTS)' ./integration/; rc=$$?; \
-	wait $$sp; src=$$?; \
+	L2V_BIN_DIR=$(CURDIR)/build/sw-bin L2TPVPN_STATE_DIR=/run/l2tpvpn-sw-tests \
+	  $(GO) test -tags integration -count=1 -v -timeout 40m -run '$(SW_TESTS)' ./integration/ > build/integration-sw.log 2>&1 & wp=$$!; \
+	$(GO) test -tags integration -count=1 -v -timeout 40m -skip '$(SERVE_TESTS)|$(SW_TESTS)' ./integration/; rc=$$?; \
+	wait $$sp; src=$$?; wait $$wp; wrc=$$?; \
 	echo "== the serve tests (run beside the others):"; cat build/integration-serve.log; \
-	rm -rf /run/l2tpvpn-serve-tests; \
-	test $$rc -eq 0 && test $$src -eq 0
+	echo "== the strongSwan lab tests (run beside the others):"; cat build/integration-sw.log; \
+	rm -rf /run/l2tpvpn-serve-tests /run/l2tpvpn-sw-tests; \
+	test $$rc -eq 0 && test $$src -eq 0 && test $$wrc -eq 0
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vpn/ ./esp/
