@@ -201,7 +201,9 @@ func (s *Session) phase1Up(sa *ikeSA, now time.Time) {
 		s.everUp = true
 		s.log.Info("ike: phase 1 up", "ike", sa.prop.String(), "lifetime", sa.life, "nat_t", info.NATT, "peer_id", sa.peerID)
 		s.emit(Event{Kind: Phase1Up, Phase1: info})
-		s.startQuickMode(nil, now)
+		if !s.manualQM {
+			s.startQuickMode(nil, now)
+		}
 		return
 	}
 	by := "us"

@@ -198,6 +198,9 @@ type Session struct {
 	pfsNext   []Group
 	everChild bool
 	everUp    bool // phase 1 has been up: every later Main Mode is a rekey
+	// manualQM: no Quick Mode starts by itself once phase 1 is up; the
+	// phase-2 probe (probe_qm.go) starts each one.
+	manualQM bool
 	// Failed phase 1 rekeys in a row, when the next try is due and why the
 	// last one failed (lifecycle.go).
 	p1Failures int

@@ -37,14 +37,45 @@ type probeJSON struct {
 	Sent    int    `json:"packets_sent"`
 	Verdict string `json:"verdict"`
 	Profile string `json:"profile"`
+	// With the PSK.
+	PSK    string `json:"psk"`
+	Phase2 *struct {
+		Mode     string   `json:"mode"`
+		Probed   int      `json:"esp_probed"`
+		Accepted []string `json:"esp_accepted"`
+		PFS      string   `json:"pfs"`
+		Refusal  string   `json:"refusal"`
+	} `json:"phase2"`
+	L2TPIPsec *struct {
+		Answer   string   `json:"answer"`
+		HostName string   `json:"host_name"`
+		Vendor   string   `json:"vendor"`
+		Firmware uint16   `json:"firmware"`
+		AVPs     []string `json:"avps"`
+		Error    string   `json:"error"`
+	} `json:"l2tp_ipsec"`
+	PPPAuth *struct {
+		Methods []string `json:"methods"`
+		NoAuth  bool     `json:"no_auth"`
+		Error   string   `json:"error"`
+	} `json:"ppp_auth"`
 }
 
 // runProbe runs l2tpvpn probe --json in ns against server and returns the
 // report, its exit code and how long it took.
 func runProbe(t *testing.T, ns, server string, args ...string) (probeJSON, int, time.Duration) {
 	t.Helper()
+	rep, code, took, _ := runProbeEnv(t, ns, server, nil, args...)
+	return rep, code, took
+}
+
+// runProbeEnv is runProbe with extra environment variables (the PSK); it
+// also returns everything the probe printed, stdout and stderr.
+func runProbeEnv(t *testing.T, ns, server string, env []string, args ...string) (probeJSON, int, time.Duration, string) {
+	t.Helper()
 	start := time.Now()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "probe", "--json", server}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -56,7 +87,7 @@ func runProbe(t *testing.T, ns, server string, args ...string) (probeJSON, int, 
 	}
 	t.Logf("probe %s: exit %d in %v, %d packets, verdict %s, accepted %v, family %q",
 		server, code, took.Round(time.Millisecond), rep.Sent, rep.Verdict, rep.IKEAccepted, rep.Family)
-	return rep, code, took
+	return rep, code, took, string(out) + stderr.String()
 }
 
 // checkRate counts the probe's packets to the server in a capture: never
@@ -129,7 +160,8 @@ func TestProbeStrongSwanNarrow(t *testing.T) {
 	if !strings.Contains(rep.Profile, `ike = ["aes256-sha256-modp2048"]`) {
 		t.Errorf("profile:\n%s", rep.Profile)
 	}
-	// Phase 2 is not probed yet: the lab's tunnel mode is given here.
+	// Without the PSK phase 2 is not probed: the lab's tunnel mode is
+	// given here (TestProbePSKStrongSwan finds it).
 	connectWithProfile(t, labSW, rep.Profile, "--esp-mode", "tunnel", "--auth", "pap")
 }
 
@@ -181,5 +213,99 @@ func TestProbeSilent(t *testing.T) {
 	// Two hellos on 500 and 4500 and two SCCRQs, 1 s each, plus pacing.
 	if took > 15*time.Second || rep.Sent != 6 {
 		t.Errorf("took %v, %d packets", took, rep.Sent)
+	}
+}
+
+// logPSK logs what the PSK half found.
+func logPSK(t *testing.T, rep probeJSON) {
+	t.Helper()
+	if rep.Phase2 != nil {
+		t.Logf("phase 2: %d probed, accepted %v, pfs %s, refusal %q", rep.Phase2.Probed, rep.Phase2.Accepted, rep.Phase2.PFS, rep.Phase2.Refusal)
+	}
+	if l := rep.L2TPIPsec; l != nil {
+		t.Logf("L2TP through IPsec: %s host %q vendor %q firmware %#04x avps %v error %q", l.Answer, l.HostName, l.Vendor, l.Firmware, l.AVPs, l.Error)
+	}
+	if a := rep.PPPAuth; a != nil {
+		t.Logf("PPP authentication: %v (none: %v) error %q", a.Methods, a.NoAuth, a.Error)
+	}
+}
+
+// strongSwan (one IKE, one ESP proposal) with the PSK, in tunnel mode
+// (the lab's kernel-libipsec does only tunnel): phase 2 is exactly
+// aes128gcm16; the SCCRP is l2tpns's behind charon; PPP asks for what
+// l2tpns offers; the profile, with its esp, pfs, esp-mode and auth, connects
+// as it is.
+func TestProbePSKStrongSwan(t *testing.T) {
+	labSW.up(t)
+	script(t, nil, "swconf", "aes256-sha256-modp2048", "aes128gcm16")
+	t.Cleanup(func() { script(t, nil, "swconf", "", "") })
+	capt := startCapture(t, labSW.clientNS, "l2v-sw-c0")
+	rep, code, _, printed := runProbeEnv(t, labSW.clientNS, labSW.server, []string{"L2V_TEST_PSK=" + psk},
+		"--rate", "10", "--timeout", "1s", "--psk-env", "L2V_TEST_PSK", "--esp-mode", "tunnel")
+	checkRate(t, capt, labSW.server, 10)
+	logPSK(t, rep)
+	if strings.Contains(printed, psk) {
+		t.Errorf("the PSK is in the probe's output")
+	}
+	if code != 0 || rep.Verdict != "works" || rep.PSK != "accepted" || rep.Phase2 == nil {
+		t.Fatalf("exit %d, %+v", code, rep)
+	}
+	if !slices.Equal(rep.Phase2.Accepted, []string{"aes128gcm16"}) || rep.Phase2.Mode != "tunnel" {
+		t.Errorf("phase 2 accepted %v in %s mode, want exactly aes128gcm16 in tunnel mode", rep.Phase2.Accepted, rep.Phase2.Mode)
+	}
+	if l := rep.L2TPIPsec; l == nil || l.Answer != "SCCRP" || l.HostName == "" || !slices.Contains(l.AVPs, "Host Name") {
+		t.Errorf("L2TP through IPsec: %+v", l)
+	}
+	if a := rep.PPPAuth; a == nil || len(a.Methods) == 0 || !slices.Contains(a.Methods, "PAP") || a.Error != "" {
+		t.Errorf("PPP authentication: %+v, want l2tpns's methods (PAP among them)", a)
+	}
+	for _, want := range []string{`esp = ["aes128gcm16"]`, `esp-mode = "tunnel"`, "auth = ["} {
+		if !strings.Contains(rep.Profile, want) {
+			t.Errorf("profile lacks %s:\n%s", want, rep.Profile)
+		}
+	}
+	connectWithProfile(t, labSW, rep.Profile)
+}
+
+// SoftEther with the PSK: some ESP transforms in transport mode, its
+// SCCRP through IPsec, the PPP methods it offers (MS-CHAPv2 among them);
+// the profile connects as it is.
+func TestProbePSKSoftEther(t *testing.T) {
+	labSE.up(t)
+	capt := startCapture(t, labSE.clientNS, "l2v-se-c0")
+	rep, code, _, printed := runProbeEnv(t, labSE.clientNS, labSE.server, []string{"L2V_TEST_PSK=" + psk},
+		"--rate", "10", "--timeout", "1s", "--psk-env", "L2V_TEST_PSK")
+	checkRate(t, capt, labSE.server, 10)
+	logPSK(t, rep)
+	if strings.Contains(printed, psk) {
+		t.Errorf("the PSK is in the probe's output")
+	}
+	if code != 0 || rep.Verdict != "works" || rep.PSK != "accepted" || rep.Phase2 == nil || len(rep.Phase2.Accepted) == 0 {
+		t.Fatalf("exit %d, %+v", code, rep)
+	}
+	if l := rep.L2TPIPsec; l == nil || l.Answer != "SCCRP" || l.Vendor != "L2TP" {
+		t.Errorf("L2TP through IPsec: %+v, want SoftEther's SCCRP (vendor name L2TP)", l)
+	}
+	if a := rep.PPPAuth; a == nil || !slices.Contains(a.Methods, "MS-CHAPv2") || a.Error != "" {
+		t.Errorf("PPP authentication: %+v", a)
+	}
+	if !strings.Contains(rep.Profile, "esp = [") || !strings.Contains(rep.Profile, "auth = [") {
+		t.Errorf("profile:\n%s", rep.Profile)
+	}
+	connectWithProfile(t, labSE, rep.Profile)
+}
+
+// A wrong PSK: exit 11 (as connect's IKE authentication failure), the
+// verdict says so, and neither key is printed.
+func TestProbePSKWrong(t *testing.T) {
+	labSW.up(t)
+	const wrong = "not-the-lab-psk-4711"
+	rep, code, _, printed := runProbeEnv(t, labSW.clientNS, labSW.server, []string{"L2V_TEST_WRONG_PSK=" + wrong},
+		"--rate", "10", "--timeout", "1s", "--psk-env", "L2V_TEST_WRONG_PSK", "--esp-mode", "tunnel")
+	if code != 11 || rep.Verdict != "psk-refused" || rep.PSK != "refused" || rep.Profile != "" {
+		t.Errorf("exit %d, %+v", code, rep)
+	}
+	if strings.Contains(printed, wrong) || strings.Contains(printed, psk) {
+		t.Errorf("a key is in the probe's output")
 	}
 }

@@ -28,7 +28,7 @@ var commandFlags = map[string][]string{
 	"down":       {"--all", "--cleanup", "--timeout", "--client"},
 	"list":       {"--json"},
 	"presets":    {"--json"},
-	"probe":      {"--json", "--timeout", "--rate"},
+	"probe":      {"--json", "--timeout", "--rate", "--psk", "--psk-env", "--psk-file", "--esp-mode"},
 	"serve":      {"--background", "--json", "--verbose", "-v", "--client"},
 	"completion": nil,
 	"version":    nil,

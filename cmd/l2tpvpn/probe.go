@@ -6,8 +6,8 @@ package main
 // per proposal, never message 3); its vendor IDs and the server family they
 // name; NAT-T; the L2TP SCCRP (host name, vendor, firmware, AVPs). Then a
 // table (or --json) and a suggested profile with the narrowest proposal
-// list. Phase 2, L2TP through IPsec and PPP's authentication methods need
-// the PSK and are not probed yet.
+// list. With the PSK (probepsk.go, probeipsec.go): phase 2, L2TP through
+// IPsec and PPP's authentication methods.
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -26,30 +27,46 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 )
 
 const probeUsage = `Usage: l2tpvpn probe SERVER [--json] [--timeout D] [--rate N]
+                     [--psk-env VAR | --psk-file PATH | --psk SPEC] [--esp-mode M]
 
 Asks SERVER (a host name or address; HOST:PORT sets the L2TP port) what it
-accepts, without a password or pre-shared key: whether UDP 500, 4500 and
-1701 answer; each IKE phase-1 proposal we implement (140, one Main Mode
-message 1 each, never message 3, so the server keeps nothing but a half-open
-exchange that it expires); its vendor IDs and the server family they name;
-NAT traversal; the L2TP server's SCCRP (host name, vendor, firmware, AVPs;
-the tunnel is closed at once with a StopCCN). Prints a table (or JSON) and a
-suggested profile with only the accepted proposals.
+accepts: whether UDP 500, 4500 and 1701 answer; each IKE phase-1 proposal
+we implement (140, one Main Mode message 1 each, never message 3, so the
+server keeps nothing but a half-open exchange that it expires); its vendor
+IDs and the server family they name; NAT traversal; the L2TP server's SCCRP
+(host name, vendor, firmware, AVPs; the tunnel is closed at once with a
+StopCCN). Prints a table (or JSON) and a suggested profile with only the
+accepted proposals.
 
-Traffic: at most --rate messages per second, evenly spaced, and at most 2
-IKE exchanges outstanding; a sweep takes about 30 s against a server that
-answers every offer, up to 140×timeout/2 against one that drops refusals.
+With the pre-shared key (--psk-env VAR, --psk-file PATH, or --psk env:VAR,
+file:PATH or prompt; a file must be private, as for connect) it goes on:
+one Main Mode with the first accepted phase-1 proposal, then one Quick Mode
+per ESP transform we implement (23, in --esp-mode, default transport), each
+accepted pair deleted at once; PFS (phase 1's group) with and without on an
+accepted transform: required, optional or refused; then, through one
+accepted pair, the L2TP SCCRP of the server behind IPsec and PPP's LCP: the
+authentication methods it offers, found by Configure-Nak'ing its choice
+with each other method (no password and no CHAP response is ever sent);
+then LCP Terminate, CDN, StopCCN and the IKE Deletes. The suggested profile
+then also has the accepted ESP transforms, pfs and auth. The key is never
+printed.
 
-Not probed yet: phase 2 (ESP transforms, PFS), L2TP through IPsec and the
-PPP authentication methods, which need the pre-shared key.
+Traffic: at most --rate messages per second, evenly spaced (every IKE, L2TP
+and PPP message counts), and at most 2 IKE exchanges outstanding; a sweep
+takes about 30 s against a server that answers every offer, up to
+140×timeout/2 against one that drops refusals; the phase-2 part about
+25 Quick Modes of 2 messages more.
 
-Exit codes: 0 a profile would work (an IKE proposal accepted, or plain L2TP
-answers with an SCCRP), 18 nothing answers, 19 the server answers but
-accepts none of our proposals (or refuses plain L2TP), 2 usage.
+Exit codes: 0 a profile would work (an IKE proposal accepted, and with the
+key an ESP transform too, or plain L2TP answers with an SCCRP), 18 nothing
+answers, 19 the server answers but accepts none of our proposals (phase 1
+or, with the key, phase 2; or refuses plain L2TP), 11 the pre-shared key
+was not accepted (as for connect), 2 usage.
 
 Flags:
 `
@@ -75,11 +92,17 @@ type probeReport struct {
 	NATT        string          `json:"nat_t,omitempty"`
 	NAT         string          `json:"nat"`
 	L2TP        *probeL2TPReply `json:"l2tp,omitempty"`
-	Sent        int             `json:"packets_sent"`
-	Rate        float64         `json:"rate_limit"`
-	Verdict     string          `json:"verdict"`
-	ServerType  string          `json:"server_type,omitempty"`
-	Profile     string          `json:"profile,omitempty"`
+	// With the PSK (probepsk.go): whether it was accepted, then phase 2,
+	// L2TP through IPsec and PPP's authentication methods.
+	PSK        string          `json:"psk,omitempty"` // "accepted" or "refused"
+	Phase2     *probePhase2    `json:"phase2,omitempty"`
+	L2TPIPsec  *probeL2TPReply `json:"l2tp_ipsec,omitempty"`
+	PPPAuth    *probePPPAuth   `json:"ppp_auth,omitempty"`
+	Sent       int             `json:"packets_sent"`
+	Rate       float64         `json:"rate_limit"`
+	Verdict    string          `json:"verdict"`
+	ServerType string          `json:"server_type,omitempty"`
+	Profile    string          `json:"profile,omitempty"`
 }
 
 type probeVendor struct {
@@ -97,6 +120,7 @@ type probeL2TPReply struct {
 	Result        uint16   `json:"result,omitempty"`
 	ResultMessage string   `json:"result_message,omitempty"`
 	AVPs          []string `json:"avps"`
+	Error         string   `json:"error,omitempty"` // through IPsec: why L2TP did not come up
 }
 
 // Verdicts and their exit codes.
@@ -104,6 +128,7 @@ const (
 	verdictWorks      = "works"
 	verdictNoProposal = "no-proposal"
 	verdictNoAnswer   = "no-answer"
+	verdictPSKRefused = "psk-refused"
 )
 
 func probe(args []string, stdout, stderr io.Writer) int {
@@ -116,6 +141,10 @@ func probeWith(args []string, stdout, stderr io.Writer, do probeFunc) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", ike.DefaultProbeTimeout, "how long each message waits for an answer")
 	rate := fs.Float64("rate", ike.DefaultProbeRate, "at most this many messages per second (1 to 50)")
+	pskSpec := newSecretFlag(fs, "psk", "IPsec pre-shared key, to probe phase 2, L2TP through IPsec and PPP: env:VAR, file:PATH or prompt")
+	pskEnv := fs.String("psk-env", "", "same as --psk env:VAR")
+	pskFile := fs.String("psk-file", "", "same as --psk file:PATH (the file must be private)")
+	espMode := fs.String("esp-mode", "transport", "ESP mode of the phase-2 probe: transport or tunnel")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(stdout, probeUsage+fs.FlagUsagesWrapped(helpWidth))
@@ -132,7 +161,30 @@ func probeWith(args []string, stdout, stderr io.Writer, do probeFunc) int {
 		fmt.Fprintln(stderr, "l2tpvpn: probe: --rate must be 1 to 50 and --timeout positive (run 'l2tpvpn probe --help')")
 		return exitUsage
 	}
-	st := probeSettings{Timeout: *timeout, Rate: *rate, L2TP: 1701}
+	st := probeSettings{Timeout: *timeout, Rate: *rate, L2TP: 1701, ESPMode: esp.Transport}
+	switch strings.ToLower(*espMode) {
+	case "transport":
+	case "tunnel":
+		st.ESPMode = esp.Tunnel
+	default:
+		fmt.Fprintf(stderr, "l2tpvpn: probe: --esp-mode %q: want transport or tunnel\n", *espMode)
+		return exitUsage
+	}
+	spec, n := pskSpec.Spec(), 0
+	for _, v := range []string{spec, *pskEnv, *pskFile} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		fmt.Fprintln(stderr, "l2tpvpn: probe: --psk, --psk-env and --psk-file are exclusive")
+		return exitUsage
+	}
+	if *pskEnv != "" {
+		spec = "env:" + *pskEnv
+	} else if *pskFile != "" {
+		spec = "file:" + *pskFile
+	}
 	host := fs.Arg(0)
 	if h, p, err := net.SplitHostPort(host); err == nil {
 		n, err := strconv.ParseUint(p, 10, 16)
@@ -152,6 +204,14 @@ func probeWith(args []string, stdout, stderr io.Writer, do probeFunc) int {
 			return exitProbeSilent
 		}
 		addr = addrs[0]
+	}
+	if spec != "" {
+		psk, err := ResolveSecret(SecretRequest{What: "psk", Spec: spec, Prompt: "psk for " + host + ": "}, nil, os.Stdin, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "l2tpvpn: probe: %v\n", err)
+			return exitUsage
+		}
+		st.PSK = psk
 	}
 	rep, err := do(ctx, addr.Unmap(), st)
 	if err != nil {
@@ -186,6 +246,10 @@ func (rep *probeReport) finish(host string, st probeSettings) {
 	rep.NAT = natGuess(rep.LocalAddr, rep.Server)
 	plain := !rep.UDP500 && !rep.UDP4500 && rep.L2TP != nil && rep.L2TP.Answer == "SCCRP"
 	switch {
+	case rep.PSK == "refused":
+		rep.Verdict = verdictPSKRefused
+	case rep.Phase2 != nil && len(rep.Phase2.Accepted) == 0:
+		rep.Verdict = verdictNoProposal
 	case len(rep.IKEAccepted) > 0 || plain:
 		rep.Verdict = verdictWorks
 	case rep.UDP500 || rep.UDP4500 || rep.UDP1701:
@@ -215,6 +279,8 @@ func (rep *probeReport) exitCode() int {
 		return exitOK
 	case verdictNoProposal:
 		return exitProbeDenied
+	case verdictPSKRefused:
+		return exitIKEAuth
 	}
 	return exitProbeSilent
 }
@@ -289,8 +355,42 @@ func (rep *probeReport) profile(host string, st probeSettings, plain bool) strin
 		quoted[i] = strconv.Quote(p)
 	}
 	fmt.Fprintf(&b, "ike = [%s]\n", strings.Join(quoted, ", "))
+	if p2 := rep.Phase2; p2 != nil && len(p2.Accepted) > 0 {
+		fmt.Fprintf(&b, "esp = [%s]\n", quoteAll(p2.Accepted))
+		if p2.PFS != "required" {
+			b.WriteString("pfs = \"none\"\n")
+		}
+		if p2.Mode == "tunnel" {
+			b.WriteString("esp-mode = \"tunnel\"\n")
+		}
+	}
+	if a := rep.PPPAuth; a != nil {
+		if auth := profileAuth(a.Methods); len(auth) > 0 {
+			fmt.Fprintf(&b, "auth = [%s]\n", quoteAll(auth))
+		}
+	}
 	b.WriteString("psk = \"prompt\"\n")
 	return b.String()
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// profileAuth is the auth key for the methods the server offers: those we
+// implement, in our order of preference.
+func profileAuth(offered []string) []string {
+	var out []string
+	for _, m := range []struct{ name, key string }{{"MS-CHAPv2", "mschapv2"}, {"CHAP-MD5", "chap"}, {"PAP", "pap"}} {
+		if slices.Contains(offered, m.name) {
+			out = append(out, m.key)
+		}
+	}
+	return out
 }
 
 func yesNo(b bool) string {
@@ -356,6 +456,7 @@ func (rep *probeReport) writeTable(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "L2TP AVPs\t%s\n", strings.Join(l.AVPs, ", "))
 	}
+	rep.writePSK(tw)
 	if rep.Family != "" {
 		guess := ""
 		if rep.FamilyHint {
@@ -368,6 +469,7 @@ func (rep *probeReport) writeTable(w io.Writer) {
 		verdictWorks:      "works",
 		verdictNoProposal: "answers, but accepts none of our proposals",
 		verdictNoAnswer:   "nothing answers",
+		verdictPSKRefused: "the pre-shared key was not accepted",
 	}[rep.Verdict])
 	tw.Flush()
 	if rep.Profile != "" {

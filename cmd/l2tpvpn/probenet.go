@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
+	"github.com/l2tpvpn/l2tpvpn/secret"
 )
 
 // probeSettings are probe's flags.
@@ -24,6 +26,10 @@ type probeSettings struct {
 	Timeout time.Duration // per message
 	Rate    float64       // messages per second
 	L2TP    uint16        // the L2TP port
+	// PSK, when set, probes phase 2, L2TP through IPsec and PPP
+	// (probepsk.go) in ESPMode.
+	PSK     secret.Secret
+	ESPMode esp.Mode
 }
 
 // udpPeer is a connected UDP socket with a reader feeding input.
@@ -142,6 +148,12 @@ func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeR
 			return nil, err
 		}
 		rep.addPhase1(res, hello)
+		if first, ok := firstAccepted(res); ok && !st.PSK.IsZero() {
+			pause()
+			if err := netPSK(ctx, server, first, st, rep); err != nil && !errors.Is(err, errPSKRefused) {
+				return nil, err
+			}
+		}
 	}
 
 	// UDP 1701: plain L2TP.
@@ -191,6 +203,39 @@ func (rep *probeReport) addPhase1(res []ike.Phase1Result, hello []byte) {
 		rep.FamilyFrom = ""
 	}
 	rep.NATT = ike.NATTSupport(vendors)
+}
+
+// firstAccepted is the first accepted proposal of the sweep, in our order
+// of preference.
+func firstAccepted(res []ike.Phase1Result) (ike.IKEProposal, bool) {
+	for _, r := range res {
+		if r.Outcome == ike.Phase1Accepted {
+			return r.Proposal, true
+		}
+	}
+	return ike.IKEProposal{}, false
+}
+
+// netPSK runs the PSK half over fresh sockets to the server's ports 500
+// and 4500.
+func netPSK(ctx context.Context, server netip.Addr, prop ike.IKEProposal, st probeSettings, rep *probeReport) error {
+	p := &pskProbe{}
+	c500, err := dialPeer(netip.AddrPortFrom(server, 500), func(b []byte) { p.input500(b) })
+	if err != nil {
+		return err
+	}
+	defer c500.close()
+	c4500, err := dialPeer(netip.AddrPortFrom(server, 4500), func(b []byte) { p.input4500(b) })
+	if err != nil {
+		return err
+	}
+	defer c4500.close()
+	local := server
+	if la, ok := c500.conn.LocalAddr().(*net.UDPAddr); ok {
+		local = la.AddrPort().Addr().Unmap()
+	}
+	link := &pskLink{Local: local, Server: server, Send500: c500.write, Send4500: c4500.write}
+	return runPSK(ctx, link, prop, st, p, rep)
 }
 
 // probeL2TP sends an SCCRQ (twice at most) and reads the answer; an SCCRP
