@@ -130,6 +130,11 @@ func script(t *testing.T, env []string, args ...string) string {
 // up starts the lab and registers its teardown (and its server log on failure).
 func (l lab) up(t *testing.T, env ...string) {
 	t.Helper()
+	// make integration runs the sw lab's tests in a test process of their
+	// own, chosen by name, beside the tests of the other labs.
+	if sw, named := l.name == "sw", strings.Contains(t.Name(), "StrongSwan"); sw != named {
+		t.Fatalf("lab %s in %s: a test that brings up the sw lab has StrongSwan in its name and uses no other lab (make integration runs those in a process of their own)", l.name, t.Name())
+	}
 	script(t, nil, "down", l.name)
 	start := time.Now()
 	script(t, env, "up", l.name)

@@ -100,6 +100,12 @@ func TestServerTypePresets(t *testing.T) {
 			t.Run(n, func(t *testing.T) { presetSession(t, labSE, n, sts[n], user) })
 		}
 	})
+}
+
+// TestStrongSwanServerTypePresets is TestServerTypePresets' strongSwan half,
+// a test of its own so that it runs with the other sw lab tests.
+func TestStrongSwanServerTypePresets(t *testing.T) {
+	sts := serverTypes(t)
 	t.Run("strongswan", func(t *testing.T) {
 		labSW.up(t)
 		t.Cleanup(func() { script(t, nil, "swconf", "", "") })
