@@ -67,6 +67,8 @@ type UDP struct {
 	serr   unix.Errno // the message at sdone failed
 	sfn    func(fd uintptr) bool
 	gso    bool // UDP_SEGMENT: runs of equal-sized datagrams go as one
+
+	gro *groState // UDP_GRO is on: see gro_linux.go
 }
 
 // NewUDP prepares conn for batches of up to batch datagrams each way.
@@ -140,6 +142,14 @@ func (u *UDP) SetGSO(on bool) { u.gso = on }
 // until one arrives). Datagram i is bufs[i][:sizes[i]] from from[i]; a
 // size of -1 is a datagram larger than its buffer (truncated: drop it).
 func (u *UDP) ReadBatch(bufs [][]byte, sizes []int, from []netip.AddrPort) (int, error) {
+	if u.gro != nil {
+		return u.readGRO(bufs, sizes, from)
+	}
+	return u.read(bufs, sizes, from)
+}
+
+// read is ReadBatch with one datagram per buffer.
+func (u *UDP) read(bufs [][]byte, sizes []int, from []netip.AddrPort) (int, error) {
 	n := min(len(bufs), len(u.rhdrs))
 	for i := 0; i < n; i++ {
 		u.riov[i].Base = &bufs[i][0]
@@ -170,6 +180,9 @@ func (u *UDP) ReadBatch(bufs [][]byte, sizes []int, from []netip.AddrPort) (int,
 // ReadBatch (e.g. IP_PKTINFO when the socket asked for it); it aliases the
 // socket's buffer until the next ReadBatch.
 func (u *UDP) Control(i int) []byte {
+	if u.gro != nil {
+		i = u.gro.ctlOf[i]
+	}
 	return u.rctl[i*ControlLen : i*ControlLen+int(u.rhdrs[i].Hdr.Controllen)]
 }
 

@@ -2,10 +2,12 @@ package datapath
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -162,6 +164,7 @@ func TestUDPAllocs(t *testing.T) {
 	}
 	sizes := make([]int, 64)
 	from := make([]netip.AddrPort, 64)
+	b.EnableGRO()
 	for _, gso := range []bool{true, false} {
 		a.SetGSO(gso && a.GSO())
 		allocs := testing.AllocsPerRun(100, func() {
@@ -179,5 +182,71 @@ func TestUDPAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("gso %v: %v allocations per batch, want 0", gso, allocs)
 		}
+	}
+}
+
+// A GSO sender's runs reach a GRO receiver as runs (one slot each) and
+// come out of ReadBatch one datagram per buffer, as they were sent, also
+// when a run is longer than the caller's batch.
+func TestReadBatchGRO(t *testing.T) {
+	a, b, dst := pair(t, 64)
+	if !a.GSO() || !b.EnableGRO() {
+		t.Skip("no UDP GSO or GRO in this kernel")
+	}
+	var sizes []int
+	for range 40 {
+		sizes = append(sizes, 1400)
+	}
+	sizes = append(sizes, 900, 1400, 1400, 1400, 100)
+	pkts := datagrams(sizes...)
+	if n, err := a.WriteBatch(pkts, dst); err != nil || n != len(pkts) {
+		t.Fatalf("sent %d of %d: %v", n, len(pkts), err)
+	}
+	// In batches of 16: runs are handed out across calls.
+	bufs := make([][]byte, 16)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+	}
+	got, size, from := 0, make([]int, 16), make([]netip.AddrPort, 16)
+	coalesced := false
+	b.Conn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	for got < len(pkts) {
+		n, err := b.ReadBatch(bufs, size, from)
+		if err != nil {
+			t.Fatalf("after %d of %d: %v", got, len(pkts), err)
+		}
+		for i := range n {
+			if !bytes.Equal(bufs[i][:size[i]], pkts[got+i]) || from[i] != a.Conn().LocalAddr().(*net.UDPAddr).AddrPort() {
+				t.Fatalf("datagram %d: %d bytes from %v, want %d", got+i, size[i], from[i], len(pkts[got+i]))
+			}
+		}
+		for _, s := range b.gro.seg[:b.gro.n] {
+			coalesced = coalesced || s > 0
+		}
+		got += n
+	}
+	if !coalesced {
+		t.Error("no read returned a run: GRO did nothing")
+	}
+}
+
+func TestGROSize(t *testing.T) {
+	ctl := make([]byte, unix.CmsgSpace(4)+unix.CmsgSpace(12))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+	h.Level, h.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+	h.SetLen(unix.CmsgLen(12))
+	next := ctl[unix.CmsgSpace(12):]
+	h = (*unix.Cmsghdr)(unsafe.Pointer(&next[0]))
+	h.Level, h.Type = unix.SOL_UDP, unix.UDP_GRO
+	h.SetLen(unix.CmsgLen(4))
+	binary.NativeEndian.PutUint32(next[unix.CmsgLen(0):], 1452)
+	if got := groSize(ctl); got != 1452 {
+		t.Fatalf("groSize %d, want 1452", got)
+	}
+	if got := groSize(ctl[:unix.CmsgSpace(12)]); got != 0 {
+		t.Fatalf("without UDP_GRO: %d", got)
+	}
+	for i := range ctl { // every prefix parses without a panic
+		groSize(ctl[:i])
 	}
 }

@@ -72,6 +72,9 @@ func (s *Server) listen() error {
 				return fmt.Errorf("server: listen on %s: %w", ap, err)
 			}
 			u.SetBuffers(sockBuffer)
+			if p != portIKE {
+				u.EnableGRO() // where the kernel has it: a client's GSO runs arrive as runs
+			}
 			s.socks = append(s.socks, &sock{conn: c, udp: u, local: ap, port: p})
 		}
 	}

@@ -41,6 +41,7 @@ func newBatchConn(conn *net.UDPConn, batch int) (*batchConn, error) {
 		return nil, err
 	}
 	u.SetBuffers(sockBuffer)
+	u.EnableGRO() // where the kernel has it: the server's GSO runs arrive as runs
 	return &batchConn{udp: u, conn: conn, rc: u.RawConn(), v6: u.IPv6()}, nil
 }
 
