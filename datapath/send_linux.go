@@ -31,7 +31,9 @@ var gsoCtlLen = unix.CmsgSpace(2)
 // returns how many were sent and the first error; a datagram the kernel
 // refused (e.g. ECONNREFUSED after an ICMP error) is skipped, not retried.
 // If the kernel refuses a GSO message (EIO: the route's device cannot
-// checksum; EINVAL), GSO is turned off for the socket and the message's
+// checksum, or kernel IPsec transforms the route; EINVAL; EMSGSIZE: a
+// datagram is larger than the path MTU, which single datagrams survive by
+// fragmentation), GSO is turned off for the socket and the message's
 // datagrams go again one by one.
 func (u *UDP) WriteBatch(pkts [][]byte, dst netip.AddrPort) (int, error) {
 	if err := u.setName(dst); err != nil {
@@ -52,7 +54,7 @@ func (u *UDP) WriteBatch(pkts [][]byte, dst netip.AddrPort) (int, error) {
 			}
 			e := u.serr
 			u.serr = 0
-			if u.spkts[u.sdone] > 1 && (e == unix.EIO || e == unix.EINVAL) {
+			if u.spkts[u.sdone] > 1 && gsoRefused(e) {
 				u.gso = false
 				retry = u.sdone
 				break
@@ -131,4 +133,9 @@ func (u *UDP) send(fd uintptr) bool {
 		u.sdone += int(r)
 	}
 	return true
+}
+
+// gsoRefused says whether the kernel refused a GSO message as such.
+func gsoRefused(e unix.Errno) bool {
+	return e == unix.EIO || e == unix.EINVAL || e == unix.EMSGSIZE
 }
