@@ -353,5 +353,58 @@ func BenchmarkDataPath(b *testing.B) {
 				ts.transmit(tx, bufs, sizes, min(burst, b.N-done))
 			}
 		})
+		b.Run("receive-"+tc.name, func(b *testing.B) {
+			ts := newTestServer(b, esp.Transform{Enc: esp.AESGCM16})
+			c := ts.plain
+			if tc.ipsec {
+				c = ts.ipsec
+			}
+			msg := dataMessage(c.sess, 1400)
+			const burst = 16       // datagrams per socket read
+			off := rxHeadroom + 64 // the ESP header, IV and UDP header go before
+			bufs := make([][]byte, burst)
+			for i := range bufs {
+				bufs[i] = make([]byte, rxHeadroom+rxBufSize)
+			}
+			var k *sock
+			for _, x := range ts.socks {
+				if x.port == portNATT {
+					k = x
+				}
+			}
+			rx := &rxBatch{out: make([][]byte, 0, burst)}
+			b.SetBytes(1400)
+			b.ReportAllocs()
+			pkts := make([][]byte, burst)
+			for done := 0; done < b.N; done += burst {
+				n := min(burst, b.N-done)
+				if tc.ipsec { // sealing is the client's work: not timed
+					b.StopTimer()
+					for i, buf := range bufs[:n] {
+						copy(buf[off:], msg)
+						esp.PutUDP(buf[off-esp.UDPHeaderLen:], c.t.peer.Port(), portL2TP, len(msg))
+						var err error
+						if pkts[i], err = ts.clientS.Seal(buf, off-esp.UDPHeaderLen, esp.UDPHeaderLen+len(msg), 17); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				for i, buf := range bufs[:n] {
+					if tc.ipsec {
+						ts.receiveNATT(rx, buf, pkts[i], c.t.peer, k, nil)
+						continue
+					}
+					d := buf[rxHeadroom : rxHeadroom+len(msg)]
+					copy(d, msg)
+					ts.receiveL2TP(rx, buf, d, c.sess.Peer(), nil)
+				}
+				ts.flushRx(rx)
+			}
+			b.StopTimer()
+			if got := ts.Stats().RxPackets; got != uint64(b.N) {
+				b.Fatalf("%d of %d packets at the TUN device (stats %+v)", got, b.N, ts.Stats())
+			}
+		})
 	}
 }
