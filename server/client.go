@@ -35,7 +35,6 @@ type client struct {
 	downOnce sync.Once
 
 	bytesIn, bytesOut atomic.Uint64
-	frames            [1][]byte // the TUN write batch of the receive path (one reader per socket: see receive)
 }
 
 // sessionUp is the LNS's OnSession: take an address, start the PPP link.
@@ -64,11 +63,13 @@ func (s *Server) sessionUp(sess *l2tp.LNSSession) {
 		err := c.link.Run(s.ctx)
 		c.down(err)
 	}()
+	rx := &rxBatch{}
 	for _, d := range early { // the link queues them for Run
 		buf := make([]byte, rxHeadroom+len(d))
 		copy(buf[rxHeadroom:], d)
-		s.receiveL2TP(buf, buf[rxHeadroom:], pk, c.t)
+		s.receiveL2TP(rx, buf, buf[rxHeadroom:], pk, c.t)
 	}
+	s.flushRx(rx)
 }
 
 // withoutPAP drops PAP: over plain L2TP it would send the password in the

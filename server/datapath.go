@@ -19,9 +19,18 @@ import (
 // PPP, L2TP, UDP, ESP and IV headers, and tunnel mode's inner IPv4 header.
 const txHeadroom = 128
 
-// receive handles one PPP frame of the client's session; frame aliases
+// rxBatch collects the IP packets of one socket read for the TUN device:
+// they go in one Write, which coalesces the TCP segments among them (GRO)
+// when each packet's buffer has room for it after the packet (rxBufSize).
+// One per reader goroutine.
+type rxBatch struct {
+	out     [][]byte // each with tun.WriteHeadroom before the packet
+	packets uint64
+}
+
+// receive adds one PPP frame of the client's session to rx; frame aliases
 // buf (the reader's buffer, with headroom before the datagram).
-func (c *client) receive(buf, frame []byte) {
+func (c *client) receive(rx *rxBatch, buf, frame []byte) {
 	s := c.s
 	proto, info, err := ppp.ParseFrame(frame)
 	if err != nil {
@@ -50,17 +59,25 @@ func (c *client) receive(buf, frame []byte) {
 		s.stats.rxMalformed.Add(1)
 		return
 	}
+	rx.out = append(rx.out, buf[off-tun.WriteHeadroom:off+len(info)])
+	rx.packets++
+	c.bytesIn.Add(uint64(len(info)))
+}
+
+// flushRx writes a batch's packets to the TUN device in one Write and
+// counts them once.
+func (s *Server) flushRx(rx *rxBatch) {
+	if len(rx.out) == 0 {
+		return
+	}
 	s.tunWrite.Lock()
-	c.frames[0] = buf[:off+len(info)]
-	_, err = s.dev.Write(c.frames[:], off)
-	c.frames[0] = nil
+	_, err := s.dev.Write(rx.out, tun.WriteHeadroom)
 	s.tunWrite.Unlock()
 	if err != nil {
 		s.stats.txErrors.Add(1)
-		return
 	}
-	s.stats.rxPackets.Add(1)
-	c.bytesIn.Add(uint64(len(info)))
+	s.stats.rxPackets.Add(rx.packets)
+	rx.out, rx.packets = rx.out[:0], 0
 }
 
 // tunLoop moves packets from the TUN device to their clients until the
@@ -73,6 +90,7 @@ func (s *Server) tunLoop() {
 		bufs[i] = make([]byte, txHeadroom+bufSize)
 	}
 	sizes := make([]int, batch)
+	tx := newTxBatch(batch)
 	for {
 		n, err := s.dev.Read(bufs, sizes, txHeadroom)
 		if err != nil {
@@ -86,19 +104,58 @@ func (s *Server) tunLoop() {
 			s.log.Warn("reading the TUN device", "err", err)
 			return
 		}
-		for i := 0; i < n; i++ {
-			s.transmit(bufs[i], sizes[i])
-		}
+		s.transmit(tx, bufs, sizes, n)
 	}
 }
 
-// transmit sends the IP packet buf[txHeadroom:txHeadroom+n] to the client
-// it is addressed to.
-func (s *Server) transmit(buf []byte, n int) {
+// txBatch is the send side of one TUN read: consecutive datagrams for one
+// socket and destination go out in one WriteBatch (sendmmsg, UDP GSO).
+type txBatch struct {
+	run  [][]byte
+	sock *sock
+	dst  netip.AddrPort
+}
+
+func newTxBatch(n int) *txBatch { return &txBatch{run: make([][]byte, 0, n)} }
+
+// transmit sends the IP packets bufs[i][txHeadroom:txHeadroom+sizes[i]],
+// i < n, each to the client it is addressed to.
+func (s *Server) transmit(tx *txBatch, bufs [][]byte, sizes []int, n int) {
+	for i := 0; i < n; i++ {
+		pkt, k, dst, ok := s.encap(bufs[i], sizes[i])
+		if !ok {
+			continue
+		}
+		if len(tx.run) > 0 && (k != tx.sock || dst != tx.dst) {
+			s.flushTx(tx)
+		}
+		tx.run = append(tx.run, pkt)
+		tx.sock, tx.dst = k, dst
+	}
+	s.flushTx(tx)
+}
+
+func (s *Server) flushTx(tx *txBatch) {
+	if len(tx.run) == 0 {
+		return
+	}
+	sent, _ := tx.sock.udp.WriteBatch(tx.run, tx.dst)
+	s.stats.txPackets.Add(uint64(sent))
+	if sent < len(tx.run) {
+		s.stats.txErrors.Add(uint64(len(tx.run) - sent))
+	}
+	clear(tx.run)
+	tx.run, tx.sock = tx.run[:0], nil
+}
+
+// encap frames the IP packet buf[txHeadroom:txHeadroom+n] for the client
+// it is addressed to and seals it for its IPsec transport: the datagram
+// (aliasing buf), the socket to send it from and where to.
+func (s *Server) encap(buf []byte, n int) ([]byte, *sock, netip.AddrPort, bool) {
 	pkt := buf[txHeadroom : txHeadroom+n]
 	if n < 20 || pkt[0]>>4 != 4 {
 		s.stats.txNoClient.Add(1)
-		return
+		return nil, nil, netip.AddrPort{}, false
 	}
 	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
 	s.mu.RLock()
@@ -106,19 +163,20 @@ func (s *Server) transmit(buf []byte, n int) {
 	s.mu.RUnlock()
 	if c == nil {
 		s.stats.txNoClient.Add(1)
-		return
+		return nil, nil, netip.AddrPort{}, false
 	}
 	frame := txHeadroom - ppp.HeaderLen
 	ppp.PutHeader(buf[frame:], ppp.ProtoIPv4)
 	start := c.sess.PutHeader(buf, frame)
 	if start < 0 {
 		s.stats.txErrors.Add(1)
-		return
+		return nil, nil, netip.AddrPort{}, false
 	}
-	if err := s.sendOver(c.sess.Peer(), buf, start, txHeadroom+n-start); err != nil {
+	d, k, to, err := s.seal(c.sess.Peer(), buf, start, txHeadroom+n-start)
+	if err != nil {
 		s.stats.txErrors.Add(1)
-		return
+		return nil, nil, netip.AddrPort{}, false
 	}
-	s.stats.txPackets.Add(1)
 	c.bytesOut.Add(uint64(n))
+	return d, k, to, true
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/datapath"
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
@@ -23,7 +24,8 @@ import (
 
 // countTUN is the server's TUN device in these tests: it counts writes.
 type countTUN struct {
-	writes int
+	writes int // packets
+	calls  int // Write calls
 	last   []byte
 }
 
@@ -31,6 +33,7 @@ func (f *countTUN) File() *os.File                         { return nil }
 func (f *countTUN) Read([][]byte, []int, int) (int, error) { return 0, io.EOF }
 func (f *countTUN) Write(bufs [][]byte, off int) (int, error) {
 	f.writes += len(bufs)
+	f.calls++
 	f.last = bufs[0][off:]
 	return len(bufs), nil
 }
@@ -77,7 +80,11 @@ func newTestServer(t testing.TB, tr esp.Transform) *testServer {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		s.socks = append(s.socks, &sock{conn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), port: p})
+		u, err := datapath.NewUDP(c, udpBatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.socks = append(s.socks, &sock{conn: c, udp: u, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), port: p})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -177,10 +184,11 @@ func TestDataPathAllocs(t *testing.T) {
 				s.byAddr = map[netip.Addr]*client{testClientAddr: c}
 				tmpl := ipPacket(testServerIP, testClientAddr, 1400)
 				buf := make([]byte, len(tmpl))
+				tx, bufs, sizes := newTxBatch(1), [][]byte{buf}, []int{1400}
 				before := s.stats.txPackets.Load()
 				if a := testing.AllocsPerRun(200, func() {
 					copy(buf, tmpl) // ESP encrypts it in place
-					s.transmit(buf, 1400)
+					s.transmit(tx, bufs, sizes, 1)
 				}); a != 0 {
 					t.Errorf("transmit (ipsec %v): %.1f allocs per packet", c.t != nil, a)
 				}
@@ -191,13 +199,15 @@ func TestDataPathAllocs(t *testing.T) {
 
 			// Plain: the L2TP data message straight in.
 			msg := dataMessage(ts.plain.sess, 1400)
-			buf := make([]byte, rxHeadroom+bufSize)
+			buf := make([]byte, rxHeadroom+rxBufSize)
 			pk := ts.plain.sess.Peer()
 			writes := ts.tunDev.writes
+			rx := &rxBatch{out: make([][]byte, 0, 1)}
 			if a := testing.AllocsPerRun(200, func() {
 				d := buf[rxHeadroom : rxHeadroom+len(msg)]
 				copy(d, msg)
-				s.receiveL2TP(buf, d, pk, nil)
+				s.receiveL2TP(rx, buf, d, pk, nil)
+				s.flushRx(rx)
 			}); a != 0 {
 				t.Errorf("receive (plain): %.1f allocs per packet", a)
 			}
@@ -235,7 +245,8 @@ func TestDataPathAllocs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s.receiveNATT(buf, pkt, from, k, nil)
+				s.receiveNATT(rx, buf, pkt, from, k, nil)
+				s.flushRx(rx)
 			}); a != 0 {
 				t.Errorf("receive (esp): %.1f allocs per packet", a)
 			}
@@ -255,9 +266,60 @@ func TestDataPathSpoofedSource(t *testing.T) {
 	buf := make([]byte, rxHeadroom+bufSize)
 	d := buf[rxHeadroom : rxHeadroom+len(msg)]
 	copy(d, msg)
-	ts.receiveL2TP(buf, d, ts.plain.sess.Peer(), nil)
+	rx := &rxBatch{}
+	ts.receiveL2TP(rx, buf, d, ts.plain.sess.Peer(), nil)
+	ts.flushRx(rx)
 	if ts.tunDev.writes != 0 || ts.Stats().RxSpoofed != 1 {
 		t.Errorf("spoofed source: %d writes, stats %+v", ts.tunDev.writes, ts.Stats())
+	}
+}
+
+// A batch read from a socket reaches the TUN device in one Write, each
+// packet with room after it for the device to coalesce segments (GRO); a
+// batch read from the TUN device leaves in one WriteBatch (sendmmsg, with
+// UDP GSO where the kernel has it) and arrives whole.
+func TestDataPathBatches(t *testing.T) {
+	const n = 8
+	ts := newTestServer(t, esp.Transform{Enc: esp.AESGCM16})
+	msg := dataMessage(ts.plain.sess, 1400)
+	rx := &rxBatch{out: make([][]byte, 0, n)}
+	for range n {
+		buf := make([]byte, rxHeadroom+rxBufSize)
+		copy(buf[rxHeadroom:], msg)
+		ts.receiveL2TP(rx, buf, buf[rxHeadroom:rxHeadroom+len(msg)], ts.plain.sess.Peer(), nil)
+	}
+	for _, p := range rx.out {
+		if room := cap(p) - tun.WriteHeadroom; room < 1<<16 {
+			t.Fatalf("a packet for the TUN device has %d bytes of room, want 64 KiB to coalesce into", room)
+		}
+	}
+	ts.flushRx(rx)
+	if ts.tunDev.calls != 1 || ts.tunDev.writes != n || ts.Stats().RxPackets != n {
+		t.Fatalf("%d packets in %d TUN writes (stats %+v), want %d in 1", ts.tunDev.writes, ts.tunDev.calls, ts.Stats(), n)
+	}
+
+	for _, c := range []*client{ts.plain, ts.ipsec} {
+		ts.byAddr = map[netip.Addr]*client{testClientAddr: c}
+		bufs, sizes := make([][]byte, n), make([]int, n)
+		for i := range bufs {
+			bufs[i], sizes[i] = ipPacket(testServerIP, testClientAddr, 1400), 1400
+		}
+		before := ts.Stats().TxPackets
+		ts.transmit(newTxBatch(n), bufs, sizes, n)
+		if got := ts.Stats().TxPackets - before; got != n {
+			t.Fatalf("ipsec %v: %d of %d sent (stats %+v)", c.t != nil, got, n, ts.Stats())
+		}
+		ts.sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 2048)
+		for i := range n {
+			m, err := ts.sink.Read(b)
+			if err != nil {
+				t.Fatalf("ipsec %v: datagram %d: %v", c.t != nil, i, err)
+			}
+			if want := 1400 + 10; m < want { // L2TP + PPP headers, and ESP's when sealed
+				t.Fatalf("ipsec %v: datagram %d of %d bytes", c.t != nil, i, m)
+			}
+		}
 	}
 }
 
@@ -276,12 +338,72 @@ func BenchmarkDataPath(b *testing.B) {
 			}
 			ts.byAddr = map[netip.Addr]*client{testClientAddr: c}
 			tmpl := ipPacket(testServerIP, testClientAddr, 1400)
-			buf := make([]byte, len(tmpl))
+			const burst = 16 // as a TUN read hands them over
+			bufs, sizes := make([][]byte, burst), make([]int, burst)
+			for i := range bufs {
+				bufs[i], sizes[i] = make([]byte, len(tmpl)), 1400
+			}
+			tx := newTxBatch(burst)
 			b.SetBytes(1400)
 			b.ReportAllocs()
-			for b.Loop() {
-				copy(buf[txHeadroom:txHeadroom+20], tmpl[txHeadroom:txHeadroom+20])
-				ts.transmit(buf, 1400)
+			for done := 0; done < b.N; done += burst {
+				for _, buf := range bufs {
+					copy(buf[txHeadroom:txHeadroom+20], tmpl[txHeadroom:txHeadroom+20])
+				}
+				ts.transmit(tx, bufs, sizes, min(burst, b.N-done))
+			}
+		})
+		b.Run("receive-"+tc.name, func(b *testing.B) {
+			ts := newTestServer(b, esp.Transform{Enc: esp.AESGCM16})
+			c := ts.plain
+			if tc.ipsec {
+				c = ts.ipsec
+			}
+			msg := dataMessage(c.sess, 1400)
+			const burst = 16       // datagrams per socket read
+			off := rxHeadroom + 64 // the ESP header, IV and UDP header go before
+			bufs := make([][]byte, burst)
+			for i := range bufs {
+				bufs[i] = make([]byte, rxHeadroom+rxBufSize)
+			}
+			var k *sock
+			for _, x := range ts.socks {
+				if x.port == portNATT {
+					k = x
+				}
+			}
+			rx := &rxBatch{out: make([][]byte, 0, burst)}
+			b.SetBytes(1400)
+			b.ReportAllocs()
+			pkts := make([][]byte, burst)
+			for done := 0; done < b.N; done += burst {
+				n := min(burst, b.N-done)
+				if tc.ipsec { // sealing is the client's work: not timed
+					b.StopTimer()
+					for i, buf := range bufs[:n] {
+						copy(buf[off:], msg)
+						esp.PutUDP(buf[off-esp.UDPHeaderLen:], c.t.peer.Port(), portL2TP, len(msg))
+						var err error
+						if pkts[i], err = ts.clientS.Seal(buf, off-esp.UDPHeaderLen, esp.UDPHeaderLen+len(msg), 17); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				for i, buf := range bufs[:n] {
+					if tc.ipsec {
+						ts.receiveNATT(rx, buf, pkts[i], c.t.peer, k, nil)
+						continue
+					}
+					d := buf[rxHeadroom : rxHeadroom+len(msg)]
+					copy(d, msg)
+					ts.receiveL2TP(rx, buf, d, c.sess.Peer(), nil)
+				}
+				ts.flushRx(rx)
+			}
+			b.StopTimer()
+			if got := ts.Stats().RxPackets; got != uint64(b.N) {
+				b.Fatalf("%d of %d packets at the TUN device (stats %+v)", got, b.N, ts.Stats())
 			}
 		})
 	}

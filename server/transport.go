@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/l2tpvpn/l2tpvpn/datapath"
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/l2tp"
@@ -25,11 +26,21 @@ const (
 
 	rxHeadroom = 64   // before each received datagram: room for the TUN's virtio header
 	bufSize    = 2048 // one datagram or IP packet with every header
+	// rxBufSize is each data socket's receive buffer after its headroom:
+	// the TUN device's Write coalesces TCP segments into a packet only
+	// when its buffer has room for the whole coalesced segment (up to 64
+	// KiB) after it.
+	rxBufSize = 64<<10 + 512
+	// udpBatch is the number of datagrams per recvmmsg/sendmmsg.
+	udpBatch = 64
+	// sockBuffer is each socket's receive and send buffer.
+	sockBuffer = 4 << 20
 )
 
 // sock is one bound UDP socket.
 type sock struct {
 	conn  *net.UDPConn
+	udp   *datapath.UDP  // batches: the socket's reader and the TUN loop
 	local netip.AddrPort // the bound address; an unspecified address: see pktinfo
 	port  uint16
 }
@@ -55,9 +66,16 @@ func (s *Server) listen() error {
 			if rc, err := c.SyscallConn(); err == nil {
 				rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1) })
 			}
-			_ = c.SetReadBuffer(4 << 20)
-			_ = c.SetWriteBuffer(4 << 20)
-			s.socks = append(s.socks, &sock{conn: c, local: ap, port: p})
+			u, err := datapath.NewUDP(c, udpBatch)
+			if err != nil {
+				c.Close()
+				return fmt.Errorf("server: listen on %s: %w", ap, err)
+			}
+			u.SetBuffers(sockBuffer)
+			if p != portIKE {
+				u.EnableGRO() // where the kernel has it: a client's GSO runs arrive as runs
+			}
+			s.socks = append(s.socks, &sock{conn: c, udp: u, local: ap, port: p})
 		}
 	}
 	return nil
@@ -109,33 +127,55 @@ func (s *Server) heard(k *sock, peer netip.AddrPort) {
 	}
 }
 
-// readLoop reads one socket until it is closed.
+// readLoop reads one socket until it is closed, a batch (recvmmsg) at a
+// time; the batch's IP packets go to the TUN device in one write.
 func (s *Server) readLoop(k *sock) {
 	defer s.wg.Done()
-	buf := make([]byte, rxHeadroom+bufSize)
-	oob := make([]byte, 64)
+	size := rxBufSize
+	if k.port == portIKE { // IKE only: no data
+		size = bufSize
+	}
+	bufs, views := make([][]byte, udpBatch), make([][]byte, udpBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, rxHeadroom+size)
+		views[i] = bufs[i][rxHeadroom:]
+	}
+	sizes, from := make([]int, udpBatch), make([]netip.AddrPort, udpBatch)
+	rx := &rxBatch{out: make([][]byte, 0, udpBatch)}
 	for {
-		n, oobn, _, from, err := k.conn.ReadMsgUDPAddrPort(buf[rxHeadroom:], oob)
+		n, err := k.udp.ReadBatch(views, sizes, from)
 		if err != nil {
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		d := buf[rxHeadroom : rxHeadroom+n]
-		switch k.port {
-		case portIKE:
-			s.heard(k, from)
-			s.ike.Input(from, k.dest(oob[:oobn]), false, bytes.Clone(d))
-		case portNATT:
-			s.receiveNATT(buf, d, from, k, oob[:oobn])
-		case portL2TP:
-			if len(d) > 0 && d[0]&0x80 != 0 {
-				s.heard(k, from)
+		for i := 0; i < n; i++ {
+			if sizes[i] < 0 { // larger than the buffer
+				s.stats.rxMalformed.Add(1)
+				continue
 			}
-			s.receiveL2TP(buf, d, l2tp.PeerKey{Addr: from}, nil)
+			s.receiveDatagram(rx, k, bufs[i], views[i][:sizes[i]], from[i], k.udp.Control(i))
 		}
+		s.flushRx(rx)
+	}
+}
+
+// receiveDatagram handles one datagram d (aliasing buf, after its
+// headroom) that came in on k; oob is its control messages.
+func (s *Server) receiveDatagram(rx *rxBatch, k *sock, buf, d []byte, from netip.AddrPort, oob []byte) {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	switch k.port {
+	case portIKE:
+		s.heard(k, from)
+		s.ike.Input(from, k.dest(oob), false, bytes.Clone(d))
+	case portNATT:
+		s.receiveNATT(rx, buf, d, from, k, oob)
+	case portL2TP:
+		if len(d) > 0 && d[0]&0x80 != 0 {
+			s.heard(k, from)
+		}
+		s.receiveL2TP(rx, buf, d, l2tp.PeerKey{Addr: from}, nil)
 	}
 }
 
@@ -268,7 +308,7 @@ func (s *Server) peerGone(peer netip.AddrPort, reason string) {
 
 // receiveNATT handles a datagram on 4500: IKE (non-ESP marker), a NAT-T
 // keepalive, or ESP.
-func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []byte) {
+func (s *Server) receiveNATT(rx *rxBatch, buf, d []byte, from netip.AddrPort, k *sock, oob []byte) {
 	kind, spi := esp.Classify(d)
 	switch kind {
 	case esp.KindIKE:
@@ -312,12 +352,12 @@ func (s *Server) receiveNATT(buf, d []byte, from netip.AddrPort, k *sock, oob []
 		s.stats.rxMalformed.Add(1)
 		return
 	}
-	s.receiveL2TP(buf, msg, l2tp.PeerKey{Addr: netip.AddrPortFrom(from.Addr(), h.SrcPort), Conn: in.t.id}, in.t)
+	s.receiveL2TP(rx, buf, msg, l2tp.PeerKey{Addr: netip.AddrPortFrom(from.Addr(), h.SrcPort), Conn: in.t.id}, in.t)
 }
 
 // receiveL2TP hands control messages to the LNS and data to the client.
-// t is the IPsec transport, nil for plain L2TP.
-func (s *Server) receiveL2TP(buf, d []byte, pk l2tp.PeerKey, t *transport) {
+// t is the IPsec transport, nil for plain L2TP. IP packets join rx.
+func (s *Server) receiveL2TP(rx *rxBatch, buf, d []byte, pk l2tp.PeerKey, t *transport) {
 	if len(d) < 2 {
 		s.stats.rxMalformed.Add(1)
 		return
@@ -337,7 +377,7 @@ func (s *Server) receiveL2TP(buf, d []byte, pk l2tp.PeerKey, t *transport) {
 		s.early(pk, d)
 		return
 	}
-	c.receive(buf, frame)
+	c.receive(rx, buf, frame)
 }
 
 // Early data: the client's first LCP Configure-Request follows its ICCN at
@@ -428,45 +468,64 @@ func (s *Server) sendL2TP(pk l2tp.PeerKey, b []byte) error {
 
 // sendOver sends the L2TP datagram buf[off:off+n] to pk: sealed for its
 // IPsec transport in place (headroom before off, tailroom after), or plain.
+// One datagram, safe for concurrent use (control messages).
 func (s *Server) sendOver(pk l2tp.PeerKey, buf []byte, off, n int) error {
+	d, k, dst, err := s.seal(pk, buf, off, n)
+	if err != nil {
+		return err
+	}
+	_, err = k.conn.WriteToUDPAddrPort(d, dst)
+	return err
+}
+
+// Errors of seal, made once: it runs per data packet.
+var (
+	errNoPlainSocket = errors.New("server: no plain L2TP socket")
+	errNoTransport   = errors.New("server: the client's IPsec transport is gone")
+	errNoOutboundSA  = errors.New("server: no outbound SA")
+)
+
+// seal makes the L2TP datagram buf[off:off+n] for pk ready to send: sealed
+// for its IPsec transport in place (headroom before off, tailroom after),
+// or as it is for plain L2TP. It returns the datagram (aliasing buf), the
+// socket to send it from and the destination.
+func (s *Server) seal(pk l2tp.PeerKey, buf []byte, off, n int) ([]byte, *sock, netip.AddrPort, error) {
 	if pk.Conn == 0 {
 		k := s.sockFor(portL2TP, pk.Addr)
 		if k == nil {
-			return errors.New("server: no plain L2TP socket")
+			return nil, nil, netip.AddrPort{}, errNoPlainSocket
 		}
-		_, err := k.conn.WriteToUDPAddrPort(buf[off:off+n], pk.Addr)
-		return err
+		return buf[off : off+n], k, pk.Addr, nil
 	}
 	s.mu.RLock()
 	t := s.trans[pk.Conn]
 	s.mu.RUnlock()
 	if t == nil {
-		return errors.New("server: the client's IPsec transport is gone")
+		return nil, nil, netip.AddrPort{}, errNoTransport
 	}
 	sa := t.out.Load()
 	if sa == nil {
-		return errors.New("server: no outbound SA")
+		return nil, nil, netip.AddrPort{}, errNoOutboundSA
 	}
 	start := off - esp.UDPHeaderLen
 	if err := esp.PutUDP(buf[start:], portL2TP, pk.Addr.Port(), n); err != nil {
-		return err
+		return nil, nil, netip.AddrPort{}, err
 	}
 	next := byte(17)
 	if t.mode == esp.Tunnel {
 		start -= 20
 		if err := esp.PutIPv4UDP(buf[start:], t.local, t.inner, 20+esp.UDPHeaderLen+n); err != nil {
-			return err
+			return nil, nil, netip.AddrPort{}, err
 		}
 		next = 4
 	}
 	pkt, err := sa.Seal(buf, start, off+n-start, next)
 	if err != nil {
-		return err
+		return nil, nil, netip.AddrPort{}, err
 	}
 	k := t.sock
 	if k == nil {
 		k = s.sockFor(portNATT, t.peer)
 	}
-	_, err = k.conn.WriteToUDPAddrPort(pkt, t.peer)
-	return err
+	return pkt, k, t.peer, nil
 }

@@ -35,6 +35,13 @@ const (
 	rxHeadroom = 32
 	// bufSize bounds one packet: an MTU-sized IP packet plus headers.
 	bufSize = 2048
+	// rxBufSize is the size of each receive buffer after its headroom. A
+	// datagram needs bufSize, but the TUN device's Write coalesces the TCP
+	// segments of a batch (GRO, with the virtio header of an offloading
+	// device) only into a packet whose buffer has room for the whole
+	// coalesced segment, up to 64 KiB, after it: with bufSize-sized
+	// buffers every segment costs the kernel a write of its own.
+	rxBufSize = 64<<10 + 512
 	// udpBatch is the number of datagrams per recvmmsg/sendmmsg.
 	udpBatch = 64
 )
@@ -123,7 +130,7 @@ func (c *Conn) rxLoop() {
 	bufs := make([][]byte, udpBatch)
 	views := make([][]byte, udpBatch)
 	for i := range bufs {
-		bufs[i] = make([]byte, rxHeadroom+bufSize)
+		bufs[i] = make([]byte, rxHeadroom+rxBufSize)
 		views[i] = bufs[i][rxHeadroom:]
 	}
 	sizes := make([]int, udpBatch)
@@ -159,6 +166,9 @@ func (c *Conn) rxLoop() {
 // views[i] is bufs[i] after rxHeadroom bytes) and writes the IP packets
 // among them to the TUN device in one batch. out is scratch space with room
 // for n slices. The batch's counters are added once, before the write.
+// Each out slice keeps the capacity of its buffer after the packet, which
+// the device's write needs to coalesce TCP segments into it (see
+// rxBufSize); the write may grow out's slices, never bufs.
 func (c *Conn) rxBatch(bufs, views [][]byte, sizes []int, from []netip.AddrPort, n int, out [][]byte) {
 	out = out[:0]
 	var t rxTally

@@ -171,7 +171,7 @@ func benchRx(b *testing.B, d *dataPathBench) {
 	bufs, views := make([][]byte, udpBatch), make([][]byte, udpBatch)
 	sent := make([][]byte, udpBatch) // the server's buffers
 	for i := range bufs {
-		bufs[i] = make([]byte, rxHeadroom+bufSize)
+		bufs[i] = make([]byte, rxHeadroom+rxBufSize) // as rxLoop's
 		views[i] = bufs[i][rxHeadroom:]
 		sent[i] = make([]byte, txHeadroom+bufSize)
 	}

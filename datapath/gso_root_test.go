@@ -1,0 +1,54 @@
+//go:build hostroot
+
+// Root-only: GSO against a real route MTU, in a network namespace of its
+// own:
+//
+//	go test -tags hostroot ./datapath/
+package datapath
+
+import (
+	"os/exec"
+	"runtime"
+	"testing"
+
+	"github.com/vishvananda/netns"
+)
+
+// A GSO message whose datagrams are larger than the route's MTU is refused
+// (EMSGSIZE; EINVAL before Linux 6.3) where single datagrams would be
+// fragmented: the batch still arrives whole, one datagram per message, and
+// GSO stays off for the socket.
+func TestRootGSOLargerThanMTU(t *testing.T) {
+	const ns = "l2v-pf-gso"
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	exec.Command("ip", "netns", "del", ns).Run() // leftover from an aborted run
+	h, err := netns.NewNamed(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	defer netns.DeleteNamed(ns)
+	defer netns.Set(orig)
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "mtu", "1280", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip link: %v: %s", err, out)
+	}
+	a, b, dst := pair(t, 64)
+	if !a.GSO() {
+		t.Skip("no UDP GSO in this kernel")
+	}
+	pkts := datagrams(1400, 1400, 1400, 1400, 1400, 300)
+	n, err := a.WriteBatch(pkts, dst)
+	if err != nil || n != len(pkts) {
+		t.Fatalf("sent %d of %d: %v", n, len(pkts), err)
+	}
+	if a.GSO() {
+		t.Fatal("GSO still on after the kernel refused a message larger than the MTU")
+	}
+	receiveAll(t, b, pkts)
+}
