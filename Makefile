@@ -139,6 +139,7 @@ test: deps
 # hostroot: root-only unit tests against the kernel, each in a namespace of its own.
 hostroot:
 	$(GO) test -race -count=1 -tags hostroot ./tun/
+	$(GO) test -race -count=1 -tags hostroot -run '^TestRoot' ./vpn/ ./datapath/
 
 unit:
 	$(GO) test -race -count=1 ./...
