@@ -26,6 +26,8 @@ type probeJSON struct {
 	UDP1701     bool     `json:"udp_1701"`
 	IKEProbed   int      `json:"ike_probed"`
 	IKEAccepted []string `json:"ike_accepted"`
+	IKENoAnswer int      `json:"ike_no_answer"`
+	Notes       []string `json:"notes"`
 	Family      string   `json:"family"`
 	NATT        string   `json:"nat_t"`
 	L2TP        *struct {
@@ -299,6 +301,11 @@ func TestProbePSKSoftEther(t *testing.T) {
 // verdict says so, and neither key is printed.
 func TestProbePSKWrongStrongSwan(t *testing.T) {
 	labSW.up(t)
+	// One proposal, as in TestProbePSKStrongSwan: with charon's defaults the
+	// sweep leaves more half-open exchanges than it takes from one address
+	// (TestProbePSKStrongSwanHalfOpenLimit).
+	script(t, nil, "swconf", "aes256-sha256-modp2048", "aes128gcm16")
+	t.Cleanup(func() { script(t, nil, "swconf", "", "") })
 	const wrong = "not-the-lab-psk-4711"
 	rep, code, _, printed := runProbeEnv(t, labSW.clientNS, labSW.server, []string{"L2V_TEST_WRONG_PSK=" + wrong},
 		"--rate", "10", "--timeout", "1s", "--psk-env", "L2V_TEST_WRONG_PSK", "--esp-mode", "tunnel")
@@ -307,5 +314,31 @@ func TestProbePSKWrongStrongSwan(t *testing.T) {
 	}
 	if strings.Contains(printed, wrong) || strings.Contains(printed, psk) {
 		t.Errorf("a key is in the probe's output")
+	}
+}
+
+// charon with its default proposals accepts dozens of the sweep's offers
+// and keeps each as a half-open exchange; from the sixth on it ignores new
+// ones from our address (its per-address limit, 5). The probe says so:
+// the silent proposals are unknown, not refused, and when the Main Mode
+// with the key gets no answer either, the report (JSON, exit 0: phase 1
+// works) says the part with the key did not run and why, instead of
+// failing the whole probe (it exited 1 with no report before).
+func TestProbePSKStrongSwanHalfOpenLimit(t *testing.T) {
+	labSW.up(t)
+	rep, code, _, printed := runProbeEnv(t, labSW.clientNS, labSW.server, []string{"L2V_TEST_PSK=" + psk},
+		"--rate", "10", "--timeout", "1s", "--psk-env", "L2V_TEST_PSK", "--esp-mode", "tunnel")
+	t.Logf("psk %q, %d accepted, %d no answer, notes %q", rep.PSK, len(rep.IKEAccepted), rep.IKENoAnswer, rep.Notes)
+	if strings.Contains(printed, psk) {
+		t.Errorf("the PSK is in the probe's output")
+	}
+	if code != 0 || rep.Verdict != "works" || len(rep.IKEAccepted) == 0 {
+		t.Fatalf("exit %d, verdict %q, accepted %v", code, rep.Verdict, rep.IKEAccepted)
+	}
+	if rep.IKENoAnswer == 0 || !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "unknown, not refused") }) {
+		t.Errorf("no note on the %d proposals without an answer: %q", rep.IKENoAnswer, rep.Notes)
+	}
+	if rep.PSK != "accepted" && !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "pre-shared key did not run") }) {
+		t.Errorf("psk %q without a note saying why: %q", rep.PSK, rep.Notes)
 	}
 }

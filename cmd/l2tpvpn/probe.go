@@ -94,7 +94,7 @@ type probeReport struct {
 	L2TP        *probeL2TPReply `json:"l2tp,omitempty"`
 	// With the PSK (probepsk.go): whether it was accepted, then phase 2,
 	// L2TP through IPsec and PPP's authentication methods.
-	PSK        string          `json:"psk,omitempty"` // "accepted" or "refused"
+	PSK        string          `json:"psk,omitempty"` // "accepted", "refused" or "untested"
 	Phase2     *probePhase2    `json:"phase2,omitempty"`
 	L2TPIPsec  *probeL2TPReply `json:"l2tp_ipsec,omitempty"`
 	PPPAuth    *probePPPAuth   `json:"ppp_auth,omitempty"`
@@ -103,6 +103,9 @@ type probeReport struct {
 	Verdict    string          `json:"verdict"`
 	ServerType string          `json:"server_type,omitempty"`
 	Profile    string          `json:"profile,omitempty"`
+	// Notes say what limits the findings (a server that went silent, a
+	// part that could not run).
+	Notes []string `json:"notes,omitempty"`
 }
 
 type probeVendor struct {
@@ -465,6 +468,9 @@ func (rep *probeReport) writeTable(w io.Writer) {
 		fmt.Fprintf(tw, "family\t%s (from the %s%s)\n", rep.Family, rep.FamilyFrom, guess)
 	}
 	fmt.Fprintf(tw, "packets sent\t%d (at most %g per second)\n", rep.Sent, rep.Rate)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(tw, "note\t%s\n", n)
+	}
 	fmt.Fprintf(tw, "verdict\t%s\n", map[string]string{
 		verdictWorks:      "works",
 		verdictNoProposal: "answers, but accepts none of our proposals",

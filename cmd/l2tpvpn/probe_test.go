@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -154,5 +155,50 @@ func TestNATGuess(t *testing.T) {
 	}
 	if g := natGuess("198.51.100.5", "203.0.113.9"); !strings.HasPrefix(g, "unknown") {
 		t.Errorf("public to public: %q", g)
+	}
+}
+
+// Proposals without an answer from a server that answers others are
+// unknown, and the report says so (a strongSwan server stops answering new
+// exchanges from one address after 5 half-open ones); a server that
+// answers nothing gets no such note.
+func TestProbeNoteSilentProposals(t *testing.T) {
+	props := ike.ProbeIKEProposals()
+	res := []ike.Phase1Result{
+		{Proposal: props[0], Outcome: ike.Phase1Accepted},
+		{Proposal: props[1], Outcome: ike.Phase1Refused},
+		{Proposal: props[2], Outcome: ike.Phase1NoAnswer},
+	}
+	var rep probeReport
+	rep.addPhase1(res, nil)
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "1 proposals got no answer") || !strings.Contains(rep.Notes[0], "unknown, not refused") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+	var silent probeReport
+	silent.addPhase1([]ike.Phase1Result{{Proposal: props[0], Outcome: ike.Phase1NoAnswer}}, nil)
+	if len(silent.Notes) != 0 {
+		t.Errorf("a silent server got notes %q", silent.Notes)
+	}
+}
+
+// A part with the key that cannot run (anything but a refused key) leaves
+// the sweep's findings and verdict and says why in a note, in the table
+// and the JSON.
+func TestProbePSKUntested(t *testing.T) {
+	rep := probeReport{Server: "192.0.2.1", IKEAccepted: []string{"a", "b", "c"}, Verdict: verdictWorks, Rate: 5}
+	rep.Phase2 = &probePhase2{}
+	rep.pskUntested(errors.New("ike: no answer to Main Mode message 1"))
+	if rep.PSK != "untested" || rep.Phase2 != nil || rep.exitCode() != exitOK || len(rep.Notes) != 1 ||
+		!strings.Contains(rep.Notes[0], "did not run: ike: no answer") || !strings.Contains(rep.Notes[0], "accepted 3 offers") {
+		t.Errorf("report %+v", rep)
+	}
+	var table bytes.Buffer
+	rep.writeTable(&table)
+	if !strings.Contains(table.String(), "note") || !strings.Contains(table.String(), "try again in a few minutes") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	js, _ := json.Marshal(rep)
+	if !strings.Contains(string(js), `"notes":[`) || !strings.Contains(string(js), `"psk":"untested"`) {
+		t.Errorf("json %s", js)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -151,7 +152,10 @@ func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeR
 		if first, ok := firstAccepted(res); ok && !st.PSK.IsZero() {
 			pause()
 			if err := netPSK(ctx, server, first, st, rep); err != nil && !errors.Is(err, errPSKRefused) {
-				return nil, err
+				if ctx.Err() != nil {
+					return nil, err
+				}
+				rep.pskUntested(err)
 			}
 		}
 	}
@@ -203,6 +207,11 @@ func (rep *probeReport) addPhase1(res []ike.Phase1Result, hello []byte) {
 		rep.FamilyFrom = ""
 	}
 	rep.NATT = ike.NATTSupport(vendors)
+	if rep.IKENoAnswer > 0 && (len(rep.IKEAccepted) > 0 || rep.IKERefused > 0) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d proposals got no answer although the server answered others: "+
+			"it may drop what it refuses, or limit half-open exchanges from one address (strongSwan ignores "+
+			"new ones after 5 by default); those %d are unknown, not refused", rep.IKENoAnswer, rep.IKENoAnswer))
+	}
 }
 
 // firstAccepted is the first accepted proposal of the sweep, in our order

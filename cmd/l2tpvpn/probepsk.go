@@ -244,3 +244,17 @@ func (rep *probeReport) writePSK(tw io.Writer) {
 		}
 	}
 }
+
+// pskUntested records that the part with the pre-shared key could not run
+// (anything but a refused key, which is a verdict of its own): the sweep's
+// findings stand, and a note says why the rest is missing.
+func (rep *probeReport) pskUntested(err error) {
+	rep.PSK = "untested"
+	rep.Phase2, rep.L2TPIPsec, rep.PPPAuth = nil, nil, nil
+	note := "the part with the pre-shared key did not run: " + err.Error()
+	if len(rep.IKEAccepted) > 1 {
+		note += fmt.Sprintf(" (the server accepted %d offers of the sweep and may still hold those half-open "+
+			"exchanges against this address: try again in a few minutes)", len(rep.IKEAccepted))
+	}
+	rep.Notes = append(rep.Notes, note)
+}
