@@ -1,0 +1,246 @@
+package datapath
+
+// Crypto on several cores. A batch of packets (one TUN read, one recvmmsg)
+// is split into contiguous chunks; the goroutine that read the batch and a
+// few helper goroutines claim chunks until none is left, and the caller
+// goes on once every chunk is done. Each packet keeps its place in the
+// batch, so what the caller sends or writes next goes out in the order it
+// came in (what wireguard-go's encryption and decryption queues get with a
+// per-packet lock, here per batch, as the batch is the unit of I/O).
+//
+//	Run(n, fn) ──► claim a free run ──► one wake token per helper wanted
+//	           ──► claim chunks (caller)          claim chunks (helpers)
+//	           ──► wait until all chunks done ◄── the last one tells the caller
+//
+// A helper that wakes late finds the chunks taken (the caller claims what
+// is left itself), so a busy machine slows a batch down to the caller's own
+// pace, not much below it. Helpers and callers spin (yielding) for a
+// moment before they sleep, see spinFor: a fork and join per batch only
+// pays off when nobody waits for a thread to wake up. A run's state is reused only after every helper
+// woken for it has let go of it; while none is free, Run works inline.
+// Nothing is allocated per Run: callers pass a method value made once, the
+// tokens are pointers into an array made by NewWorkers.
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// MinParallel is the smallest batch Run spreads over the workers:
+	// below it, waking a helper costs more than the crypto it would take.
+	MinParallel = 8
+	// minChunk is the fewest packets in a chunk.
+	minChunk = 4
+	// maxChunksPerWorker bounds how finely a batch is split: a few chunks
+	// per worker even out packets of different sizes and late helpers.
+	maxChunksPerWorker = 2
+	// runSlots is how many runs may be in flight at once (concurrent
+	// callers, or helpers that have not yet let go of an earlier run).
+	runSlots = 4
+	// spinFor is how long a helper looks for the next batch before it
+	// sleeps, and how long a caller waits for its helpers before it
+	// sleeps. Waking a sleeping goroutine puts it on the waker's core
+	// until another core's thread wakes up and takes it over, which on a
+	// virtual machine takes tens of microseconds: longer than the batch.
+	// While batches keep coming the helpers stay awake; when they stop,
+	// a helper gives up its core after spinFor.
+	spinFor = 50 * time.Microsecond
+)
+
+// Caller states of a run, see wait.
+const (
+	awake    = iota // the caller has not gone to sleep
+	asleep          // the caller sleeps on last
+	finished        // the last chunk was done before the caller slept
+)
+
+// Workers is a fixed pool of helper goroutines for the crypto of one or
+// more data-path loops. Run is safe for concurrent use; a nil *Workers
+// runs everything inline.
+type Workers struct {
+	helpers int
+	wake    chan *run // tokens; nil stops a helper
+	runs    [runSlots]run
+	wg      sync.WaitGroup // the helpers
+	closed  atomic.Bool
+}
+
+// run is the state of one Run call.
+type run struct {
+	// refs counts the holders: the caller and each helper woken for this
+	// run. 0: free.
+	refs atomic.Int32
+	fn   func(lo, hi int)
+	n    int
+	nch  int32        // chunks
+	next atomic.Int32 // the next chunk to claim
+	done atomic.Int32 // chunks done
+	// sleep says whether the caller sleeps on last (see wait and finish).
+	sleep atomic.Int32
+	last  chan struct{}
+	_     [64]byte // runs are claimed from different cores
+}
+
+// NewWorkers starts a pool of n workers, the caller of Run counting as
+// one (n-1 goroutines); n <= 0 means runtime.GOMAXPROCS(0). With one
+// worker every Run is inline. Close stops the goroutines.
+func NewWorkers(n int) *Workers {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	w := &Workers{helpers: n - 1}
+	// Each run wakes at most every helper once, and Close sends one
+	// token per helper: a send never blocks.
+	w.wake = make(chan *run, w.helpers*(runSlots+1))
+	for i := range w.runs {
+		w.runs[i].last = make(chan struct{}, 1)
+	}
+	w.wg.Add(w.helpers)
+	for range w.helpers {
+		go w.helper()
+	}
+	return w
+}
+
+// Size is the number of workers, the caller of Run included; 1 for nil.
+func (w *Workers) Size() int {
+	if w == nil {
+		return 1
+	}
+	return w.helpers + 1
+}
+
+// Run calls fn over [0, n) split into contiguous ranges [lo, hi), some of
+// them on other goroutines at the same time, and returns when all are
+// done. fn must be safe to call concurrently on disjoint ranges. A batch
+// smaller than MinParallel, a pool of one, a closed pool or a nil one runs
+// fn(0, n) inline.
+func (w *Workers) Run(n int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if w == nil || w.helpers == 0 || n < MinParallel || w.closed.Load() {
+		fn(0, n)
+		return
+	}
+	nch := min(n/minChunk, (w.helpers+1)*maxChunksPerWorker)
+	woken := min(w.helpers, nch-1)
+	r := w.claim(int32(woken) + 1)
+	if r == nil {
+		fn(0, n)
+		return
+	}
+	r.fn, r.n, r.nch = fn, n, int32(nch)
+	r.next.Store(0)
+	r.done.Store(0)
+	r.sleep.Store(awake)
+	for range woken {
+		w.wake <- r
+	}
+	if !r.work() {
+		r.wait()
+	}
+	r.fn = nil
+	r.refs.Add(-1)
+}
+
+// wait returns when the helpers have done the chunks they claimed. It
+// spins (yielding to other goroutines) for a while: a helper is most
+// likely in the middle of its last chunk, and a caller that blocks hands
+// its processor to the goroutine it wakes, which would put the two on one
+// core. Then it sleeps until the helper with the last chunk wakes it.
+func (r *run) wait() {
+	deadline := time.Now().Add(spinFor)
+	for r.done.Load() != r.nch {
+		if time.Now().Before(deadline) {
+			runtime.Gosched()
+			continue
+		}
+		if r.sleep.CompareAndSwap(awake, asleep) {
+			<-r.last
+		}
+		return // asleep, or the last chunk was done in the meantime
+	}
+}
+
+// finish is called by the helper that did a run's last chunk: it wakes
+// the caller if the caller went to sleep.
+func (r *run) finish() {
+	if !r.sleep.CompareAndSwap(awake, finished) {
+		r.last <- struct{}{}
+	}
+}
+
+// claim takes a free run for a caller and the helpers it wakes, or nil
+// when every run is in use.
+func (w *Workers) claim(refs int32) *run {
+	for i := range w.runs {
+		r := &w.runs[i]
+		if r.refs.Load() == 0 && r.refs.CompareAndSwap(0, refs) {
+			return r
+		}
+	}
+	return nil
+}
+
+// work claims and runs chunks until none is left, and reports whether it
+// did the batch's last one.
+func (r *run) work() (last bool) {
+	for {
+		c := r.next.Add(1) - 1
+		if c >= r.nch {
+			return last
+		}
+		lo, hi := r.n*int(c)/int(r.nch), r.n*int(c+1)/int(r.nch)
+		r.fn(lo, hi)
+		if r.done.Add(1) == r.nch {
+			last = true
+		}
+	}
+}
+
+func (w *Workers) helper() {
+	defer w.wg.Done()
+	for {
+		r := w.next()
+		if r == nil {
+			return
+		}
+		if r.work() {
+			r.finish()
+		}
+		r.refs.Add(-1)
+	}
+}
+
+// next returns the next run to help with (nil: stop), looking for one
+// for spinFor before it sleeps.
+func (w *Workers) next() *run {
+	deadline := time.Now().Add(spinFor)
+	for {
+		select {
+		case r := <-w.wake:
+			return r
+		default:
+		}
+		if !time.Now().Before(deadline) {
+			return <-w.wake
+		}
+		runtime.Gosched()
+	}
+}
+
+// Close stops the helpers and waits for them; Run then works inline. It
+// may be called while Run runs elsewhere, and more than once.
+func (w *Workers) Close() {
+	if w == nil || w.closed.Swap(true) {
+		return
+	}
+	for range w.helpers {
+		w.wake <- nil
+	}
+	w.wg.Wait()
+}
