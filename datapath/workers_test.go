@@ -142,6 +142,10 @@ func TestWorkersClose(t *testing.T) {
 	c := &cover{hits: make([]atomic.Int32, 40)}
 	w.Run(len(c.hits), c.fn)
 	c.check(t, "run after close")
+	// Goroutines that have returned may take a moment to be gone.
+	for i := 0; i < 10000 && runtime.NumGoroutine() > before; i++ {
+		runtime.Gosched()
+	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("%d goroutines before, %d after Close", before, after)
 	}
