@@ -15,7 +15,7 @@ package datapath
 // A helper that wakes late finds the chunks taken (the caller claims what
 // is left itself), so a busy machine slows a batch down to the caller's own
 // pace, not much below it. Helpers and callers spin (yielding) for a
-// moment before they sleep, see spinFor: a fork and join per batch only
+// moment before they sleep, see helperSpin and callerSpin: a fork and join per batch only
 // pays off when nobody waits for a thread to wake up. A run's state is reused only after every helper
 // woken for it has let go of it; while none is free, Run works inline.
 // Nothing is allocated per Run: callers pass a method value made once, the
@@ -33,21 +33,25 @@ const (
 	// below it, waking a helper costs more than the crypto it would take.
 	MinParallel = 8
 	// minChunk is the fewest packets in a chunk.
-	minChunk = 4
+	minChunk = 2
 	// maxChunksPerWorker bounds how finely a batch is split: a few chunks
-	// per worker even out packets of different sizes and late helpers.
-	maxChunksPerWorker = 2
+	// per worker even out packets of different sizes, and a helper that
+	// the OS preempts in the middle of a chunk holds up only that chunk.
+	maxChunksPerWorker = 4
 	// runSlots is how many runs may be in flight at once (concurrent
 	// callers, or helpers that have not yet let go of an earlier run).
 	runSlots = 4
-	// spinFor is how long a helper looks for the next batch before it
-	// sleeps, and how long a caller waits for its helpers before it
+	// helperSpin is how long a helper looks for the next batch before it
 	// sleeps. Waking a sleeping goroutine puts it on the waker's core
 	// until another core's thread wakes up and takes it over, which on a
 	// virtual machine takes tens of microseconds: longer than the batch.
 	// While batches keep coming the helpers stay awake; when they stop,
-	// a helper gives up its core after spinFor.
-	spinFor = 50 * time.Microsecond
+	// a helper gives up its core after helperSpin.
+	helperSpin = 50 * time.Microsecond
+	// callerSpin is how long a caller waits for its helpers' last chunks
+	// before it sleeps: long enough for a chunk, short enough that a
+	// helper the OS has preempted gets the core back soon.
+	callerSpin = 20 * time.Microsecond
 )
 
 // Caller states of a run, see wait.
@@ -66,6 +70,12 @@ type Workers struct {
 	runs    [runSlots]run
 	wg      sync.WaitGroup // the helpers
 	closed  atomic.Bool
+
+	// When the helpers made a batch slower than the caller alone would
+	// have been (their cores were busy with other work: the caller waited
+	// for a preempted helper), the next skip batches run inline, and each
+	// such batch in a row doubles backoff (see adapt).
+	skip, backoff atomic.Int32
 }
 
 // run is the state of one Run call.
@@ -126,6 +136,11 @@ func (w *Workers) Run(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+	if w.skip.Load() > 0 {
+		w.skip.Add(-1)
+		fn(0, n)
+		return
+	}
 	nch := min(n/minChunk, (w.helpers+1)*maxChunksPerWorker)
 	woken := min(w.helpers, nch-1)
 	r := w.claim(int32(woken) + 1)
@@ -140,11 +155,35 @@ func (w *Workers) Run(n int, fn func(lo, hi int)) {
 	for range woken {
 		w.wake <- r
 	}
-	if !r.work() {
+	start := time.Now()
+	last, did := r.work()
+	if !last {
+		worked := time.Since(start)
 		r.wait()
+		w.adapt(worked, time.Since(start), did, nch)
 	}
 	r.fn = nil
 	r.refs.Add(-1)
+}
+
+// maxBackoff bounds the batches run inline after slow parallel ones.
+const maxBackoff = 256
+
+// adapt compares a batch's time with its caller's pace: it took total,
+// of which worked went to did of nch chunks in the caller. Slower than
+// the caller alone (worked*nch/did) means the helpers are starved of CPU:
+// back off from them for a while.
+func (w *Workers) adapt(worked, total time.Duration, did, nch int) {
+	if did == 0 {
+		return
+	}
+	if total*time.Duration(did) <= worked*time.Duration(nch) {
+		w.backoff.Store(0)
+		return
+	}
+	b := min(max(2*w.backoff.Load(), 1), maxBackoff)
+	w.backoff.Store(b)
+	w.skip.Store(b)
 }
 
 // wait returns when the helpers have done the chunks they claimed. It
@@ -153,7 +192,7 @@ func (w *Workers) Run(n int, fn func(lo, hi int)) {
 // its processor to the goroutine it wakes, which would put the two on one
 // core. Then it sleeps until the helper with the last chunk wakes it.
 func (r *run) wait() {
-	deadline := time.Now().Add(spinFor)
+	deadline := time.Now().Add(callerSpin)
 	for r.done.Load() != r.nch {
 		if time.Now().Before(deadline) {
 			runtime.Gosched()
@@ -187,15 +226,16 @@ func (w *Workers) claim(refs int32) *run {
 }
 
 // work claims and runs chunks until none is left, and reports whether it
-// did the batch's last one.
-func (r *run) work() (last bool) {
+// did the batch's last one and how many it did.
+func (r *run) work() (last bool, did int) {
 	for {
 		c := r.next.Add(1) - 1
 		if c >= r.nch {
-			return last
+			return last, did
 		}
 		lo, hi := r.n*int(c)/int(r.nch), r.n*int(c+1)/int(r.nch)
 		r.fn(lo, hi)
+		did++
 		if r.done.Add(1) == r.nch {
 			last = true
 		}
@@ -209,7 +249,7 @@ func (w *Workers) helper() {
 		if r == nil {
 			return
 		}
-		if r.work() {
+		if last, _ := r.work(); last {
 			r.finish()
 		}
 		r.refs.Add(-1)
@@ -217,9 +257,9 @@ func (w *Workers) helper() {
 }
 
 // next returns the next run to help with (nil: stop), looking for one
-// for spinFor before it sleeps.
+// for helperSpin before it sleeps.
 func (w *Workers) next() *run {
-	deadline := time.Now().Add(spinFor)
+	deadline := time.Now().Add(helperSpin)
 	for {
 		select {
 		case r := <-w.wake:

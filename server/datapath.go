@@ -134,12 +134,18 @@ func newTxBatch(n int) *txBatch {
 // transmit sends the IP packets bufs[i][txHeadroom:txHeadroom+sizes[i]],
 // i < n, each to the client it is addressed to.
 func (s *Server) transmit(tx *txBatch, bufs [][]byte, sizes []int, n int) {
+	sealed := 0
 	for i := 0; i < n; i++ {
 		if p, ok := s.encap(bufs[i], sizes[i]); ok {
 			tx.items = append(tx.items, p)
+			if p.sa != nil {
+				sealed++
+			}
 		}
 	}
-	tx.work.Run(len(tx.items), tx.seal)
+	if sealed > 0 { // plain L2TP has nothing to seal
+		tx.work.Run(len(tx.items), tx.seal)
+	}
 	for i := range tx.items {
 		p := &tx.items[i]
 		if p.err != nil {
