@@ -91,7 +91,7 @@ type Phase1Probe struct {
 
 	mu      sync.Mutex
 	waiting map[[8]byte]chan []byte
-	next    time.Time // the earliest time the next message may leave
+	pacer   *Pacer
 	sent    int
 }
 
@@ -187,6 +187,9 @@ func (p *Phase1Probe) defaults() {
 	p.mu.Lock()
 	if p.waiting == nil {
 		p.waiting = map[[8]byte]chan []byte{}
+	}
+	if p.pacer == nil {
+		p.pacer = NewPacer(p.Rate)
 	}
 	p.mu.Unlock()
 }
@@ -313,7 +316,7 @@ func (p *Phase1Probe) exchange(ctx context.Context, cky [8]byte, msg []byte) ([]
 		delete(p.waiting, cky)
 		p.mu.Unlock()
 	}()
-	if err := p.pace(ctx); err != nil {
+	if err := p.pacer.Wait(ctx); err != nil {
 		return nil, err
 	}
 	if err := p.Send(msg); err != nil {
@@ -331,33 +334,5 @@ func (p *Phase1Probe) exchange(ctx context.Context, cky [8]byte, msg []byte) ([]
 		return nil, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	}
-}
-
-// pace waits for this message's slot: messages leave at least 1/Rate
-// apart, whichever goroutine sends them. A slot is claimed when it is
-// reached, not when it was planned, so a late wake-up never lets the next
-// message follow closer; the spacing has 2 % to spare for the time between
-// the claim and the send.
-func (p *Phase1Probe) pace(ctx context.Context) error {
-	gap := time.Duration(float64(time.Second) / p.Rate * 1.02)
-	p.mu.Lock()
-	for {
-		now := time.Now()
-		if !now.Before(p.next) {
-			p.next = now.Add(gap)
-			p.mu.Unlock()
-			return nil
-		}
-		wait := p.next.Sub(now)
-		p.mu.Unlock()
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		p.mu.Lock()
 	}
 }

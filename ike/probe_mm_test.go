@@ -66,14 +66,8 @@ func accepted(res []Phase1Result) []IKEProposal {
 // messages.
 func (l *probeLab) checkRate(t *testing.T, rate int) {
 	t.Helper()
-	for i := range l.times {
-		n := 0
-		for j := i; j < len(l.times) && l.times[j].Sub(l.times[i]) < time.Second; j++ {
-			n++
-		}
-		if n > rate {
-			t.Fatalf("%d messages within one second from message %d (limit %d)", n, i, rate)
-		}
+	if n := maxPerSecond(l.times); n > rate {
+		t.Fatalf("%d messages within one second (limit %d)", n, rate)
 	}
 }
 

@@ -105,39 +105,8 @@ func (p *Phase2Probe) Info() Phase1Info { return p.s.Info() }
 // Run negotiates phase 1 and then serves QuickMode and DeleteChild until
 // ctx ends (it then deletes the kept pair and the ISAKMP SA at the server
 // and returns nil) or phase 1 fails (it returns an *Error).
-func (p *Phase2Probe) Run(ctx context.Context) (err error) {
-	s := p.s
-	defer func() {
-		s.err = err
-		s.doneOnce.Do(func() { close(s.done) })
-	}()
-	s.lastRx.Store(time.Now().UnixNano())
-	s.startMainMode(time.Now())
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		now := time.Now()
-		next, err := p.tick(now)
-		if err != nil {
-			s.deleteAll()
-			return err
-		}
-		timer.Reset(next.Sub(now))
-		select {
-		case <-ctx.Done():
-			p.keep = nil
-			s.deleteAll()
-			return nil
-		case m := <-s.in:
-			if err := p.handle(m, time.Now()); err != nil {
-				s.deleteAll()
-				return err
-			}
-		case f := <-p.calls:
-			f(time.Now())
-		case <-timer.C:
-		}
-	}
+func (p *Phase2Probe) Run(ctx context.Context) error {
+	return p.s.loop(ctx, p.tick, p.handle, p.calls, func() { p.keep = nil })
 }
 
 // tick retransmits Main Mode messages that are due (giving up as a

@@ -337,7 +337,17 @@ func (s *Session) Info() Phase1Info {
 // Run negotiates and keeps the SAs until ctx is cancelled (it then deletes
 // them at the server and returns nil) or the session fails (it returns an
 // *Error).
-func (s *Session) Run(ctx context.Context) (err error) {
+func (s *Session) Run(ctx context.Context) error {
+	return s.loop(ctx, s.tick, s.handle, nil, nil)
+}
+
+// loop is the session's goroutine: Main Mode, then tick when due, handle
+// for each message, calls for work handed in by other goroutines, rekeys
+// asked for by Rekey, until ctx ends (cancelled runs first, then every SA
+// is deleted at the server) or tick or handle fails. Run and Phase2Probe
+// drive it with their own tick, handle and calls.
+func (s *Session) loop(ctx context.Context, tick func(time.Time) (time.Time, error),
+	handle func(inbound, time.Time) error, calls <-chan func(time.Time), cancelled func()) (err error) {
 	defer func() {
 		s.err = err
 		s.doneOnce.Do(func() { close(s.done) })
@@ -348,7 +358,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	defer timer.Stop()
 	for {
 		now := time.Now()
-		next, err := s.tick(now)
+		next, err := tick(now)
 		if err != nil {
 			s.deleteAll()
 			return err
@@ -356,13 +366,18 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		timer.Reset(next.Sub(now))
 		select {
 		case <-ctx.Done():
+			if cancelled != nil {
+				cancelled()
+			}
 			s.deleteAll()
 			return nil
 		case m := <-s.in:
-			if err := s.handle(m, time.Now()); err != nil {
+			if err := handle(m, time.Now()); err != nil {
 				s.deleteAll()
 				return err
 			}
+		case f := <-calls:
+			f(time.Now())
 		case <-s.rekey:
 			s.rekeyNow(time.Now())
 		case <-timer.C:

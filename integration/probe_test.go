@@ -297,7 +297,7 @@ func TestProbePSKSoftEther(t *testing.T) {
 
 // A wrong PSK: exit 11 (as connect's IKE authentication failure), the
 // verdict says so, and neither key is printed.
-func TestProbePSKWrong(t *testing.T) {
+func TestProbePSKWrongStrongSwan(t *testing.T) {
 	labSW.up(t)
 	const wrong = "not-the-lab-psk-4711"
 	rep, code, _, printed := runProbeEnv(t, labSW.clientNS, labSW.server, []string{"L2V_TEST_WRONG_PSK=" + wrong},

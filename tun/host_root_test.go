@@ -12,11 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/vishvananda/netns"
+	"github.com/l2tpvpn/l2tpvpn/internal/rootns"
 )
 
 // withNetns runs f on this goroutine's thread switched into a new named
@@ -24,21 +23,7 @@ import (
 // a persistent TUN device l2tp0 (no process attached).
 func withNetns(t *testing.T, name string, f func(ns string)) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	exec.Command("ip", "netns", "del", name).Run() // leftover from an aborted run
-	h, err := netns.NewNamed(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	defer netns.DeleteNamed(name)
-	defer netns.Set(orig)
+	rootns.Enter(t, name)
 	for _, c := range []string{
 		"link set lo up",
 		"link add up0 type veth peer name up0p",

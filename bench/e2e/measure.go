@@ -40,6 +40,10 @@ func testSpecs(d time.Duration, rate string) []testSpec {
 		{ID: "tcp4", Desc: "TCP, 4 streams", Args: []string{"-t", secs, "-P", "4"}},
 		{ID: "udp", Desc: "UDP, 1400-byte packets, unlimited rate", Args: []string{"-u", "-b", "0", "-l", l, "-t", secs}, UDP: true},
 		{ID: "tcp-rate", Desc: "TCP, 1 stream, paced at " + rate + "bit/s", Args: []string{"-t", secs, "-b", rate}},
+		// The other direction (iperf3 -R): the server's side sends, the
+		// client's tunnel receives, so its µs per packet are the receive path's.
+		{ID: "tcp1-rev", Desc: "TCP, 1 stream, server to client (-R: the client receives)", Args: []string{"-t", secs, "-R"}},
+		{ID: "tcp-rate-rev", Desc: "TCP, 1 stream, server to client (-R), paced at " + rate + "bit/s", Args: []string{"-t", secs, "-R", "-b", rate}},
 		{ID: "udp-rate", Desc: "UDP, 1400-byte packets at " + rate + "bit/s", Args: []string{"-u", "-b", rate, "-l", l, "-t", secs}, UDP: true},
 	}
 }

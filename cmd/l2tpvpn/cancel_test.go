@@ -357,3 +357,27 @@ func TestBackgroundInterrupt(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// Status asked for between the control socket's creation and the first
+// attempt's "connecting" event names the configured server and a step,
+// not empty fields (the integration test TestDisconnectWhileConnecting saw
+// both empty once, under load).
+func TestStatusBeforeFirstAttempt(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := listenControl(dir, "early", "vpn.example:1702")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close()
+	st, err := queryStatus(dir, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != vpn.StateConnecting || st.Server != "vpn.example:1702" || st.WaitingFor == "" {
+		t.Errorf("status before the first attempt: state %q server %q waiting for %q", st.State, st.Server, st.WaitingFor)
+	}
+	srv.progress(vpn.Event{Event: vpn.EventConnecting, Server: "192.0.2.1:1702"})
+	if st, _ := queryStatus(dir, "early"); st.Server != "192.0.2.1:1702" || !strings.Contains(st.WaitingFor, "IKE phase 1") {
+		t.Errorf("status after connecting: server %q waiting for %q", st.Server, st.WaitingFor)
+	}
+}

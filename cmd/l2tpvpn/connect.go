@@ -189,7 +189,7 @@ func runForeground(o *connectOpts, cfg vpn.Config, out *output, stderr io.Writer
 			f.Close()
 		}
 	}
-	srv, err = listenControl(dir, o.name)
+	srv, err = listenControl(dir, o.name, cfg.Server)
 	if err != nil {
 		fmt.Fprintf(stderr, "l2tpvpn: %v\n", err)
 		ready(readyMsg{Exit: exitHost, Error: err.Error()})

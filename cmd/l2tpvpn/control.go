@@ -62,7 +62,9 @@ func socketPath(dir, name string) string { return filepath.Join(dir, name+".sock
 
 // listenControl creates the socket in the state directory (made by
 // privateStateDir), replacing a stale socket of a connection that died.
-func listenControl(dir, name string) (*controlServer, error) {
+// server is the configured HOST[:PORT]: status shows it until the first
+// attempt names the address it connects to.
+func listenControl(dir, name, server string) (*controlServer, error) {
 	path := socketPath(dir, name)
 	if _, err := queryStatus(dir, name); err == nil {
 		return nil, fmt.Errorf("connection %q is already running (control socket %s)", name, path)
@@ -77,7 +79,8 @@ func listenControl(dir, name string) (*controlServer, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	s := &controlServer{name: name, path: path, ln: ln, disconnect: make(chan struct{})}
+	s := &controlServer{name: name, path: path, ln: ln, disconnect: make(chan struct{}),
+		server: server, phase: "the start of the first attempt (the server's address, the socket)"}
 	go s.accept()
 	return s, nil
 }

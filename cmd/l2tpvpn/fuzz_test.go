@@ -173,7 +173,7 @@ func FuzzControlRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	dir := f.TempDir()
-	s, err := listenControl(dir, "fz")
+	s, err := listenControl(dir, "fz", "")
 	if err != nil {
 		f.Fatal(err)
 	}

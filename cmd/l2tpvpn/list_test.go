@@ -35,7 +35,7 @@ func TestList(t *testing.T) {
 	dir := profileHome(t, "work", "home")
 	state := t.TempDir()
 	t.Setenv("L2TPVPN_STATE_DIR", state)
-	srv, err := listenControl(state, "work") // answers status: connecting
+	srv, err := listenControl(state, "work", "vpn.example") // answers status: connecting
 	if err != nil {
 		t.Fatal(err)
 	}

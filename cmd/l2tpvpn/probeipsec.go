@@ -139,7 +139,7 @@ func (p *pskProbe) throughIPsec(ctx context.Context, prop ike.ESPProposal, rep *
 	var tunnel *l2tp.Tunnel
 	e := &probeESP{child: r.Child, local: p.link.Local, server: p.link.Server,
 		send: func(b []byte) error {
-			if err := p.pace.wait(ctx); err != nil {
+			if err := p.pace.Wait(ctx); err != nil {
 				return err
 			}
 			return p.link.Send4500(b)

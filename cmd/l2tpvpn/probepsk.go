@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
@@ -55,49 +54,6 @@ type pskLink struct {
 	Send4500      func([]byte) error
 }
 
-// pacer lets one message leave at most every 1/rate (with 2 % to spare, as
-// ike.Phase1Probe paces), whichever goroutine sends it, and counts them.
-type pacer struct {
-	gap  time.Duration
-	mu   sync.Mutex
-	next time.Time
-	sent int
-}
-
-func newPacer(rate float64) *pacer {
-	return &pacer{gap: time.Duration(float64(time.Second) / rate * 1.02)}
-}
-
-// wait blocks until the next slot is reached and claims it.
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	for {
-		now := time.Now()
-		if !now.Before(p.next) {
-			p.next = now.Add(p.gap)
-			p.sent++
-			p.mu.Unlock()
-			return nil
-		}
-		wait := p.next.Sub(now)
-		p.mu.Unlock()
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		p.mu.Lock()
-	}
-}
-
-func (p *pacer) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.sent
-}
-
 // errPSKRefused: phase 1 failed at Main Mode 5/6: the key is wrong.
 var errPSKRefused = errors.New("the pre-shared key was not accepted")
 
@@ -105,7 +61,7 @@ var errPSKRefused = errors.New("the pre-shared key was not accepted")
 type pskProbe struct {
 	st   probeSettings
 	link *pskLink
-	pace *pacer
+	pace *ike.Pacer
 	ph2  *ike.Phase2Probe
 	path atomic.Pointer[probeESP] // the kept pair, for L2TP (probeipsec.go)
 }
@@ -132,13 +88,13 @@ func (p *pskProbe) input4500(d []byte) {
 func runPSK(ctx context.Context, link *pskLink, prop ike.IKEProposal, st probeSettings, p *pskProbe, rep *probeReport) error {
 	p.st, p.link = st, link
 	if p.pace == nil {
-		p.pace = newPacer(st.Rate)
+		p.pace = ike.NewPacer(st.Rate)
 	}
-	defer func() { rep.Sent += p.pace.count() }()
+	defer func() { rep.Sent += p.pace.Sent() }()
 	ph2, err := ike.NewPhase2Probe(ike.Config{PSK: st.PSK, IKE: []ike.IKEProposal{prop}, Mode: st.ESPMode,
 		Local: link.Local, Remote: link.Server, RetransmitTimeout: st.Timeout, Retransmits: 2,
 		Send: func(b []byte, natt bool) error {
-			if err := p.pace.wait(ctx); err != nil {
+			if err := p.pace.Wait(ctx); err != nil {
 				return err
 			}
 			if natt {
