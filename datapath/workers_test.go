@@ -189,3 +189,23 @@ func BenchmarkWorkersRun(b *testing.B) {
 		w.Run(len(data), fn)
 	}
 }
+
+// CryptoWorkers: inline below 4 cores, every core from 4 on, and the
+// environment's number when it is one.
+func TestCryptoWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Setenv("L2TPVPN_CRYPTO_WORKERS", "")
+	for procs, want := range map[int]int{1: 1, 2: 1, 3: 1, 4: 4, 8: 8} {
+		runtime.GOMAXPROCS(procs)
+		if got := CryptoWorkers(); got != want {
+			t.Errorf("%d cores: %d workers, want %d", procs, got, want)
+		}
+	}
+	runtime.GOMAXPROCS(2)
+	for env, want := range map[string]int{"3": 3, "1": 1, "0": 1, "x": 1} {
+		t.Setenv("L2TPVPN_CRYPTO_WORKERS", env)
+		if got := CryptoWorkers(); got != want {
+			t.Errorf("L2TPVPN_CRYPTO_WORKERS=%s: %d workers, want %d", env, got, want)
+		}
+	}
+}

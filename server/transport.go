@@ -143,7 +143,7 @@ func (s *Server) readLoop(k *sock) {
 	sizes, from := make([]int, udpBatch), make([]netip.AddrPort, udpBatch)
 	rx := &rxBatch{out: make([][]byte, 0, udpBatch)}
 	if k.port == portNATT { // ESP: opened on several cores
-		w := datapath.NewWorkers(0)
+		w := datapath.NewWorkers(datapath.CryptoWorkers())
 		defer w.Close()
 		rx.esp = newOpenBatch(s, w, udpBatch)
 	}

@@ -115,7 +115,7 @@ func (c *Conn) newIPsec(local netip.Addr) error {
 		return &Error{Phase: "config", Reason: ReasonConfig, Err: err}
 	}
 	p.session = s
-	p.startWorkers(datapath.NewWorkers(0)) // stopped by stopIPsec
+	p.startWorkers(datapath.NewWorkers(datapath.CryptoWorkers())) // stopped by stopIPsec
 	c.ipsec = p
 	return nil
 }
