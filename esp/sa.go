@@ -209,27 +209,66 @@ func (s *SA) Tailroom() int { return s.align - 1 + trailerLen + s.icvLen }
 // of buf starting at off-Headroom(). nextHeader is 17 (UDP) in transport mode
 // or 4 (IPv4) in tunnel mode. Seal returns ErrSeqExhausted once 2^32-1
 // packets have been sent (RFC 4303 section 3.3.3); the SA must then be
-// replaced.
+// replaced. Seal is ReserveSeq(1) and SealSeq with that number.
 func (s *SA) Seal(buf []byte, off, n int, nextHeader byte) ([]byte, error) {
-	hr := s.Headroom()
-	if off < hr || n < 0 || off > cap(buf) || n > cap(buf)-off {
-		return nil, ErrBufferSpace
+	if err := s.checkSeal(buf, off, n); err != nil {
+		return nil, err
 	}
+	seq, err := s.ReserveSeq(1)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal(buf, off, n, nextHeader, seq), nil
+}
+
+// ReserveSeq takes the next n sequence numbers of an outbound SA, first to
+// first+n-1, for SealSeq: a batch sealed in parallel reserves its numbers
+// in the order its packets will be sent, so that they leave in sequence
+// (a receiver's replay window may be as small as 32). Numbers past 2^32-1
+// are never used: ReserveSeq returns ErrSeqExhausted when none of the block
+// is left, and SealSeq refuses each number past it, as Seal does. A block
+// that is not used up leaves a gap, which receivers accept. n < 1 reserves
+// nothing and returns the next number.
+func (s *SA) ReserveSeq(n int) (first uint64, err error) {
+	if n < 1 {
+		return s.seq.Load() + 1, nil
+	}
+	// The counter goes on past maxSeq and never wraps (2^64 numbers).
+	first = s.seq.Add(uint64(n)) - uint64(n) + 1
+	if first > maxSeq {
+		return 0, ErrSeqExhausted
+	}
+	return first, nil
+}
+
+// errSeqZero: sequence number 0 is never sent (RFC 4303 section 3.3.3).
+var errSeqZero = errors.New("esp: sequence number 0 was not reserved")
+
+// SealSeq is Seal with sequence number seq, which must come from
+// ReserveSeq on this SA and be used once: AES-GCM's IV is the sequence
+// number, and a repeated one would reveal the key stream. It is safe for
+// concurrent use with distinct numbers. It returns ErrSeqExhausted for a
+// number past 2^32-1.
+func (s *SA) SealSeq(buf []byte, off, n int, nextHeader byte, seq uint64) ([]byte, error) {
+	if err := s.checkSeal(buf, off, n); err != nil {
+		return nil, err
+	}
+	switch {
+	case seq == 0:
+		return nil, errSeqZero
+	case seq > maxSeq:
+		return nil, ErrSeqExhausted
+	}
+	return s.seal(buf, off, n, nextHeader, seq), nil
+}
+
+// seal is SealSeq after the checks.
+func (s *SA) seal(buf []byte, off, n int, nextHeader byte, seq uint64) []byte {
+	hr := s.Headroom()
 	buf = buf[:cap(buf)]
 	padLen := (s.align - (n+trailerLen)%s.align) % s.align
 	end := off + n + padLen + trailerLen // end of the encrypted part
-	if len(buf)-end < s.icvLen {
-		return nil, ErrBufferSpace
-	}
 	start := off - hr
-
-	// Each call takes its own number; once 2^32-1 is used, every later
-	// call fails (the counter goes on past maxSeq, 2^64 calls from
-	// wrapping).
-	seq := s.seq.Add(1)
-	if seq > maxSeq {
-		return nil, ErrSeqExhausted
-	}
 
 	// RFC 4303 section 2.4: padding bytes are 1, 2, 3, ...
 	pad := buf[off+n : off+n+padLen]
@@ -244,7 +283,20 @@ func (s *SA) Seal(buf []byte, off, n int, nextHeader byte) ([]byte, error) {
 	w, slot := s.work.get()
 	s.encrypt(w, buf, start, off, end, seq)
 	s.work.put(slot)
-	return buf[start : end+s.icvLen], nil
+	return buf[start : end+s.icvLen]
+}
+
+// checkSeal checks that buf has room for sealing buf[off:off+n]: the
+// headroom before off, and the padding, trailer and ICV within cap(buf).
+func (s *SA) checkSeal(buf []byte, off, n int) error {
+	if off < s.Headroom() || n < 0 || off > cap(buf) || n > cap(buf)-off {
+		return ErrBufferSpace
+	}
+	padLen := (s.align - (n+trailerLen)%s.align) % s.align
+	if cap(buf)-(off+n+padLen+trailerLen) < s.icvLen {
+		return ErrBufferSpace
+	}
+	return nil
 }
 
 // encrypt encrypts buf[off:end] in place and writes the IV before it and

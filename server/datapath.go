@@ -2,7 +2,8 @@ package server
 
 // The data path: PPP frames from clients to the TUN device, IP packets from
 // the TUN device to clients. Headers are written into headroom and crypto
-// is in place; nothing is allocated per packet.
+// is in place, a batch's ESP on several cores (espbatch.go); nothing is
+// allocated per packet.
 
 import (
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/l2tpvpn/l2tpvpn/datapath"
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 	"github.com/l2tpvpn/l2tpvpn/tun"
 	wgtun "golang.zx2c4.com/wireguard/tun"
@@ -26,6 +28,7 @@ const txHeadroom = 128
 type rxBatch struct {
 	out     [][]byte // each with tun.WriteHeadroom before the packet
 	packets uint64
+	esp     *openBatch // ESP opened on several cores; nil: one by one
 }
 
 // receive adds one PPP frame of the client's session to rx; frame aliases
@@ -91,6 +94,8 @@ func (s *Server) tunLoop() {
 	}
 	sizes := make([]int, batch)
 	tx := newTxBatch(batch)
+	tx.work = datapath.NewWorkers(datapath.CryptoWorkers()) // ESP sealed on several cores, from 4 cores on
+	defer tx.work.Close()
 	for {
 		n, err := s.dev.Read(bufs, sizes, txHeadroom)
 		if err != nil {
@@ -108,30 +113,54 @@ func (s *Server) tunLoop() {
 	}
 }
 
-// txBatch is the send side of one TUN read: consecutive datagrams for one
+// txBatch is the send side of one TUN read: the ESP of its packets is
+// sealed on the workers (espbatch.go), then consecutive datagrams for one
 // socket and destination go out in one WriteBatch (sendmmsg, UDP GSO).
 type txBatch struct {
-	run  [][]byte
-	sock *sock
-	dst  netip.AddrPort
+	items []sealing // the read's packets, framed, in order
+	work  *datapath.Workers
+	seal  func(lo, hi int) // sealRange, made once
+	run   [][]byte
+	sock  *sock
+	dst   netip.AddrPort
 }
 
-func newTxBatch(n int) *txBatch { return &txBatch{run: make([][]byte, 0, n)} }
+func newTxBatch(n int) *txBatch {
+	tx := &txBatch{items: make([]sealing, 0, n), run: make([][]byte, 0, n)}
+	tx.seal = tx.sealRange
+	return tx
+}
 
 // transmit sends the IP packets bufs[i][txHeadroom:txHeadroom+sizes[i]],
 // i < n, each to the client it is addressed to.
 func (s *Server) transmit(tx *txBatch, bufs [][]byte, sizes []int, n int) {
+	sealed := 0
 	for i := 0; i < n; i++ {
-		pkt, k, dst, ok := s.encap(bufs[i], sizes[i])
-		if !ok {
+		if p, ok := s.encap(bufs[i], sizes[i]); ok {
+			tx.items = append(tx.items, p)
+			if p.sa != nil {
+				sealed++
+			}
+		}
+	}
+	if sealed > 0 { // plain L2TP has nothing to seal
+		tx.work.Run(len(tx.items), tx.seal)
+	}
+	for i := range tx.items {
+		p := &tx.items[i]
+		if p.err != nil {
+			s.stats.txErrors.Add(1)
 			continue
 		}
-		if len(tx.run) > 0 && (k != tx.sock || dst != tx.dst) {
+		p.c.bytesOut.Add(uint64(p.size))
+		if len(tx.run) > 0 && (p.k != tx.sock || p.dst != tx.dst) {
 			s.flushTx(tx)
 		}
-		tx.run = append(tx.run, pkt)
-		tx.sock, tx.dst = k, dst
+		tx.run = append(tx.run, p.pkt)
+		tx.sock, tx.dst = p.k, p.dst
 	}
+	clear(tx.items)
+	tx.items = tx.items[:0]
 	s.flushTx(tx)
 }
 
@@ -149,13 +178,14 @@ func (s *Server) flushTx(tx *txBatch) {
 }
 
 // encap frames the IP packet buf[txHeadroom:txHeadroom+n] for the client
-// it is addressed to and seals it for its IPsec transport: the datagram
-// (aliasing buf), the socket to send it from and where to.
-func (s *Server) encap(buf []byte, n int) ([]byte, *sock, netip.AddrPort, bool) {
+// it is addressed to and prepares it for its IPsec transport (seal then
+// encrypts it): the datagram (aliasing buf), the socket to send it from
+// and where to.
+func (s *Server) encap(buf []byte, n int) (sealing, bool) {
 	pkt := buf[txHeadroom : txHeadroom+n]
 	if n < 20 || pkt[0]>>4 != 4 {
 		s.stats.txNoClient.Add(1)
-		return nil, nil, netip.AddrPort{}, false
+		return sealing{}, false
 	}
 	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
 	s.mu.RLock()
@@ -163,20 +193,20 @@ func (s *Server) encap(buf []byte, n int) ([]byte, *sock, netip.AddrPort, bool) 
 	s.mu.RUnlock()
 	if c == nil {
 		s.stats.txNoClient.Add(1)
-		return nil, nil, netip.AddrPort{}, false
+		return sealing{}, false
 	}
 	frame := txHeadroom - ppp.HeaderLen
 	ppp.PutHeader(buf[frame:], ppp.ProtoIPv4)
 	start := c.sess.PutHeader(buf, frame)
 	if start < 0 {
 		s.stats.txErrors.Add(1)
-		return nil, nil, netip.AddrPort{}, false
+		return sealing{}, false
 	}
-	d, k, to, err := s.seal(c.sess.Peer(), buf, start, txHeadroom+n-start)
+	p, err := s.prepareSeal(c.sess.Peer(), buf, start, txHeadroom+n-start)
 	if err != nil {
 		s.stats.txErrors.Add(1)
-		return nil, nil, netip.AddrPort{}, false
+		return sealing{}, false
 	}
-	c.bytesOut.Add(uint64(n))
-	return d, k, to, true
+	p.c, p.size = c, n
+	return p, true
 }

@@ -27,6 +27,8 @@ type countTUN struct {
 	writes int // packets
 	calls  int // Write calls
 	last   []byte
+	record bool     // keep a copy of every packet in got (it allocates)
+	got    [][]byte // while record is set
 }
 
 func (f *countTUN) File() *os.File                         { return nil }
@@ -35,6 +37,11 @@ func (f *countTUN) Write(bufs [][]byte, off int) (int, error) {
 	f.writes += len(bufs)
 	f.calls++
 	f.last = bufs[0][off:]
+	if f.record {
+		for _, b := range bufs {
+			f.got = append(f.got, bytes.Clone(b[off:]))
+		}
+	}
 	return len(bufs), nil
 }
 func (f *countTUN) MTU() (int, error)          { return 1400, nil }
@@ -185,6 +192,8 @@ func TestDataPathAllocs(t *testing.T) {
 				tmpl := ipPacket(testServerIP, testClientAddr, 1400)
 				buf := make([]byte, len(tmpl))
 				tx, bufs, sizes := newTxBatch(1), [][]byte{buf}, []int{1400}
+				tx.work = datapath.NewWorkers(0) // as tunLoop's
+				defer tx.work.Close()
 				before := s.stats.txPackets.Load()
 				if a := testing.AllocsPerRun(200, func() {
 					copy(buf, tmpl) // ESP encrypts it in place
@@ -329,9 +338,14 @@ func BenchmarkDataPath(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		ipsec bool
-	}{{"plain", false}, {"esp-aesgcm", true}} {
+		tr    esp.Transform
+	}{
+		{"plain", false, esp.Transform{Enc: esp.AESGCM16}},
+		{"esp-aesgcm", true, esp.Transform{Enc: esp.AESGCM16}},
+		{"esp-aescbc-sha1", true, esp.Transform{Enc: esp.AESCBC, Integ: esp.HMACSHA1_96}},
+	} {
 		b.Run("transmit-"+tc.name, func(b *testing.B) {
-			ts := newTestServer(b, esp.Transform{Enc: esp.AESGCM16})
+			ts := newTestServer(b, tc.tr)
 			c := ts.plain
 			if tc.ipsec {
 				c = ts.ipsec
@@ -344,6 +358,8 @@ func BenchmarkDataPath(b *testing.B) {
 				bufs[i], sizes[i] = make([]byte, len(tmpl)), 1400
 			}
 			tx := newTxBatch(burst)
+			tx.work = datapath.NewWorkers(0) // as tunLoop's
+			defer tx.work.Close()
 			b.SetBytes(1400)
 			b.ReportAllocs()
 			for done := 0; done < b.N; done += burst {
@@ -354,7 +370,7 @@ func BenchmarkDataPath(b *testing.B) {
 			}
 		})
 		b.Run("receive-"+tc.name, func(b *testing.B) {
-			ts := newTestServer(b, esp.Transform{Enc: esp.AESGCM16})
+			ts := newTestServer(b, tc.tr)
 			c := ts.plain
 			if tc.ipsec {
 				c = ts.ipsec
@@ -373,9 +389,14 @@ func BenchmarkDataPath(b *testing.B) {
 				}
 			}
 			rx := &rxBatch{out: make([][]byte, 0, burst)}
+			if tc.ipsec { // a batch as readLoop reads it, opened on the workers
+				w := datapath.NewWorkers(0)
+				defer w.Close()
+				rx.esp = newOpenBatch(ts.Server, w, burst)
+			}
+			views, sizes, from := make([][]byte, burst), make([]int, burst), make([]netip.AddrPort, burst)
 			b.SetBytes(1400)
 			b.ReportAllocs()
-			pkts := make([][]byte, burst)
 			for done := 0; done < b.N; done += burst {
 				n := min(burst, b.N-done)
 				if tc.ipsec { // sealing is the client's work: not timed
@@ -383,18 +404,17 @@ func BenchmarkDataPath(b *testing.B) {
 					for i, buf := range bufs[:n] {
 						copy(buf[off:], msg)
 						esp.PutUDP(buf[off-esp.UDPHeaderLen:], c.t.peer.Port(), portL2TP, len(msg))
-						var err error
-						if pkts[i], err = ts.clientS.Seal(buf, off-esp.UDPHeaderLen, esp.UDPHeaderLen+len(msg), 17); err != nil {
+						pkt, err := ts.clientS.Seal(buf, off-esp.UDPHeaderLen, esp.UDPHeaderLen+len(msg), 17)
+						if err != nil {
 							b.Fatal(err)
 						}
+						views[i], sizes[i], from[i] = buf[cap(buf)-cap(pkt):], len(pkt), c.t.peer
 					}
 					b.StartTimer()
+					ts.receiveBatch(rx, k, bufs, views, sizes, from, n)
+					continue
 				}
-				for i, buf := range bufs[:n] {
-					if tc.ipsec {
-						ts.receiveNATT(rx, buf, pkts[i], c.t.peer, k, nil)
-						continue
-					}
+				for _, buf := range bufs[:n] {
 					d := buf[rxHeadroom : rxHeadroom+len(msg)]
 					copy(d, msg)
 					ts.receiveL2TP(rx, buf, d, c.sess.Peer(), nil)

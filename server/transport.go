@@ -142,6 +142,11 @@ func (s *Server) readLoop(k *sock) {
 	}
 	sizes, from := make([]int, udpBatch), make([]netip.AddrPort, udpBatch)
 	rx := &rxBatch{out: make([][]byte, 0, udpBatch)}
+	if k.port == portNATT { // ESP: opened on several cores
+		w := datapath.NewWorkers(datapath.CryptoWorkers())
+		defer w.Close()
+		rx.esp = newOpenBatch(s, w, udpBatch)
+	}
 	for {
 		n, err := k.udp.ReadBatch(views, sizes, from)
 		if err != nil {
@@ -150,27 +155,43 @@ func (s *Server) readLoop(k *sock) {
 			}
 			continue
 		}
-		for i := 0; i < n; i++ {
-			if sizes[i] < 0 { // larger than the buffer
-				s.stats.rxMalformed.Add(1)
-				continue
-			}
-			s.receiveDatagram(rx, k, bufs[i], views[i][:sizes[i]], from[i], k.udp.Control(i))
-		}
-		s.flushRx(rx)
+		s.receiveBatch(rx, k, bufs, views, sizes, from, n)
 	}
 }
 
+// receiveBatch handles the n datagrams of one read from k (views[i] is
+// bufs[i] after rxHeadroom) and writes their IP packets to the TUN device
+// in one batch.
+func (s *Server) receiveBatch(rx *rxBatch, k *sock, bufs, views [][]byte, sizes []int, from []netip.AddrPort, n int) {
+	var pre []opened
+	if rx.esp != nil {
+		pre = rx.esp.open(views, sizes, n)
+	}
+	for i := 0; i < n; i++ {
+		if sizes[i] < 0 { // larger than the buffer
+			s.stats.rxMalformed.Add(1)
+			continue
+		}
+		var o *opened
+		if pre != nil {
+			o = &pre[i]
+		}
+		s.receiveDatagram(rx, k, bufs[i], views[i][:sizes[i]], from[i], k.udp.Control(i), o)
+	}
+	s.flushRx(rx)
+}
+
 // receiveDatagram handles one datagram d (aliasing buf, after its
-// headroom) that came in on k; oob is its control messages.
-func (s *Server) receiveDatagram(rx *rxBatch, k *sock, buf, d []byte, from netip.AddrPort, oob []byte) {
+// headroom) that came in on k; oob is its control messages, pre its ESP
+// opened already (nil: not).
+func (s *Server) receiveDatagram(rx *rxBatch, k *sock, buf, d []byte, from netip.AddrPort, oob []byte, pre *opened) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	switch k.port {
 	case portIKE:
 		s.heard(k, from)
 		s.ike.Input(from, k.dest(oob), false, bytes.Clone(d))
 	case portNATT:
-		s.receiveNATT(rx, buf, d, from, k, oob)
+		s.receiveESP(rx, buf, d, from, k, oob, pre)
 	case portL2TP:
 		if len(d) > 0 && d[0]&0x80 != 0 {
 			s.heard(k, from)
@@ -309,6 +330,12 @@ func (s *Server) peerGone(peer netip.AddrPort, reason string) {
 // receiveNATT handles a datagram on 4500: IKE (non-ESP marker), a NAT-T
 // keepalive, or ESP.
 func (s *Server) receiveNATT(rx *rxBatch, buf, d []byte, from netip.AddrPort, k *sock, oob []byte) {
+	s.receiveESP(rx, buf, d, from, k, oob, nil)
+}
+
+// receiveESP is receiveNATT for a datagram whose ESP the workers may have
+// opened already (pre; see openBatch).
+func (s *Server) receiveESP(rx *rxBatch, buf, d []byte, from netip.AddrPort, k *sock, oob []byte, pre *opened) {
 	kind, spi := esp.Classify(d)
 	switch kind {
 	case esp.KindIKE:
@@ -321,14 +348,22 @@ func (s *Server) receiveNATT(rx *rxBatch, buf, d []byte, from netip.AddrPort, k 
 		s.stats.rxMalformed.Add(1)
 		return
 	}
-	s.mu.RLock()
-	in := s.bySPI[spi]
-	s.mu.RUnlock()
-	if in == nil {
-		s.stats.rxUnknownSPI.Add(1)
-		return
+	var in *inSA
+	var payload []byte
+	var next byte
+	var err error
+	if pre != nil && pre.done {
+		in, payload, next, err = pre.in, pre.payload, pre.next, pre.err
+	} else {
+		s.mu.RLock()
+		in = s.bySPI[spi]
+		s.mu.RUnlock()
+		if in == nil {
+			s.stats.rxUnknownSPI.Add(1)
+			return
+		}
+		payload, next, err = in.sa.Open(d)
 	}
-	payload, next, err := in.sa.Open(d)
 	if err != nil {
 		s.stats.rxESPFailed.Add(1)
 		return
@@ -490,42 +525,12 @@ var (
 // or as it is for plain L2TP. It returns the datagram (aliasing buf), the
 // socket to send it from and the destination.
 func (s *Server) seal(pk l2tp.PeerKey, buf []byte, off, n int) ([]byte, *sock, netip.AddrPort, error) {
-	if pk.Conn == 0 {
-		k := s.sockFor(portL2TP, pk.Addr)
-		if k == nil {
-			return nil, nil, netip.AddrPort{}, errNoPlainSocket
-		}
-		return buf[off : off+n], k, pk.Addr, nil
-	}
-	s.mu.RLock()
-	t := s.trans[pk.Conn]
-	s.mu.RUnlock()
-	if t == nil {
-		return nil, nil, netip.AddrPort{}, errNoTransport
-	}
-	sa := t.out.Load()
-	if sa == nil {
-		return nil, nil, netip.AddrPort{}, errNoOutboundSA
-	}
-	start := off - esp.UDPHeaderLen
-	if err := esp.PutUDP(buf[start:], portL2TP, pk.Addr.Port(), n); err != nil {
-		return nil, nil, netip.AddrPort{}, err
-	}
-	next := byte(17)
-	if t.mode == esp.Tunnel {
-		start -= 20
-		if err := esp.PutIPv4UDP(buf[start:], t.local, t.inner, 20+esp.UDPHeaderLen+n); err != nil {
-			return nil, nil, netip.AddrPort{}, err
-		}
-		next = 4
-	}
-	pkt, err := sa.Seal(buf, start, off+n-start, next)
+	p, err := s.prepareSeal(pk, buf, off, n)
 	if err != nil {
 		return nil, nil, netip.AddrPort{}, err
 	}
-	k := t.sock
-	if k == nil {
-		k = s.sockFor(portNATT, t.peer)
+	if p.seal(); p.err != nil {
+		return nil, nil, netip.AddrPort{}, p.err
 	}
-	return pkt, k, t.peer, nil
+	return p.pkt, p.k, p.dst, nil
 }

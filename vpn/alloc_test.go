@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/datapath"
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 	"github.com/l2tpvpn/l2tpvpn/secret"
@@ -171,6 +172,8 @@ func ipsecConns(t testing.TB, mode esp.Mode, tr esp.Transform, sink netip.AddrPo
 		p := &ipsecPath{session: session, local: local, server: server, mode: mode,
 			ikeAddr: netip.AddrPortFrom(server, ikePort), nattAddr: sendTo}
 		p.out.Store(out)
+		p.startWorkers(datapath.NewWorkers(0)) // as newIPsec does
+		t.Cleanup(p.work.Close)
 		inbound := []*esp.SA{in}
 		p.in.Store(&inbound)
 		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -4,8 +4,10 @@ package vpn
 // buffers allocated once:
 //
 //	txLoop: TUN batch read ──► encap (L2TP + PPP headers written into the
-//	        headroom in front of each IP packet) ──► sendmmsg
-//	rxLoop: recvmmsg ──► source check ──► l2tp.ParseHeader ──► control: to the
+//	        headroom in front of each IP packet) ──► [ESP seal of the batch
+//	        on the workers, espbatch.go] ──► sendmmsg
+//	rxLoop: recvmmsg ──► [ESP open of the batch on the workers] ──► source
+//	        check ──► l2tp.ParseHeader ──► control: to the
 //	        tunnel's loop (copied, non-blocking) │ data: ids checked ──►
 //	        ppp.ParseFrame ──► IPv4/IPv6: TUN batch write in place │ other
 //	        PPP protocols: to the PPP loop (copied, non-blocking)
@@ -172,8 +174,16 @@ func (c *Conn) rxLoop() {
 func (c *Conn) rxBatch(bufs, views [][]byte, sizes []int, from []netip.AddrPort, n int, out [][]byte) {
 	out = out[:0]
 	var t rxTally
+	var pre []opened // the batch's ESP, opened on the workers
+	if p := c.ipsec; p != nil && p.work != nil {
+		pre = p.rx.open(c.peer.Load().Addr(), views, sizes, from, n)
+	}
 	for i := 0; i < n; i++ {
-		if p := c.receiveBatched(&t, views[i], sizes[i], from[i]); p != nil {
+		var o *opened
+		if pre != nil {
+			o = &pre[i]
+		}
+		if p := c.receiveBatched(&t, views[i], sizes[i], from[i], o); p != nil {
 			off := cap(bufs[i]) - cap(p)
 			out = append(out, bufs[i][off-tun.WriteHeadroom:off+len(p)])
 		}
@@ -206,14 +216,15 @@ func (c *Conn) flushRx(t *rxTally) {
 // write to the TUN device, or nil.
 func (c *Conn) receive(view []byte, size int, from netip.AddrPort) []byte {
 	var t rxTally
-	p := c.receiveBatched(&t, view, size, from)
+	p := c.receiveBatched(&t, view, size, from, nil)
 	c.flushRx(&t)
 	return p
 }
 
 // receiveBatched is receive for one datagram of a batch: the counters it
-// moves for every packet go to t.
-func (c *Conn) receiveBatched(t *rxTally, view []byte, size int, from netip.AddrPort) []byte {
+// moves for every packet go to t. pre, when not nil, is the datagram's ESP
+// opened already (see decapBatched).
+func (c *Conn) receiveBatched(t *rxTally, view []byte, size int, from netip.AddrPort, pre *opened) []byte {
 	st := &c.stats
 	if size < 0 {
 		st.drop(&st.rxMalformed)
@@ -236,7 +247,7 @@ func (c *Conn) receiveBatched(t *rxTally, view []byte, size int, from netip.Addr
 			return nil
 		}
 		var sport uint16
-		if d, sport = c.decapBatched(t, d); d == nil {
+		if d, sport = c.decapBatched(t, d, pre); d == nil {
 			return nil
 		}
 		// From here on the datagram is what the server's L2TP sent.
@@ -347,6 +358,8 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 	out = out[:0]
 	var bytes, errs, mppeBlocked uint64 // added to the counters once
 	mppe, blocked := c.txCipher()
+	// With workers, ESP is sealed after the loop, on several cores.
+	batch := c.ipsec != nil && c.ipsec.work != nil
 	for i := 0; i < n; i++ {
 		if blocked { // MPPE required or being negotiated: nothing in the clear
 			mppeBlocked++
@@ -362,6 +375,10 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 			errs++
 			continue
 		}
+		if batch {
+			c.ipsec.tx.add(bufs[i], cap(bufs[i])-cap(d), len(d), sizes[i])
+			continue
+		}
 		if c.ipsec != nil {
 			var err error
 			if d, err = c.seal(bufs[i], cap(bufs[i])-cap(d), len(d)); err != nil {
@@ -371,6 +388,11 @@ func (c *Conn) transmit(bufs [][]byte, sizes []int, n int, out [][]byte) {
 		}
 		bytes += uint64(sizes[i])
 		out = append(out, d)
+	}
+	if batch {
+		var b, e uint64
+		out, b, e = c.ipsec.tx.seal(out)
+		bytes, errs = bytes+b, errs+e
 	}
 	sent := 0
 	if len(out) > 0 {

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/l2tpvpn/l2tpvpn/datapath"
 	"github.com/l2tpvpn/l2tpvpn/esp"
 	"github.com/l2tpvpn/l2tpvpn/ike"
 )
@@ -60,6 +61,19 @@ type ipsecPath struct {
 	// opened: an ESP packet from the server has verified (set once; a
 	// load per packet after that).
 	opened atomic.Bool
+
+	// work runs a batch's ESP on several cores (espbatch.go); nil: one
+	// packet after another. tx belongs to transmit, rx to rxBatch.
+	work *datapath.Workers
+	tx   sealBatch
+	rx   openBatch
+}
+
+// startWorkers has the data path seal and open batches on w.
+func (p *ipsecPath) startWorkers(w *datapath.Workers) {
+	p.work = w
+	p.tx.init(p)
+	p.rx.init(p)
 }
 
 // newIPsec builds the IKE session and the IPsec state of the connection;
@@ -101,6 +115,7 @@ func (c *Conn) newIPsec(local netip.Addr) error {
 		return &Error{Phase: "config", Reason: ReasonConfig, Err: err}
 	}
 	p.session = s
+	p.startWorkers(datapath.NewWorkers(datapath.CryptoWorkers())) // stopped by stopIPsec
 	c.ipsec = p
 	return nil
 }
@@ -162,6 +177,7 @@ func (c *Conn) stopIPsec() {
 			c.log.Warn("key log", "err", err)
 		}
 	}
+	p.work.Close() // batches still in flight finish inline
 }
 
 func (c *Conn) ikeSend(msg []byte, natt bool) error {
@@ -258,7 +274,7 @@ func (p *ipsecPath) publish() {
 // datagram was something else (IKE, keepalive) or was dropped.
 func (c *Conn) decap(d []byte) ([]byte, uint16) {
 	var t rxTally
-	l2tpMsg, sport := c.decapBatched(&t, d)
+	l2tpMsg, sport := c.decapBatched(&t, d, nil)
 	c.flushRx(&t)
 	return l2tpMsg, sport
 }
@@ -273,8 +289,9 @@ func (p *ipsecPath) verified() {
 }
 
 // decapBatched is decap for one datagram of a batch: that an ESP packet
-// verified goes to t.
-func (c *Conn) decapBatched(t *rxTally, d []byte) ([]byte, uint16) {
+// verified goes to t. pre, when not nil, is the datagram opened already on
+// the workers (espbatch.go).
+func (c *Conn) decapBatched(t *rxTally, d []byte, pre *opened) ([]byte, uint16) {
 	p := c.ipsec
 	kind, spi := esp.Classify(d)
 	switch kind {
@@ -289,20 +306,19 @@ func (c *Conn) decapBatched(t *rxTally, d []byte) ([]byte, uint16) {
 		return nil, 0
 	}
 	var sa *esp.SA
-	if in := p.in.Load(); in != nil {
-		for _, s := range *in {
-			if s.SPI() == spi {
-				sa = s
-				break
-			}
+	var payload []byte
+	var next byte
+	var err error
+	if pre != nil && pre.done {
+		sa, payload, next, err = pre.sa, pre.payload, pre.next, pre.err
+	} else {
+		if sa = p.inbound(spi); sa == nil {
+			p.espUnknownSPI.Add(1)
+			c.stats.rxDropped.Add(1)
+			return nil, 0
 		}
+		payload, next, err = sa.Open(d)
 	}
-	if sa == nil {
-		p.espUnknownSPI.Add(1)
-		c.stats.rxDropped.Add(1)
-		return nil, 0
-	}
-	payload, next, err := sa.Open(d)
 	if err != nil {
 		switch {
 		case errors.Is(err, esp.ErrAuth):
@@ -340,6 +356,18 @@ func (c *Conn) decapBatched(t *rxTally, d []byte) ([]byte, uint16) {
 		return nil, 0
 	}
 	return l2tpMsg, h.SrcPort
+}
+
+// inbound is the inbound SA with this SPI, or nil.
+func (p *ipsecPath) inbound(spi uint32) *esp.SA {
+	if in := p.in.Load(); in != nil {
+		for _, s := range *in {
+			if s.SPI() == spi {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 func (p *ipsecPath) drop(c *Conn) {
@@ -384,27 +412,42 @@ func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
 	if sa == nil {
 		return nil, errNoSA
 	}
-	start := off - esp.UDPHeaderLen
+	start, nh, err := p.frame(buf, off, n)
+	if err != nil {
+		return nil, err
+	}
+	pkt, err := sa.Seal(buf, start, off+n-start, nh)
+	if errors.Is(err, esp.ErrSeqExhausted) {
+		p.session.Rekey()
+	}
+	return pkt, err
+}
+
+// frame writes the inner UDP header (and in tunnel mode the inner IP
+// header) before the L2TP datagram buf[off:off+n] and returns where the
+// ESP payload starts and its next header. Safe for concurrent use on
+// different buffers.
+func (p *ipsecPath) frame(buf []byte, off, n int) (start int, nh byte, err error) {
+	start = off - esp.UDPHeaderLen
 	if start < 0 {
-		return nil, esp.ErrBufferSpace
+		return 0, 0, esp.ErrBufferSpace
 	}
 	// Over IPv6 the UDP checksum is mandatory (RFC 8200 section 8.1), in
 	// transport mode over the SA's endpoints, in tunnel mode over the inner
 	// header's (the same addresses).
-	var err error
 	if p.server.Is6() {
 		err = esp.PutUDPChecksum(buf[start:], p.local, p.server, l2tpPort, l2tpPort, n)
 	} else {
 		err = esp.PutUDP(buf[start:], l2tpPort, l2tpPort, n)
 	}
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	nh := byte(17)
+	nh = 17
 	if hl := p.innerIPLen(); hl > 0 {
 		start -= hl
 		if start < 0 {
-			return nil, esp.ErrBufferSpace
+			return 0, 0, esp.ErrBufferSpace
 		}
 		if p.server.Is6() {
 			nh = 41 // IPv6
@@ -414,14 +457,10 @@ func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
 			err = esp.PutIPv4UDP(buf[start:], p.local, p.server, hl+esp.UDPHeaderLen+n)
 		}
 		if err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 	}
-	pkt, err := sa.Seal(buf, start, off+n-start, nh)
-	if errors.Is(err, esp.ErrSeqExhausted) {
-		p.session.Rekey()
-	}
-	return pkt, err
+	return start, nh, nil
 }
 
 var errNoSA = errors.New("ipsec: no outbound SA (rekey in progress)")
