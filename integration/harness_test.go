@@ -189,9 +189,15 @@ func hostState(t *testing.T, ns string) string {
 		{"-o", "addr", "show"}, {"-o", "link", "show"}, {"route", "show", "table", "all"},
 		{"-6", "route", "show", "table", "all"}, {"rule", "show"},
 	} {
-		out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+		// stdout only: while another test process creates or deletes
+		// namespaces, ip link warns on stderr ("Peer netns reference is
+		// invalid") about a veth peer's namespace, which is not state.
+		cmd := exec.Command("ip", append([]string{"-n", ns}, args...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("ip -n %s %v: %v\n%s", ns, args, err, out)
+			t.Fatalf("ip -n %s %v: %v\n%s%s", ns, args, err, out, stderr.String())
 		}
 		b.Write(out)
 	}
