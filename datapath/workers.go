@@ -310,3 +310,13 @@ func CryptoWorkers() int {
 	}
 	return 1
 }
+
+// NewCryptoWorkers is the data path's pool for one direction's ESP, or nil
+// when CryptoWorkers is 1: the callers then seal and open each packet in
+// their one pass, with no batch pass ahead of it.
+func NewCryptoWorkers() *Workers {
+	if n := CryptoWorkers(); n > 1 {
+		return NewWorkers(n)
+	}
+	return nil
+}

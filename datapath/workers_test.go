@@ -207,5 +207,11 @@ func TestCryptoWorkers(t *testing.T) {
 		if got := CryptoWorkers(); got != want {
 			t.Errorf("L2TPVPN_CRYPTO_WORKERS=%s: %d workers, want %d", env, got, want)
 		}
+		// One worker is no pool: the data path takes its one-pass road.
+		w := NewCryptoWorkers()
+		if (w == nil) != (want == 1) || w.Size() != want {
+			t.Errorf("L2TPVPN_CRYPTO_WORKERS=%s: pool %v of size %d", env, w != nil, w.Size())
+		}
+		w.Close()
 	}
 }

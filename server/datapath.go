@@ -94,7 +94,7 @@ func (s *Server) tunLoop() {
 	}
 	sizes := make([]int, batch)
 	tx := newTxBatch(batch)
-	tx.work = datapath.NewWorkers(datapath.CryptoWorkers()) // ESP sealed on several cores, from 4 cores on
+	tx.work = datapath.NewCryptoWorkers() // ESP sealed on several cores, from 4 cores on; nil: inline
 	defer tx.work.Close()
 	for {
 		n, err := s.dev.Read(bufs, sizes, txHeadroom)

@@ -142,10 +142,11 @@ func (s *Server) readLoop(k *sock) {
 	}
 	sizes, from := make([]int, udpBatch), make([]netip.AddrPort, udpBatch)
 	rx := &rxBatch{out: make([][]byte, 0, udpBatch)}
-	if k.port == portNATT { // ESP: opened on several cores
-		w := datapath.NewWorkers(datapath.CryptoWorkers())
-		defer w.Close()
-		rx.esp = newOpenBatch(s, w, udpBatch)
+	if k.port == portNATT { // ESP: opened on several cores, when there are workers
+		if w := datapath.NewCryptoWorkers(); w != nil {
+			defer w.Close()
+			rx.esp = newOpenBatch(s, w, udpBatch)
+		}
 	}
 	for {
 		n, err := k.udp.ReadBatch(views, sizes, from)

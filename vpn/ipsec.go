@@ -115,7 +115,9 @@ func (c *Conn) newIPsec(local netip.Addr) error {
 		return &Error{Phase: "config", Reason: ReasonConfig, Err: err}
 	}
 	p.session = s
-	p.startWorkers(datapath.NewWorkers(datapath.CryptoWorkers())) // stopped by stopIPsec
+	if w := datapath.NewCryptoWorkers(); w != nil {
+		p.startWorkers(w) // stopped by stopIPsec
+	}
 	c.ipsec = p
 	return nil
 }
