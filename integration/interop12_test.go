@@ -40,35 +40,62 @@ func totp(t time.Time) string {
 // is an authentication failure (exit 5, not retried).
 func TestSecondFactorRADIUS(t *testing.T) {
 	labSE.up(t)
-	t.Run("push", func(t *testing.T) {
-		c := startClient(t, labSE, pskEnv, ipsecArgs("--user", "mfa-push", "--auth", "pap")...)
-		up := c.waitEvent("up", 60*time.Second)
-		evs := c.eventsSoFar()
-		c.disconnect()
-		var lcp, wait, ok event
-		waits := 0
-		for _, ev := range evs {
-			switch ev.Event {
-			case "ppp.lcp.up":
-				lcp = ev
-			case "ppp.auth-wait":
-				wait = ev
-				waits++
-			case "ppp.auth.ok":
-				ok = ev
+	// With MS-CHAPv2, which SoftEther hands to FreeRADIUS's mschap, the
+	// client also repeats its unanswered Response and sends an IPCP probe
+	// every 3 s (a lost Success shows itself that way): SoftEther must
+	// survive them while it waits for RADIUS, and the held Success then
+	// verifies as usual.
+	for _, auth := range []string{"pap", "mschapv2"} {
+		t.Run("push-"+auth, func(t *testing.T) {
+			c := startClient(t, labSE, pskEnv, ipsecArgs("--user", "mfa-push", "--auth", auth, "--verbose")...)
+			up := c.waitEvent("up", 60*time.Second)
+			evs := c.eventsSoFar()
+			pingOnce(t, labSE.clientNS, labSE.service)
+			c.disconnect()
+			var lcp, wait, ok event
+			waits := 0
+			for _, ev := range evs {
+				switch ev.Event {
+				case "ppp.lcp.up":
+					lcp = ev
+				case "ppp.auth-wait":
+					wait = ev
+					waits++
+				case "ppp.auth.ok":
+					ok = ev
+				}
 			}
-		}
-		if waits != 1 || wait.Message != "waiting for the server to confirm authentication (second factor?)" {
-			t.Errorf("%d ppp.auth-wait events, last %+v; want one with the progress line", waits, wait)
-		}
-		if !wait.Time.After(lcp.Time) || !ok.Time.After(wait.Time) {
-			t.Errorf("order: lcp.up %v, auth-wait %v, auth.ok %v", lcp.Time, wait.Time, ok.Time)
-		}
-		if held := ok.Time.Sub(lcp.Time); held < 10*time.Second {
-			t.Errorf("authentication took %v, want about the 12 s push delay", held)
-		}
-		t.Logf("push: authentication held %v, up after %d ms, auth %s", ok.Time.Sub(lcp.Time).Round(time.Millisecond), up.ElapsedMS, up.Auth)
-	})
+			if waits != 1 || wait.Message != "waiting for the server to confirm authentication (second factor?)" {
+				t.Errorf("%d ppp.auth-wait events, last %+v; want one with the progress line", waits, wait)
+			}
+			if !wait.Time.After(lcp.Time) || !ok.Time.After(wait.Time) {
+				t.Errorf("order: lcp.up %v, auth-wait %v, auth.ok %v", lcp.Time, wait.Time, ok.Time)
+			}
+			if held := ok.Time.Sub(lcp.Time); held < 10*time.Second {
+				t.Errorf("authentication took %v, want about the 12 s push delay", held)
+			}
+			if up.Auth != auth {
+				t.Errorf("up with auth %q, want %s", up.Auth, auth)
+			}
+			t.Logf("push: authentication held %v, up after %d ms, auth %s", ok.Time.Sub(lcp.Time).Round(time.Millisecond), up.ElapsedMS, up.Auth)
+			log := c.stderr.String()
+			if strings.Contains(log, "l2v-pass") {
+				t.Errorf("the password appears in the debug log")
+			}
+			if auth != "mschapv2" {
+				return
+			}
+			if strings.Contains(log, "Success was lost") {
+				t.Errorf("the held Success was taken as lost:\n%s", tail(log, 60))
+			}
+			authed := strings.Index(log, "ppp: authenticated")
+			if authed < 0 || !strings.Contains(log[:authed], "sending IPCP Configure-Request") {
+				t.Fatalf("no IPCP probe before authentication ended:\n%s", tail(log, 60))
+			}
+			t.Logf("before the verdict: %d IPCP requests sent, %d Protocol-Rejects received",
+				strings.Count(log[:authed], "sending IPCP Configure-Request"), strings.Count(log[:authed], "received LCP Protocol-Reject"))
+		})
+	}
 	t.Run("otp", func(t *testing.T) {
 		env := append([]string{"L2V_TEST_OTP=" + totp(time.Now())}, pskEnv...)
 		c := startClient(t, labSE, env, ipsecArgs("--user", "mfa-otp", "--auth", "pap", "--otp", "env:L2V_TEST_OTP")...)

@@ -25,6 +25,16 @@ type authState struct {
 	chapChallenge []byte
 	chapResponse  []byte // the encoded Response packet
 	outstanding   bool   // a Response awaits Success or Failure
+	// probeID: the Identifier of our last IPCP Configure-Request sent to
+	// learn whether the server has moved on (see probeNetwork); probed
+	// says one went out in this authentication.
+	probeID uint8
+	probed  bool
+	// unverified: MS-CHAPv2 without IPsec, the server has shown that it
+	// moved on without our seeing its Success; it has unverifiedRepeats
+	// more Restart periods to answer our repeated Response.
+	unverified        bool
+	unverifiedRepeats int
 
 	// MS-CHAPv2: the authenticator response the server must send.
 	wantAuthResponse [20]byte
@@ -37,7 +47,8 @@ type authState struct {
 
 func (l *Link) authStart(m AuthMethod) {
 	a := &l.auth
-	a.method, a.active, a.outstanding = m, true, false
+	a.method, a.active, a.outstanding, a.probed = m, true, false, false
+	a.unverified, a.unverifiedRepeats = false, 0
 	a.chapChallenge, a.chapResponse = nil, nil
 	a.waitArm = false
 	a.deadline.start(l.cfg.AuthTimeout)
@@ -108,25 +119,66 @@ func (l *Link) authRetransmit() {
 		// CHAP: our Response or the server's Success may have been lost.
 		// An authenticator that gets the Response again answers it again
 		// (RFC 1994 section 4.1); the server does not retransmit Success.
+		if a.unverified {
+			if a.unverifiedRepeats >= unverifiedRepeats {
+				l.authFailed(ErrServerUnverified)
+				return
+			}
+			a.unverifiedRepeats++
+		}
 		l.sendFrame(ProtoCHAP, a.chapResponse)
 		a.retx.start(l.cfg.RestartTimer)
+		l.probeNetwork()
 	}
 }
 
-// impliedSuccess says whether a Configure-Request of a network control
-// protocol, received while we wait for the server's verdict, shows that the
-// server has authenticated us: an authenticator moves to the Network phase
-// only after a successful authentication (RFC 1661 section 3.5), so its
-// Success (or Ack) was lost on the way. Servers that do not answer a
-// repeated Response (l2tpns) leave no other way to learn it. Not for
-// MS-CHAPv2, whose Success carries the proof that the server knows the
-// password: without it the server stays unauthenticated.
-func (a *authState) impliedSuccess() bool {
+// unverifiedRepeats is how many more times the Response is repeated, a
+// Restart period apart, once a server has moved on to the Network phase
+// without our seeing its MS-CHAPv2 Success (and without IPsec to vouch for
+// it): a server that answers a repeated Response (RFC 1994 section 4.1)
+// sends the Success again.
+const unverifiedRepeats = 2
+
+// probeNetwork sends an IPCP Configure-Request while a CHAP Response has
+// gone unanswered for a Restart period. Some servers (SoftEther) neither
+// answer a repeated Response nor start IPCP themselves: when their Success
+// is lost, only our IPCP request shows whether they have moved on to the
+// Network phase. A server still authenticating discards it (RFC 1661
+// section 3.5) or Protocol-Rejects it (SoftEther); a server in the Network
+// phase answers it, which implies the lost Success (see beforeNCP). The
+// request asks for nothing but an address; IPCP proper starts afresh, with
+// a new Identifier, once authentication is over.
+func (l *Link) probeNetwork() {
+	a := &l.auth
+	a.probeID, a.probed = l.ipcp.newID(), true
+	l.sendPacket(ProtoIPCP, Packet{Code: CodeConfigureRequest, ID: a.probeID,
+		Data: Option{Type: ipcpIPAddress, Data: make([]byte, 4)}.Append(nil)})
+}
+
+// impliedSuccess says whether an NCP packet, received while we wait for
+// the server's verdict, shows that the server has authenticated us: an
+// authenticator moves to the Network phase only after a successful
+// authentication (RFC 1661 section 3.5), so its Success (or Ack) was lost
+// on the way. The packet is a Configure-Request of the server's own, or an
+// answer to our probe (see probeNetwork). Servers that do not answer a
+// repeated Response (l2tpns, SoftEther) leave no other way to learn it.
+// For MS-CHAPv2 the caller decides what the inference is worth: the
+// Success carries the proof that the server knows the password.
+func (a *authState) impliedSuccess(proto Protocol, p Packet) bool {
+	switch {
+	case !a.active:
+		return false
+	case p.Code == CodeConfigureRequest:
+	case proto == ProtoIPCP && a.probed && p.ID == a.probeID &&
+		(p.Code == CodeConfigureAck || p.Code == CodeConfigureNak || p.Code == CodeConfigureReject):
+	default:
+		return false
+	}
 	switch a.method {
 	case AuthPAP:
-		return a.active
-	case AuthCHAPMD5:
-		return a.active && a.outstanding
+		return true
+	case AuthCHAPMD5, AuthMSCHAPv2:
+		return a.outstanding
 	}
 	return false
 }

@@ -24,7 +24,7 @@ type role interface {
 	authInput(proto Protocol, info []byte)
 	// beforeNCP sees a well-formed IPCP or IPV6CP packet before the phase
 	// check drops it outside the Network phase.
-	beforeNCP(p Packet)
+	beforeNCP(proto Protocol, p Packet)
 	// ccpInput takes a CCP frame.
 	ccpInput(f frame)
 	// authRetransmit, authTimedOut and authWaiting run when the timers of

@@ -29,6 +29,10 @@ var (
 	// server's Success message is wrong, so the server does not know the
 	// password: it is not who it claims to be.
 	ErrServerAuthInvalid = errors.New("ppp: mschapv2: the server's authenticator response is wrong: the server does not know the password (impostor?)")
+	// ErrServerUnverified: the server moved on to IP configuration but its
+	// MS-CHAPv2 Success, the proof that it knows the password, never
+	// arrived (lost on the way), and nothing else (IPsec) authenticated it.
+	ErrServerUnverified = errors.New("ppp: mschapv2: the server went on to IP configuration without its Success reaching us, so it has not proved that it knows the password")
 	// ErrClosed: the link was closed before IPCP came up.
 	ErrClosed = errors.New("ppp: link closed")
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 type serverProfile struct {
@@ -37,7 +38,14 @@ type serverProfile struct {
 	papIgnore        int  // ignore this many PAP requests
 	failRechallenge  bool // answer a re-challenge with Failure
 	loseSuccess      int  // lose this many CHAP Successes on the way (the server goes on to IPCP)
-	ignoreRepeat     bool // do not answer a repeated CHAP Response (l2tpns)
+	ignoreRepeat     bool // do not answer a repeated CHAP Response (l2tpns, SoftEther)
+	// ipcpWaits: start IPCP only when the client's request arrives, and
+	// Protocol-Reject IPCP before authentication (SoftEther).
+	ipcpWaits bool
+	// verdictDelay holds the MS-CHAPv2 verdict this long (a RADIUS
+	// server waiting for a second factor); Responses meanwhile are
+	// discarded, as SoftEther does.
+	verdictDelay time.Duration
 
 	ccp ccpScript // the server's CCP (ccp_test.go); nil: Protocol-Reject CCP
 }
@@ -95,6 +103,8 @@ type fakeServer struct {
 	authDone                  bool
 	chapID                    uint8
 	challenge                 [16]byte
+	verdictPending            bool // verdictDelay is running
+	earlyIPCP                 int  // IPCP packets Protocol-Rejected before authentication
 
 	ipcpReqID                uint8
 	ipcpWeAcked, ipcpTheyAck bool
@@ -366,6 +376,9 @@ func (s *fakeServer) handleCHAP(info []byte) {
 		s.t.Errorf("CHAP name %q", p.Name)
 	}
 	s.chapReplies = append(s.chapReplies, append([]byte(nil), info...))
+	if s.verdictPending {
+		return
+	}
 	if s.lastSuccess != nil && string(info) == string(s.lastResponse) {
 		// A repeated Response: its Success was lost (RFC 1994 4.1).
 		if !s.p.ignoreRepeat {
@@ -409,8 +422,17 @@ func (s *fakeServer) handleCHAP(info []byte) {
 			ar[0] ^= 1
 		}
 		msg := "S=" + hexUpper(ar[:])
-		s.chapSuccess(info, CHAPPacket{Code: CHAPSuccess, ID: p.ID, Message: []byte(msg)}.Append(nil))
-		s.authOK()
+		verdict := func() {
+			s.verdictPending = false
+			s.chapSuccess(info, CHAPPacket{Code: CHAPSuccess, ID: p.ID, Message: []byte(msg)}.Append(nil))
+			s.authOK()
+		}
+		if s.p.verdictDelay > 0 {
+			s.verdictPending = true
+			time.AfterFunc(s.p.verdictDelay, func() { s.do(verdict) })
+			return
+		}
+		verdict()
 	default:
 		s.t.Errorf("client sent CHAP, negotiated %v", s.auth)
 	}
@@ -441,6 +463,12 @@ func (s *fakeServer) authOK() {
 	if s.p.ccp != nil {
 		s.p.ccp.start(s)
 	}
+	if !s.p.ipcpWaits {
+		s.sendIPCPRequest()
+	}
+}
+
+func (s *fakeServer) sendIPCPRequest() {
 	var opts []byte
 	if s.p.serverAddr != ([4]byte{}) {
 		opts = Option{Type: ipcpIPAddress, Data: s.p.serverAddr[:]}.Append(nil)
@@ -450,8 +478,17 @@ func (s *fakeServer) authOK() {
 }
 
 func (s *fakeServer) handleIPCP(p Packet) {
+	if s.p.ipcpWaits && !s.authDone {
+		s.earlyIPCP++
+		s.sendPacket(ProtoLCP, Packet{Code: CodeProtocolReject, ID: s.newID(),
+			Data: append([]byte{byte(ProtoIPCP >> 8), byte(ProtoIPCP & 0xff)}, p.Append(nil)...)})
+		return
+	}
 	switch p.Code {
 	case CodeConfigureRequest:
+		if s.p.ipcpWaits && s.ipcpReqID == 0 {
+			s.sendIPCPRequest()
+		}
 		var nak, rej []byte
 		for d := p.Data; len(d) > 0; {
 			o, rest, err := NextOption(d)

@@ -261,6 +261,11 @@ func (h *lcpOptions) protocolRejected(proto Protocol) bool {
 	case ProtoLCP:
 		return true
 	case ProtoIPCP:
+		if c.phase != phaseNetwork {
+			// The answer to our probe from a server still authenticating
+			// us (SoftEther; see Link.probeNetwork): IPCP has not started.
+			return false
+		}
 		a = c.ipcp
 	case ProtoIPV6CP:
 		a = c.ipv6cp

@@ -29,6 +29,11 @@ type Config struct {
 	MaxTerminate int           // 0 = 2
 	MaxFailure   int           // 0 = 5
 	AuthTimeout  time.Duration // overall time allowed for the authentication phase (a second factor's push approval included); 0 = 60s
+	// ServerVerified says the transport below (IPsec) has authenticated
+	// the server. Then a lost MS-CHAPv2 Success may be inferred from the
+	// server's network phase (see Link.beforeNCP); without it the Success
+	// is the only proof that the server knows the password.
+	ServerVerified bool
 
 	Logger  *slog.Logger // nil = discard
 	Rand    io.Reader    // nil = crypto/rand

@@ -50,14 +50,33 @@ func (l *Link) enterNetwork() {
 	l.ccpNetwork()
 }
 
-// beforeNCP: a Configure-Request of an NCP while we wait for the server's
-// verdict means our authentication succeeded (see impliedSuccess).
-func (l *Link) beforeNCP(p Packet) {
-	if l.phase == phaseAuthenticate && p.Code == CodeConfigureRequest && l.auth.impliedSuccess() {
-		l.log.Info("ppp: the server started its network protocols without our seeing its Success (lost): taking it as authenticated",
+// beforeNCP: an NCP packet that shows the server in its Network phase while
+// we wait for its verdict means our authentication succeeded (see
+// impliedSuccess). For MS-CHAPv2 the lost Success held the server's proof
+// that it knows the password: the inference stands only when IPsec has
+// authenticated the server (Config.ServerVerified). Else the server gets
+// a few more repeated Responses to send its Success again, and then the
+// link fails with ErrServerUnverified instead of waiting out the timeout.
+func (l *Link) beforeNCP(proto Protocol, p Packet) {
+	if l.phase != phaseAuthenticate || !l.auth.impliedSuccess(proto, p) {
+		return
+	}
+	if l.auth.method == AuthMSCHAPv2 {
+		if !l.cfg.ServerVerified {
+			if !l.auth.unverified {
+				l.auth.unverified = true
+				l.log.Info("ppp: the server has moved on to IP configuration but its MS-CHAPv2 Success has not reached us: repeating our Response for it")
+			}
+			return
+		}
+		l.log.Warn("ppp: the server's MS-CHAPv2 Success was lost and it has moved on to IP configuration: continuing without its authenticator response, as IPsec has authenticated the server",
 			"method", l.auth.method)
 		l.authSucceeded()
+		return
 	}
+	l.log.Info("ppp: the server started its network protocols without our seeing its Success (lost): taking it as authenticated",
+		"method", l.auth.method)
+	l.authSucceeded()
 }
 
 func (l *Link) ipcpUp() {

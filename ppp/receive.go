@@ -54,7 +54,7 @@ func (c *linkCore) ncpInput(a *automaton, f frame) {
 		c.malformed(f.proto, err)
 		return
 	}
-	c.role.beforeNCP(p)
+	c.role.beforeNCP(f.proto, p)
 	if c.phase != phaseNetwork {
 		// RFC 1661 3.5: NCP packets before the Network phase are
 		// silently discarded; the peer repeats them.

@@ -35,7 +35,7 @@ func (s *ServerLink) protoRejected(proto Protocol) {
 func (s *ServerLink) ccpInput(f frame)            { s.protocolReject(f) }
 func (s *ServerLink) mppeResetC() <-chan struct{} { return nil }
 func (s *ServerLink) sendResetRequest()           {}
-func (s *ServerLink) beforeNCP(Packet)            {}
+func (s *ServerLink) beforeNCP(Protocol, Packet)  {}
 func (s *ServerLink) authWaiting()                {}
 
 func (s *ServerLink) ipcpUp() {

@@ -517,12 +517,14 @@ se_sessions() {
 }
 
 se_logs() {
+	# The set-up transcript first: a failing test shows the tail of this,
+	# which should be the server's own log.
+	show_file "$STATE/vpncmd.out"
 	show_file "$STATE/vpnserver.out"
 	local f
 	for f in "$STATE"/softether/log/server_log/*.log "$STATE"/softether/log/security_log/*/*.log; do
 		show_file "$f"
 	done
-	show_file "$STATE/vpncmd.out"
 }
 
 # -------------------------------------------------------- l2tpns + FreeRADIUS

@@ -157,6 +157,8 @@ func pppError(err error) error {
 		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "approve the second factor sooner or raise ppp-auth-timeout"}
 	case errors.As(err, &ae), errors.Is(err, ppp.ErrNoAuthMethod), errors.Is(err, ppp.ErrServerAuthInvalid):
 		return &Error{Phase: "ppp", Reason: ReasonAuth, Err: err, Hint: "check the user name and password, and the allowed methods (--auth)"}
+	case errors.Is(err, ppp.ErrServerUnverified):
+		return &Error{Phase: "ppp", Reason: ReasonNegotiation, Err: err, Hint: "its Success was probably lost on the way: connect again; over IPsec, which authenticates the server, this does not stop the connection"}
 	case errors.Is(err, ppp.ErrNegotiation):
 		return &Error{Phase: "ppp", Reason: ReasonNegotiation, Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

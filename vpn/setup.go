@@ -107,8 +107,10 @@ func (c *Conn) setup(ctx context.Context, server netip.AddrPort) error {
 		AuthTimeout:  c.cfg.PPPAuthTimeout,
 		IPv6:         c.cfg.IPv6,
 		MPPE:         c.cfg.MPPE,
-		Logger:       c.log.With("layer", "ppp"),
-		OnEvent:      c.pppEvent,
+		// IKE (ours or charon's) has authenticated the server.
+		ServerVerified: c.cfg.IPsec,
+		Logger:         c.log.With("layer", "ppp"),
+		OnEvent:        c.pppEvent,
 	}, c.sendPPP)
 	c.crypt = c.link
 
