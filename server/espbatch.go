@@ -62,17 +62,10 @@ func (s *Server) prepareSeal(pk l2tp.PeerKey, buf []byte, off, n int) (sealing, 
 	if sa == nil {
 		return sealing{}, errNoOutboundSA
 	}
-	start := off - esp.UDPHeaderLen
-	if err := esp.PutUDP(buf[start:], portL2TP, pk.Addr.Port(), n); err != nil {
+	in := t.framing(pk.Addr.Port())
+	start, next, err := in.Frame(buf, off, n)
+	if err != nil {
 		return sealing{}, err
-	}
-	next := byte(17)
-	if t.mode == esp.Tunnel {
-		start -= 20
-		if err := esp.PutIPv4UDP(buf[start:], t.local, t.inner, 20+esp.UDPHeaderLen+n); err != nil {
-			return sealing{}, err
-		}
-		next = 4
 	}
 	seq, err := sa.ReserveSeq(1)
 	if err != nil {

@@ -235,6 +235,13 @@ type transport struct {
 	seen  atomic.Int64 // unix ns of the last Alive told to the responder
 }
 
+// framing is how the L2TP datagrams to and from this client sit in ESP:
+// UDP between 1701 and the client's port peerPort, and in tunnel mode an
+// inner IPv4 header between our address and the client's inner one.
+func (t *transport) framing(peerPort uint16) esp.Inner {
+	return esp.Inner{Mode: t.mode, Local: t.local, Peer: t.inner, LocalPort: portL2TP, PeerPort: peerPort}
+}
+
 // aliveEvery bounds how often the data path tells the responder a client
 // is alive: once a second is plenty for DPD (30 s by default), and the
 // responder's mutex stays off the per-packet path.
@@ -372,23 +379,14 @@ func (s *Server) receiveESP(rx *rxBatch, buf, d []byte, from netip.AddrPort, k *
 	if s.ike != nil {
 		in.t.alive(s.ike)
 	}
-	if in.sa.Mode() == esp.Tunnel {
-		inner, ok := esp.ParseIPv4UDP(payload, in.t.inner)
-		if next != 4 || !ok {
-			s.stats.rxMalformed.Add(1)
-			return
-		}
-		payload = inner
-	} else if next != 17 {
+	f := in.t.framing(0)
+	f.Mode = in.sa.Mode()
+	msg, srcPort, ok := f.Unframe(payload, next)
+	if !ok {
 		s.stats.rxMalformed.Add(1)
 		return
 	}
-	h, msg, err := esp.ParseUDP(payload)
-	if err != nil || h.DstPort != portL2TP {
-		s.stats.rxMalformed.Add(1)
-		return
-	}
-	s.receiveL2TP(rx, buf, msg, l2tp.PeerKey{Addr: netip.AddrPortFrom(from.Addr(), h.SrcPort), Conn: in.t.id}, in.t)
+	s.receiveL2TP(rx, buf, msg, l2tp.PeerKey{Addr: netip.AddrPortFrom(from.Addr(), srcPort), Conn: in.t.id}, in.t)
 }
 
 // receiveL2TP hands control messages to the LNS and data to the client.

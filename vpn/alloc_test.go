@@ -169,8 +169,8 @@ func ipsecConns(t testing.TB, mode esp.Mode, tr esp.Transform, sink netip.AddrPo
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &ipsecPath{session: session, local: local, server: server, mode: mode,
-			ikeAddr: netip.AddrPortFrom(server, ikePort), nattAddr: sendTo}
+		p := newIPsecPath(local, server, mode)
+		p.session, p.nattAddr = session, sendTo
 		p.out.Store(out)
 		p.startWorkers(datapath.NewWorkers(0)) // as newIPsec does
 		t.Cleanup(p.work.Close)

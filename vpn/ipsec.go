@@ -42,6 +42,7 @@ type ipsecPath struct {
 	ikeAddr       netip.AddrPort // server:500
 	nattAddr      netip.AddrPort // server:4500
 	mode          esp.Mode
+	inner         esp.Inner // around each L2TP datagram in ESP: 1701 to 1701, and mode's inner IP header
 
 	out atomic.Pointer[esp.SA]
 	in  atomic.Pointer[[]*esp.SA] // copy-on-write
@@ -76,16 +77,23 @@ func (p *ipsecPath) startWorkers(w *datapath.Workers) {
 	p.rx.init(p)
 }
 
-// newIPsec builds the IKE session and the IPsec state of the connection;
-// runIPsec starts it.
-func (c *Conn) newIPsec(local netip.Addr) error {
-	server := c.peer.Load().Addr()
-	p := &ipsecPath{
+// newIPsecPath is the path between local and server's default ports, with
+// its datagrams framed for mode.
+func newIPsecPath(local, server netip.Addr, mode esp.Mode) *ipsecPath {
+	return &ipsecPath{
 		local: local, server: server,
 		ikeAddr:  netip.AddrPortFrom(server, ikePort),
 		nattAddr: netip.AddrPortFrom(server, nattPort),
-		mode:     c.cfg.ESPMode,
+		mode:     mode,
+		inner:    esp.Inner{Mode: mode, Local: local, Peer: server, LocalPort: esp.L2TPPort, PeerPort: esp.L2TPPort},
 	}
+}
+
+// newIPsec builds the IKE session and the IPsec state of the connection;
+// runIPsec starts it.
+func (c *Conn) newIPsec(local netip.Addr) error {
+	p := newIPsecPath(local, c.peer.Load().Addr(), c.cfg.ESPMode)
+	server := p.server
 	if c.cfg.ports != nil {
 		p.ikeAddr = netip.AddrPortFrom(server, c.cfg.ports.ike)
 		p.nattAddr = netip.AddrPortFrom(server, c.cfg.ports.natt)
@@ -334,30 +342,15 @@ func (c *Conn) decapBatched(t *rxTally, d []byte, pre *opened) ([]byte, uint16) 
 		return nil, 0
 	}
 	t.espVerified = true
-	if sa.Mode() == esp.Tunnel {
-		var inner []byte
-		ok := false
-		switch {
-		case next == 4 && p.server.Is4():
-			inner, ok = esp.ParseIPv4UDP(payload, p.server)
-		case next == 41 && p.server.Is6():
-			inner, ok = esp.ParseIPv6UDP(payload, p.server)
-		}
-		if !ok {
-			p.drop(c)
-			return nil, 0
-		}
-		payload = inner
-	} else if next != 17 {
+	// The SA's own mode: the configured one, unless the server chose.
+	in := p.inner
+	in.Mode = sa.Mode()
+	l2tpMsg, srcPort, ok := in.Unframe(payload, next)
+	if !ok {
 		p.drop(c)
 		return nil, 0
 	}
-	h, l2tpMsg, err := esp.ParseUDP(payload)
-	if err != nil || h.DstPort != l2tpPort {
-		p.drop(c)
-		return nil, 0
-	}
-	return l2tpMsg, h.SrcPort
+	return l2tpMsg, srcPort
 }
 
 // inbound is the inbound SA with this SPI, or nil.
@@ -385,17 +378,8 @@ func (p *ipsecPath) sealHeadroom(sa *esp.SA) int {
 }
 
 // innerIPLen is the inner IP header of tunnel mode: IPv4 or, over an IPv6
-// underlay (the traffic selectors are the endpoints), IPv6; 0 in transport
-// mode.
-func (p *ipsecPath) innerIPLen() int {
-	switch {
-	case p.mode != esp.Tunnel:
-		return 0
-	case p.server.Is6():
-		return esp.IPv6HeaderLen
-	}
-	return ipv4HeaderLen
-}
+// path, IPv6; 0 in transport mode.
+func (p *ipsecPath) innerIPLen() int { return p.inner.IPLen() }
 
 // outerIPLen is the outer IP header the kernel adds: IPv4 or IPv6.
 func outerIPLen(server netip.Addr) int {
@@ -430,39 +414,7 @@ func (c *Conn) seal(buf []byte, off, n int) ([]byte, error) {
 // ESP payload starts and its next header. Safe for concurrent use on
 // different buffers.
 func (p *ipsecPath) frame(buf []byte, off, n int) (start int, nh byte, err error) {
-	start = off - esp.UDPHeaderLen
-	if start < 0 {
-		return 0, 0, esp.ErrBufferSpace
-	}
-	// Over IPv6 the UDP checksum is mandatory (RFC 8200 section 8.1), in
-	// transport mode over the SA's endpoints, in tunnel mode over the inner
-	// header's (the same addresses).
-	if p.server.Is6() {
-		err = esp.PutUDPChecksum(buf[start:], p.local, p.server, l2tpPort, l2tpPort, n)
-	} else {
-		err = esp.PutUDP(buf[start:], l2tpPort, l2tpPort, n)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	nh = 17
-	if hl := p.innerIPLen(); hl > 0 {
-		start -= hl
-		if start < 0 {
-			return 0, 0, esp.ErrBufferSpace
-		}
-		if p.server.Is6() {
-			nh = 41 // IPv6
-			err = esp.PutIPv6UDP(buf[start:], p.local, p.server, hl+esp.UDPHeaderLen+n)
-		} else {
-			nh = 4 // IPv4
-			err = esp.PutIPv4UDP(buf[start:], p.local, p.server, hl+esp.UDPHeaderLen+n)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	return start, nh, nil
+	return p.inner.Frame(buf, off, n)
 }
 
 var errNoSA = errors.New("ipsec: no outbound SA (rekey in progress)")

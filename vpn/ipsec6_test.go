@@ -34,8 +34,8 @@ func ipsecConn6(t *testing.T, mode esp.Mode, local, server netip.Addr, in, out u
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &ipsecPath{session: session, local: local, server: server, mode: mode,
-		ikeAddr: netip.AddrPortFrom(server, ikePort), nattAddr: netip.AddrPortFrom(server, nattPort)}
+	p := newIPsecPath(local, server, mode)
+	p.session = session
 	p.out.Store(sa(out))
 	inbound := []*esp.SA{sa(in)}
 	p.in.Store(&inbound)

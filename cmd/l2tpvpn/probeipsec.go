@@ -5,9 +5,9 @@ package main
 // plain UDP 1701), and the authentication methods PPP asks for. The L2TP
 // side is our own LAC (l2tp.Tunnel: SCCRQ, SCCRP, SCCCN, ICRQ, ICRP, ICCN,
 // and CDN plus StopCCN on Close); PPP is ppp.AuthProbe, LCP only: no
-// password and no CHAP response is ever sent. L2TP datagrams get an inner
-// UDP header (1701 to 1701; in tunnel mode an inner IP header too) and are
-// sealed by the pair's outbound SA, as vpn/ipsec.go does for a connection.
+// password and no CHAP response is ever sent. L2TP datagrams are framed by
+// esp.Inner (UDP 1701 to 1701; in tunnel mode an inner IP header too) and
+// sealed by the pair's outbound SA, as a connection's are.
 
 import (
 	"context"
@@ -25,8 +25,6 @@ import (
 	"github.com/l2tpvpn/l2tpvpn/ppp"
 )
 
-const l2tpPort = 1701
-
 // probeESP carries L2TP over the kept pair.
 type probeESP struct {
 	child         *ike.ChildSA
@@ -36,41 +34,21 @@ type probeESP struct {
 	mu            sync.Mutex         // one Seal at a time
 }
 
+// inner is the framing of the pair's L2TP datagrams: 1701 to 1701.
+func (e *probeESP) inner() esp.Inner {
+	return esp.Inner{Mode: e.child.Mode, Local: e.local, Peer: e.server, LocalPort: esp.L2TPPort, PeerPort: esp.L2TPPort}
+}
+
 // seal sends one L2TP datagram through IPsec.
 func (e *probeESP) seal(d []byte) error {
 	sa := e.child.Out
-	inner := 0
-	if e.child.Mode == esp.Tunnel {
-		inner = esp.IPv4HeaderLen
-		if e.server.Is6() {
-			inner = esp.IPv6HeaderLen
-		}
-	}
-	hr := sa.Headroom() + inner + esp.UDPHeaderLen
-	buf := make([]byte, hr+len(d)+sa.Tailroom()+16)
-	off := hr
+	in := e.inner()
+	off := sa.Headroom() + in.Len()
+	buf := make([]byte, off+len(d)+sa.Tailroom()+16)
 	copy(buf[off:], d)
-	start := off - esp.UDPHeaderLen
-	var err error
-	if e.server.Is6() {
-		err = esp.PutUDPChecksum(buf[start:], e.local, e.server, l2tpPort, l2tpPort, len(d))
-	} else {
-		err = esp.PutUDP(buf[start:], l2tpPort, l2tpPort, len(d))
-	}
+	start, nh, err := in.Frame(buf, off, len(d))
 	if err != nil {
 		return err
-	}
-	nh := byte(17)
-	if inner > 0 {
-		start -= inner
-		if e.server.Is6() {
-			nh, err = 41, esp.PutIPv6UDP(buf[start:], e.local, e.server, inner+esp.UDPHeaderLen+len(d))
-		} else {
-			nh, err = 4, esp.PutIPv4UDP(buf[start:], e.local, e.server, inner+esp.UDPHeaderLen+len(d))
-		}
-		if err != nil {
-			return err
-		}
 	}
 	e.mu.Lock()
 	pkt, err := sa.Seal(buf, start, off+len(d)-start, nh)
@@ -84,33 +62,17 @@ func (e *probeESP) seal(d []byte) error {
 // input opens an ESP packet from the server and hands the L2TP datagram
 // inside to recv.
 func (e *probeESP) input(d []byte) {
-	_, spi := esp.Classify(d)
-	if spi != e.child.In.SPI() {
+	if _, spi := esp.Classify(d); spi != e.child.In.SPI() {
 		return
 	}
 	payload, next, err := e.child.In.Open(d)
 	if err != nil {
 		return
 	}
-	if e.child.Mode == esp.Tunnel {
-		ok := false
-		switch {
-		case next == 4 && e.server.Is4():
-			payload, ok = esp.ParseIPv4UDP(payload, e.server)
-		case next == 41 && e.server.Is6():
-			payload, ok = esp.ParseIPv6UDP(payload, e.server)
-		}
-		if !ok {
-			return
-		}
-	} else if next != 17 {
-		return
+	in := e.inner()
+	if msg, _, ok := in.Unframe(payload, next); ok {
+		e.recv(msg)
 	}
-	h, msg, err := esp.ParseUDP(payload)
-	if err != nil || h.DstPort != l2tpPort {
-		return
-	}
-	e.recv(msg)
 }
 
 // throughIPsec keeps a pair of transform prop and runs L2TP and LCP over
