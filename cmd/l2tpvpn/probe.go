@@ -54,7 +54,10 @@ authentication methods it offers, found by Configure-Nak'ing its choice
 with each other method (no password and no CHAP response is ever sent);
 then LCP Terminate, CDN, StopCCN and the IKE Deletes. The suggested profile
 then also has the accepted ESP transforms, pfs and auth. The key is never
-printed.
+printed. A server that answered the sweep but not the Main Mode with the
+key may still hold the sweep's half-open exchanges (strongSwan ignores an
+address with 5, for 30 s each): the probe says so on stderr, waits 32 s
+and tries once more.
 
 Traffic: at most --rate messages per second, evenly spaced (every IKE, L2TP
 and PPP message counts), and at most 2 IKE exchanges outstanding; a sweep
@@ -164,7 +167,7 @@ func probeWith(args []string, stdout, stderr io.Writer, do probeFunc) int {
 		fmt.Fprintln(stderr, "l2tpvpn: probe: --rate must be 1 to 50 and --timeout positive (run 'l2tpvpn probe --help')")
 		return exitUsage
 	}
-	st := probeSettings{Timeout: *timeout, Rate: *rate, L2TP: 1701, ESPMode: esp.Transport}
+	st := probeSettings{Timeout: *timeout, Rate: *rate, L2TP: 1701, ESPMode: esp.Transport, Progress: stderr}
 	switch strings.ToLower(*espMode) {
 	case "transport":
 	case "tunnel":

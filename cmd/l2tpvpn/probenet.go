@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"syscall"
@@ -31,7 +32,16 @@ type probeSettings struct {
 	// (probepsk.go) in ESPMode.
 	PSK     secret.Secret
 	ESPMode esp.Mode
+	// Progress gets a line when the probe waits for longer than its
+	// messages' timeouts; nil: nowhere.
+	Progress io.Writer
 }
+
+// halfOpenWait is how long the probe waits before it tries the Main Mode
+// with the key again, when the server answered the sweep but not that:
+// strongSwan ignores new exchanges from an address that holds 5 half-open
+// ones, and expires each 30 s after it began (HALF_OPEN_IKE_SA_TIMEOUT).
+const halfOpenWait = 32 * time.Second
 
 // udpPeer is a connected UDP socket with a reader feeding input.
 type udpPeer struct {
@@ -151,7 +161,25 @@ func netProbe(ctx context.Context, server netip.Addr, st probeSettings) (*probeR
 		rep.addPhase1(res, hello)
 		if first, ok := firstAccepted(res); ok && !st.PSK.IsZero() {
 			pause()
-			if err := netPSK(ctx, server, first, st, rep); err != nil && !errors.Is(err, errPSKRefused) {
+			err := netPSK(ctx, server, first, st, rep)
+			if errors.Is(err, ike.ErrNoResponse) && len(rep.IKEAccepted) > 1 {
+				if st.Progress != nil {
+					fmt.Fprintf(st.Progress, "l2tpvpn: probe: the server answered the sweep but not the Main Mode with the key: "+
+						"it may still hold the sweep's half-open exchanges; trying again in %v\n", halfOpenWait)
+				}
+				t := time.NewTimer(halfOpenWait)
+				select {
+				case <-t.C:
+					if err = netPSK(ctx, server, first, st, rep); err == nil || errors.Is(err, errPSKRefused) {
+						rep.Notes = append(rep.Notes, fmt.Sprintf("the Main Mode with the key got no answer right after the sweep "+
+							"and an answer %v later: the server limits half-open exchanges from one address", halfOpenWait))
+					}
+				case <-ctx.Done():
+					t.Stop()
+					return nil, ctx.Err()
+				}
+			}
+			if err != nil && !errors.Is(err, errPSKRefused) {
 				if ctx.Err() != nil {
 					return nil, err
 				}
