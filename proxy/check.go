@@ -30,13 +30,16 @@ func ParseCheck(s string) (Check, error) {
 			return Check{}, fmt.Errorf("proxy: ready-check %q: want tcp://HOST:PORT: %w", s, err)
 		}
 	case "icmp", "dns":
-		if strings.ContainsAny(target, "/ ") || strings.Contains(strings.Trim(target, "[]"), "]") {
+		// A name or an address; an IPv6 address may come in one pair of
+		// brackets, which are dropped (String leaves them out).
+		host := target
+		if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
+			host = host[1 : len(host)-1]
+		}
+		if host == "" || strings.ContainsAny(host, "/ []") {
 			return Check{}, fmt.Errorf("proxy: ready-check %q: bad host", s)
 		}
-		c.Target = strings.TrimSuffix(strings.TrimPrefix(target, "["), "]")
-		if c.Target == "" {
-			return Check{}, fmt.Errorf("proxy: ready-check %q: bad host", s)
-		}
+		c.Target = host
 	default:
 		return Check{}, fmt.Errorf("proxy: ready-check %q: kind must be tcp, icmp or dns", s)
 	}

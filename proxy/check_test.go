@@ -23,7 +23,9 @@ func TestParseCheck(t *testing.T) {
 			t.Errorf("ParseCheck(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "tcp://10.1.2.3", "tcp://:22", "http://x", "icmp://", "dns://a b", "10.1.2.3:22"} {
+	for _, bad := range []string{"", "tcp://10.1.2.3", "tcp://:22", "http://x", "icmp://", "dns://a b", "10.1.2.3:22",
+		// Brackets only as one pair around the whole host (an IPv6 address).
+		"dns://]]", "dns://]", "icmp://[", "icmp://[[fd00::1]]", "dns://a]b", "icmp://[]"} {
 		if c, err := ParseCheck(bad); err == nil {
 			t.Errorf("ParseCheck(%q) = %+v, want an error", bad, c)
 		}
