@@ -112,16 +112,7 @@ func TestRxBatchESPVerified(t *testing.T) {
 	dev.c = c
 	c.tunnel = l2tp.NewTunnel(l2tp.Config{}, func([]byte) error { return nil })
 	in := ipv4(remoteHost, clientPPPAddr, 1400, 7)
-	msg := append([]byte{0x00, 0x02, 0, 11, 0, 12, 0xff, 0x03, 0x00, 0x21}, in...)
-	sealed := func() []byte {
-		buf := make([]byte, txHeadroom+bufSize)
-		copy(buf[txHeadroom:], msg)
-		d, err := srv.seal(buf, txHeadroom, len(msg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	sealed := func() []byte { return sealedData(t, srv, in) }
 	from := netip.AddrPortFrom(c.ipsec.server, nattPort)
 
 	forged := sealed()
@@ -141,4 +132,18 @@ func TestRxBatchESPVerified(t *testing.T) {
 	if st := c.Stats(); st.RxPackets != 3 || st.RxBytes != 3*1400 || st.RxDropped != 1 || dev.writes != 3 {
 		t.Fatalf("stats %+v, %d written", st, dev.writes)
 	}
+}
+
+// sealedData is the IP packet in as srv sends it: in PPP, in an L2TP data
+// message of tunnel 11, session 12, sealed by its outbound SA.
+func sealedData(t *testing.T, srv *Conn, in []byte) []byte {
+	t.Helper()
+	msg := append([]byte{0x00, 0x02, 0, 11, 0, 12, 0xff, 0x03, 0x00, 0x21}, in...)
+	buf := make([]byte, txHeadroom+bufSize)
+	copy(buf[txHeadroom:], msg)
+	d, err := srv.seal(buf, txHeadroom, len(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -146,14 +146,7 @@ func TestESPBatchReceiveOrder(t *testing.T) {
 			sealed := func(i int) []byte {
 				in := ipv4(remoteHost, clientPPPAddr, 100+i*37, byte(i))
 				want = append(want, in)
-				msg := append([]byte{0x00, 0x02, 0, 11, 0, 12, 0xff, 0x03, 0x00, 0x21}, in...)
-				buf := make([]byte, txHeadroom+bufSize)
-				copy(buf[txHeadroom:], msg)
-				d, err := srv.seal(buf, txHeadroom, len(msg))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return d
+				return sealedData(t, srv, in)
 			}
 			for i := range 36 {
 				d := sealed(i)
